@@ -1,0 +1,3 @@
+from gridclient.cli import main
+
+raise SystemExit(main())

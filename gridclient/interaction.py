@@ -1,0 +1,75 @@
+"""How handlers talk to the person, without knowing whether that is Qt, a terminal or a test.
+
+ui implements :class:`Interaction` with dialogs, the CLI with prompts, tests with a scripted fake.
+Every method may be called from a worker thread; implementations marshal to their own thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input a contribution asks for: a VO type's auth-token field or an action parameter."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text | secret | choice | url | bool | int | path
+    required: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    # "module:attr" of a callable () -> list[str], resolved when the form is shown
+    choices_from: str | None = None
+    editable: bool = True  # for choice: may the person type a value not in the list
+    help: str = ""
+    placeholder: str = ""
+    # Only shown/used when another field has one of these values: ("credential_mode", ("keys",))
+    when: tuple[str, tuple[str, ...]] | None = None
+    page: str = "General"
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+
+@runtime_checkable
+class Interaction(Protocol):
+    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
+        """Yes/no question. Returns False when the person declines or closes the question."""
+
+    def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
+        """Ask for several values; None when cancelled."""
+
+    def notify(self, level: str, title: str, text: str) -> None:
+        """level is one of "info", "warning", "error"."""
+
+    def open_terminal(self, request: Any) -> None:
+        """Open an interactive terminal for an SSH request (gridclient.ssh.SSHTarget)."""
+
+
+@dataclass
+class ScriptedInteraction:
+    """An Interaction that answers from a script and records what it was told (for tests, CLI -y)."""
+
+    confirm_answers: list[bool] = field(default_factory=list)
+    ask_answers: list[dict[str, Any] | None] = field(default_factory=list)
+    default_confirm: bool = False
+    log: list[tuple[str, ...]] = field(default_factory=list)
+    terminals: list[Any] = field(default_factory=list)
+
+    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
+        self.log.append(("confirm", title, text))
+        return self.confirm_answers.pop(0) if self.confirm_answers else self.default_confirm
+
+    def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
+        self.log.append(("ask", title, text))
+        return self.ask_answers.pop(0) if self.ask_answers else None
+
+    def notify(self, level: str, title: str, text: str) -> None:
+        self.log.append(("notify", level, title, text))
+
+    def open_terminal(self, request: Any) -> None:
+        self.log.append(("terminal", repr(request)))
+        self.terminals.append(request)

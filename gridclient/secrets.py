@@ -1,0 +1,157 @@
+"""Secrets live in the OS keyring, through the `keyring` API, and nowhere else.
+
+Workspace files hold a reference (service + user name), never the secret. Where the OS offers no
+safe keyring backend (a bare server, a container) we say so and offer only choices that keep the
+secret safe: a named AWS profile (no secret held by us), or keyrings.alt's encrypted file keyring
+behind a master password. keyrings.alt's PlaintextKeyring is never used, even where it is the
+default backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import keyring
+import keyring.backend
+
+log = logging.getLogger(__name__)
+
+SERVICE = "gridclient"
+
+# Backends that do not keep a secret safe: they fail, drop it, or write it in clear text.
+_UNSAFE = {
+    "keyring.backends.fail.Keyring",
+    "keyring.backends.null.Keyring",
+    "keyrings.alt.file.PlaintextKeyring",
+    # keyrings.alt's own EncryptedKeyring asks for its password with getpass on a terminal;
+    # we only use it through encrypted_file_keyring(), which unlocks it with a password we asked for
+    "keyrings.alt.file.EncryptedKeyring",
+}
+
+
+class NoSafeKeyring(RuntimeError):
+    """Raised when a secret would have to be stored but no safe keyring backend is set."""
+
+
+class WrongMasterPassword(ValueError):
+    pass
+
+
+def _qualname(backend: object) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def backend_is_safe(backend: keyring.backend.KeyringBackend) -> bool:
+    from keyring.backends.chainer import ChainerBackend
+
+    if isinstance(backend, ChainerBackend):
+        # the chainer writes to its highest-priority backend
+        backends = list(backend.backends)
+        return bool(backends) and backend_is_safe(backends[0])
+    return _qualname(backend) not in _UNSAFE
+
+
+def describe_backend(backend: keyring.backend.KeyringBackend) -> str:
+    name = getattr(backend, "name", _qualname(backend))
+    return str(name)
+
+
+def encrypted_file_keyring(path: str | Path, master_password: str) -> keyring.backend.KeyringBackend:
+    """keyrings.alt's EncryptedKeyring at ``path``, unlocked (or created) with ``master_password``.
+
+    Raises WrongMasterPassword when the file exists and the password does not open it.
+    """
+    from keyrings.alt.file import EncryptedKeyring
+
+    class UnlockedEncryptedKeyring(EncryptedKeyring):
+        def _get_new_password(self) -> str:  # called when the file is new
+            return master_password
+
+        def _unlock(self) -> None:  # called when the file exists
+            self.keyring_key = master_password
+            try:
+                ok = self.get_password("keyring-setting", "password reference") == "password reference value"
+            except Exception:  # wrong key gives garbage that fails to decode
+                ok = False
+            if not ok:
+                self._lock()
+                raise WrongMasterPassword("The master password does not open the encrypted keyring.")
+
+    if not master_password:
+        raise WrongMasterPassword("A master password is needed for the encrypted keyring.")
+    kr = UnlockedEncryptedKeyring()
+    kr.file_path = str(path)
+    Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    kr.keyring_key  # noqa: B018  unlock now, so a wrong password is told at once
+    return kr
+
+
+class SecretStore:
+    """Stores a VO's secrets under ``(SERVICE, "<vo id>/<field>")`` in a keyring backend."""
+
+    def __init__(self, backend: keyring.backend.KeyringBackend | None = None):
+        self._backend = backend
+
+    @property
+    def backend(self) -> keyring.backend.KeyringBackend:
+        return self._backend if self._backend is not None else keyring.get_keyring()
+
+    def use(self, backend: keyring.backend.KeyringBackend) -> None:
+        self._backend = backend
+
+    @property
+    def safe(self) -> bool:
+        return backend_is_safe(self.backend)
+
+    def describe(self) -> str:
+        return describe_backend(self.backend)
+
+    @staticmethod
+    def user(vo_id: str, name: str) -> str:
+        return f"{vo_id}/{name}"
+
+    def set(self, vo_id: str, name: str, value: str) -> None:
+        if not self.safe:
+            raise NoSafeKeyring(
+                f"No safe keyring is available ({self.describe()}). Use a named AWS profile, "
+                "or unlock the encrypted file keyring with a master password."
+            )
+        self.backend.set_password(SERVICE, self.user(vo_id, name), value)
+
+    def get(self, vo_id: str, name: str) -> str | None:
+        if not self.safe:
+            return None
+        return self.backend.get_password(SERVICE, self.user(vo_id, name))
+
+    def delete(self, vo_id: str, name: str) -> None:
+        if not self.safe:
+            return
+        try:
+            self.backend.delete_password(SERVICE, self.user(vo_id, name))
+        except keyring.errors.PasswordDeleteError:
+            pass
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """Holds secrets in this process's memory only, for throwaway workspaces (the demo).
+
+    Nothing is written anywhere, so it is safe; everything is gone when the app stops.
+    """
+
+    priority = 0  # never chosen by keyring itself
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self._store.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not set")

@@ -1,0 +1,179 @@
+"""Virtual Organisations, Grid Projects and preferences, persisted atomically as JSON.
+
+A workspace file that cannot be read is moved aside (``name.corrupt-<time>``), the reason is kept
+in :attr:`Workspace.problems` for the UI to tell the person, and the app goes on with what it
+could read. No file written here ever contains a secret: secret fields go to the SecretStore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gridclient.paths import AppPaths
+
+SCHEMA = 1
+
+
+@dataclass
+class VirtualOrganization:
+    """An account on a cloud: type, region, endpoint, proxy and non-secret settings.
+
+    ``settings`` holds the values of the VO type's non-secret fields; secret fields are in the
+    SecretStore under ``id``; ``secret_fields`` lists which are set there (the reference).
+    """
+
+    name: str
+    type: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    settings: dict[str, Any] = field(default_factory=dict)
+    secret_fields: list[str] = field(default_factory=list)
+
+    @property
+    def region(self) -> str:
+        return str(self.settings.get("region") or "")
+
+    @property
+    def endpoint_url(self) -> str:
+        return str(self.settings.get("endpoint_url") or "")
+
+
+@dataclass
+class GridProject:
+    name: str
+    vo: str  # the VO's id
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write ``text`` to a temp file beside ``path``, fsync, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
+
+
+class Workspace:
+    FILE = "workspace.json"
+
+    def __init__(self, paths: AppPaths):
+        self.paths = paths.ensure()
+        self.vos: dict[str, VirtualOrganization] = {}
+        self.projects: dict[str, GridProject] = {}
+        self.preferences: dict[str, Any] = {"live_refresh": True}
+        self.problems: list[str] = []
+        self.load()
+
+    @property
+    def file(self) -> Path:
+        return self.paths.config / self.FILE
+
+    # -- persistence -----------------------------------------------------------------------
+    def load(self) -> None:
+        if not self.file.exists():
+            return
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("the top level is not an object")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            self._move_aside(f"could not be read ({exc})")
+            return
+        for raw in data.get("vos", []):
+            try:
+                vo = VirtualOrganization(**raw)
+                self.vos[vo.id] = vo
+            except TypeError as exc:
+                self.problems.append(f"A Virtual Organisation entry was skipped: {exc}")
+        for raw in data.get("projects", []):
+            try:
+                p = GridProject(**raw)
+                self.projects[p.id] = p
+            except TypeError as exc:
+                self.problems.append(f"A Grid Project entry was skipped: {exc}")
+        if isinstance(data.get("preferences"), dict):
+            self.preferences.update(data["preferences"])
+        if self.problems:
+            self._move_aside("had entries that could not be read", keep_original=True)
+
+    def _move_aside(self, why: str, keep_original: bool = False) -> None:
+        aside = self.file.with_name(f"{self.file.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        if keep_original:
+            aside.write_bytes(self.file.read_bytes())
+        else:
+            os.replace(self.file, aside)
+        self.problems.insert(
+            0,
+            f"The workspace file {self.file} {why}. It was kept as {aside.name}; "
+            "the app started with what it could read. Recreate what is missing with File → New.",
+        )
+
+    def save(self) -> None:
+        data = {
+            "schema": SCHEMA,
+            "vos": [asdict(v) for v in self.vos.values()],
+            "projects": [asdict(p) for p in self.projects.values()],
+            "preferences": self.preferences,
+        }
+        atomic_write_text(self.file, json.dumps(data, indent=2, sort_keys=True))
+
+    # -- VOs and projects ------------------------------------------------------------------
+    def vo_by_name(self, name: str) -> VirtualOrganization | None:
+        return next((v for v in self.vos.values() if v.name == name), None)
+
+    def check_name(self, name: str, existing: dict, ignore_id: str | None = None) -> str:
+        """'' when ``name`` is usable, else why not."""
+        name = name.strip()
+        if not name:
+            return "A name is needed."
+        if not NAME_RE.match(name):
+            return "Use letters, digits, spaces and . @ + - _ (at most 64)."
+        if any(x.name == name and x.id != ignore_id for x in existing.values()):
+            return f"“{name}” is already used."
+        return ""
+
+    def add_vo(self, vo: VirtualOrganization) -> VirtualOrganization:
+        self.vos[vo.id] = vo
+        self.save()
+        return vo
+
+    def remove_vo(self, vo_id: str) -> list[GridProject]:
+        """Remove a VO and the projects bound to it; returns the removed projects."""
+        self.vos.pop(vo_id, None)
+        gone = [p for p in self.projects.values() if p.vo == vo_id]
+        for p in gone:
+            self.projects.pop(p.id)
+        self.save()
+        return gone
+
+    def add_project(self, project: GridProject) -> GridProject:
+        if project.vo not in self.vos:
+            raise KeyError(f"no Virtual Organisation with id {project.vo}")
+        self.projects[project.id] = project
+        self.save()
+        return project
+
+    def remove_project(self, project_id: str) -> None:
+        self.projects.pop(project_id, None)
+        self.save()
