@@ -16,7 +16,11 @@ os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
+import logging  # noqa: E402
+
 import pytest  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request is noise
 
 from tests.fixtures_demo import *  # noqa: E402,F401,F403
 from tests.fixtures_sshd import *  # noqa: E402,F401,F403

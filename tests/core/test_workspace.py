@@ -1,0 +1,55 @@
+"""Workspace persistence: atomic writes, corrupt files moved aside, secrets never in files."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from gridclient.workspace import GridProject, VirtualOrganization, Workspace
+
+
+def test_round_trip_and_mode(app_paths):
+    ws = Workspace(app_paths)
+    vo = ws.add_vo(VirtualOrganization("lab", "aws", settings={"region": "eu-west-1"}))
+    ws.add_project(GridProject("P1", vo.id))
+    ws.add_project(GridProject("P2", vo.id))
+    assert stat.S_IMODE(os.stat(ws.file).st_mode) == 0o600
+    again = Workspace(app_paths)
+    assert again.vos[vo.id].region == "eu-west-1"
+    assert sorted(p.name for p in again.projects.values()) == ["P1", "P2"]
+    assert not [p for p in ws.file.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_corrupt_file_is_moved_aside_and_the_app_starts(app_paths):
+    ws = Workspace(app_paths)
+    ws.add_vo(VirtualOrganization("lab", "aws"))
+    ws.file.write_text('{"vos": [ {"name": "lab", "ty')  # cut off mid-write by something else
+    again = Workspace(app_paths)
+    assert again.vos == {} and again.projects == {}
+    assert again.problems and "could not be read" in again.problems[0]
+    aside = [p for p in ws.file.parent.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1 and aside[0].read_text().startswith('{"vos"')
+    assert not ws.file.exists()
+    again.add_vo(VirtualOrganization("fresh", "aws"))  # and it can be written again
+    assert json.loads(ws.file.read_text())["vos"][0]["name"] == "fresh"
+
+
+def test_bad_entries_are_skipped_and_the_rest_kept(app_paths):
+    ws = Workspace(app_paths)
+    good = ws.add_vo(VirtualOrganization("good", "aws"))
+    data = json.loads(ws.file.read_text())
+    data["vos"].append({"name": "bad", "unexpected": 1})
+    ws.file.write_text(json.dumps(data))
+    again = Workspace(app_paths)
+    assert list(again.vos) == [good.id]
+    assert any("skipped" in p for p in again.problems)
+
+
+def test_name_checks(app_paths):
+    ws = Workspace(app_paths)
+    ws.add_vo(VirtualOrganization("taken", "aws"))
+    assert ws.check_name("", ws.vos) == "A name is needed."
+    assert "already used" in ws.check_name("taken", ws.vos)
+    assert ws.check_name("new one", ws.vos) == ""
+    assert "Use letters" in ws.check_name("a/b", ws.vos)
