@@ -1,0 +1,104 @@
+"""The AWS / EC2-compatible provider: its manifest is data only — nothing here imports boto3.
+
+Code is named as "module:attr" and imported on first use.
+"""
+
+from gridclient.interaction import Field
+from gridclient.registry import Action, Category, NodeContributor, ProviderManifest, VOType
+
+M = "providers.aws"
+KEYS = ("credential_mode", ("keys",))
+PROFILE = ("credential_mode", ("profile",))
+
+AWS_FIELDS = (
+    Field("region", "Region", kind="choice", required=True, default="us-east-1",
+          choices_from=f"{M}.vo:region_names", editable=True,
+          help="The region to browse. EC2-compatible clouds often use their own name."),
+    Field("credential_mode", "Credentials", kind="choice", default="keys",
+          choices=("keys", "profile"), editable=False,
+          help="“keys”: an access key id and secret, kept in the OS keyring. "
+               "“profile”: a named profile from ~/.aws/config or ~/.aws/credentials."),
+    Field("access_key_id", "Access key id", required=True, when=KEYS, placeholder="AKIA…"),
+    Field("secret_access_key", "Secret access key", kind="secret", required=True, when=KEYS),
+    Field("session_token", "Session token (optional)", kind="secret", when=KEYS),
+    Field("profile", "Profile", kind="choice", required=True, when=PROFILE,
+          choices_from=f"{M}.vo:profile_names", editable=True),
+    Field("endpoint_url", "Endpoint URL", kind="url", page="Endpoint",
+          placeholder="https://ec2.example.org:8773 — empty for AWS",
+          help="For EC2-compatible clouds: Eucalyptus, OpenStack's EC2 API, a local sandbox."),
+    Field("proxy_url", "HTTP(S) proxy", kind="url", page="Endpoint",
+          placeholder="http://proxy.example.org:3128"),
+    Field("proxy_user", "Proxy user", page="Endpoint"),
+    Field("proxy_password", "Proxy password", kind="secret", page="Endpoint"),
+    Field("ssh_host_override", "SSH via host[:port]", page="Endpoint",
+          help="Log into instances through this address instead of theirs (a bastion, NAT)."),
+)
+
+INSTANCE = frozenset({"aws.ec2.instance"})
+
+manifest = ProviderManifest(
+    id="aws",
+    name="Amazon Web Services and EC2-compatible clouds",
+    version="0.1.0",
+    vo_types=(
+        VOType(
+            id="aws",
+            label="Amazon Web Services / EC2-compatible",
+            description="An AWS account, or an EC2/S3-compatible cloud (Eucalyptus, OpenStack's "
+                        "EC2 API, a local sandbox) reached through its endpoint URL.",
+            fields=AWS_FIELDS,
+            token_factory=f"{M}.token:AwsToken",
+            connection_test=f"{M}.token:test_connection",
+            explain_error=f"{M}.errors:explain",
+            validator=f"{M}.vo:validate",
+        ),
+    ),
+    node_contributors=(
+        NodeContributor(
+            vo_type="aws",
+            categories=(
+                Category("aws.computing", "Computing", "computing"),
+                Category("aws.services", "Services", "services"),
+                Category("aws.storage", "Storage", "storage"),
+            ),
+            loaders={
+                "aws.computing": f"{M}.nodes:load_computing",
+                "aws.services": f"{M}.nodes:load_services",
+                "aws.storage": f"{M}.nodes:load_storage",
+                "aws.images": f"{M}.nodes:load_images",
+                "aws.catalog": f"{M}.nodes:load_catalog",
+                "aws.keypairs": f"{M}.nodes:load_keypairs",
+                "aws.securitygroups": f"{M}.nodes:load_security_groups",
+                "aws.regions": f"{M}.nodes:load_regions",
+                "aws.volumes": f"{M}.nodes:load_volumes",
+                "aws.s3.bucket": f"{M}.nodes:load_bucket",
+                "aws.s3.folder": f"{M}.nodes:load_bucket",
+            },
+        ),
+    ),
+    actions=(
+        Action("aws.ec2.ssh", "SSH login…", f"{M}.actions:ssh_login", INSTANCE,
+               icon="terminal", states=frozenset({"running"}), refreshes="",
+               group="connect"),
+        Action("aws.ec2.start", "Start", f"{M}.actions:start_instances", INSTANCE, selection="+",
+               icon="start", states=frozenset({"stopped"}), group="lifecycle"),
+        Action("aws.ec2.stop", "Stop", f"{M}.actions:stop_instances", INSTANCE, selection="+",
+               icon="stop", states=frozenset({"running"}), group="lifecycle",
+               confirm="Stop {labels}? Data on instance-store volumes is lost."),
+        Action("aws.ec2.reboot", "Reboot", f"{M}.actions:reboot_instances", INSTANCE,
+               selection="+", icon="reboot", states=frozenset({"running"}), group="lifecycle",
+               confirm="Reboot {labels}?"),
+        Action("aws.ec2.terminate", "Terminate", f"{M}.actions:terminate_instances", INSTANCE,
+               selection="+", icon="terminate", group="lifecycle", shortcut="Del",
+               states=frozenset({"running", "stopped", "pending", "stopping"}),
+               confirm="Terminate {labels}? This cannot be undone: the instances and their "
+                       "root volumes are deleted."),
+        Action("aws.catalog.search", "Search image catalog…", f"{M}.actions:search_catalog",
+               frozenset({"aws.catalog"}), icon="search", refreshes="self",
+               fields=(Field("query", "Image name contains", required=True,
+                             placeholder="ubuntu 24.04"),
+                       Field("owner", "Owner", kind="choice", default="amazon",
+                             choices=("amazon", "aws-marketplace", "self", "any"))),
+               group="catalog"),
+    ),
+)

@@ -1,0 +1,76 @@
+"""Handlers of the AWS provider's actions. They run as background Operations (never on the GUI
+thread) and talk to the person only through ``ctx.interaction``."""
+
+from __future__ import annotations
+
+from gridclient.interaction import Field
+from gridclient.session import ActionContext
+
+
+def _ids(ctx: ActionContext) -> list[str]:
+    return [e.id for e in ctx.elements]
+
+
+def _lifecycle(ctx: ActionContext, call: str, verb: str) -> str:
+    ec2 = ctx.token.client("ec2")
+    getattr(ec2, call)(InstanceIds=_ids(ctx))
+    return f"{verb} {', '.join(e.label for e in ctx.elements)}."
+
+
+def start_instances(ctx: ActionContext) -> str:
+    return _lifecycle(ctx, "start_instances", "Starting")
+
+
+def stop_instances(ctx: ActionContext) -> str:
+    return _lifecycle(ctx, "stop_instances", "Stopping")
+
+
+def reboot_instances(ctx: ActionContext) -> str:
+    return _lifecycle(ctx, "reboot_instances", "Rebooting")
+
+
+def terminate_instances(ctx: ActionContext) -> str:
+    return _lifecycle(ctx, "terminate_instances", "Terminating")
+
+
+def search_catalog(ctx: ActionContext) -> dict:
+    """Store the query on the catalog node; the tree then reloads it (refreshes="self")."""
+    return {"ref": {"query": str(ctx.values.get("query", "")).strip(),
+                    "owner": ctx.values.get("owner") or "amazon"}}
+
+
+def ssh_login(ctx: ActionContext) -> str:
+    """Address, user and key from the instance; opens a terminal tab through the interaction."""
+    from providers.aws import ssh_login as sl
+
+    inst_el = ctx.element
+    ec2 = ctx.token.client("ec2")
+    res = ec2.describe_instances(InstanceIds=[inst_el.id])["Reservations"]
+    instance = res[0]["Instances"][0]
+    image = None
+    if instance.get("ImageId"):
+        try:
+            imgs = ec2.describe_images(ImageIds=[instance["ImageId"]]).get("Images", [])
+            image = imgs[0] if imgs else None
+        except Exception:  # an image we may not describe only costs us the user-name guess
+            image = None
+    remembered = ctx.vo.settings.get("ssh_users", {}).get(instance.get("ImageId", ""))
+    target, ask_user = sl.build_target(instance, image, ctx.vo.id, ctx.vo.settings, ctx.paths, remembered)
+    if ask_user:
+        answer = ctx.interaction.ask(
+            "SSH login", [Field("user", "User name", required=True, default=target.user or "")],
+            text=f"Which user logs into {inst_el.label}? (The image does not tell; it will be remembered.)",
+        )
+        if not answer or not answer.get("user"):
+            return "SSH login cancelled."
+        target.user = answer["user"].strip()
+        users = dict(ctx.vo.settings.get("ssh_users", {}))
+        users[instance.get("ImageId", "")] = target.user
+        ctx.remember["ssh_users"] = users
+    if not target.key_file and instance.get("KeyName"):
+        ctx.interaction.notify(
+            "warning", "SSH login",
+            f"The app holds no private key for the key pair “{instance['KeyName']}”; "
+            "trying ssh-agent and your default keys.")
+    ctx.interaction.open_terminal(target)
+    return f"Opened a terminal to {target.title()}."

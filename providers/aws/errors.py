@@ -1,0 +1,52 @@
+"""Plain sentences for what went wrong talking to AWS or an EC2-compatible endpoint."""
+
+from __future__ import annotations
+
+from botocore import exceptions as bx
+
+BAD_KEY = {"InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure", "InvalidAccessKeyId",
+           "UnrecognizedClientException", "IncompleteSignature", "InvalidToken"}
+DENIED = {"AccessDenied", "UnauthorizedOperation", "AccessDeniedException", "AllAccessDisabled",
+          "Forbidden", "UnauthorizedAccess"}
+SKEW = {"RequestTimeTooSkewed", "SignatureExpired", "RequestExpired"}
+
+
+def explain(exc: BaseException) -> str:
+    if isinstance(exc, bx.ClientError):
+        err = exc.response.get("Error", {})
+        code, msg = err.get("Code", ""), err.get("Message", "")
+        op = getattr(exc, "operation_name", "") or "the request"
+        if code in BAD_KEY:
+            return (f"The access key id or secret access key was not accepted ({code}). "
+                    "Check them in Edit → Preferences, or use a named profile.")
+        if code in SKEW:
+            return (f"This computer's clock differs too much from the server's ({code}). "
+                    "Set the system clock (enable NTP) and try again.")
+        if code == "ExpiredToken" or code == "ExpiredTokenException":
+            return "The session token has expired. Get new temporary credentials and edit the VO."
+        if code in DENIED:
+            return (f"Access denied: this account may not call {op} ({code}). "
+                    "Ask the account's administrator for the permission; the rest keeps working.")
+        if code == "NoSuchBucket":
+            return "The bucket no longer exists. Refresh its parent (F5)."
+        return f"{op} failed: {code}: {msg}".strip()
+    if isinstance(exc, bx.ProxyConnectionError):
+        return (f"The proxy refused the connection or could not be reached ({exc.kwargs.get('proxy_url', '')}). "
+                "Check the proxy address, user and password.")
+    if isinstance(exc, (bx.ConnectTimeoutError, bx.EndpointConnectionError, bx.ConnectionClosedError)):
+        url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        return (f"Could not reach the endpoint {url}. Check the endpoint URL and your network; "
+                "if you are behind a proxy, set it in the VO.")
+    if isinstance(exc, bx.ReadTimeoutError):
+        return "The server did not answer in time. Try again (F5)."
+    if isinstance(exc, bx.NoCredentialsError):
+        return "No credentials: enter an access key or choose a named profile for this VO."
+    if isinstance(exc, bx.ProfileNotFound):
+        return f"{exc}. Choose a profile that exists in ~/.aws/config or ~/.aws/credentials."
+    if isinstance(exc, bx.PartialCredentialsError):
+        return f"{exc}. Both the access key id and the secret access key are needed."
+    if isinstance(exc, bx.SSLError):
+        return f"The TLS connection failed ({exc}). Check the endpoint URL's scheme and certificate."
+    if isinstance(exc, bx.ParamValidationError):
+        return f"Bad input: {exc}"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,216 @@
+"""Child loaders for the AWS tree. Each yields pages (lists of Elements) as boto3 paginators give them.
+
+Run on worker threads only; a loader never touches the UI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterator
+
+from gridclient.elements import Element
+
+Pages = Iterator[list[Element]]
+
+
+def flatten(data: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every attribute as one flat "Path.To.Value" → scalar mapping, for the Properties view."""
+    out = {} if out is None else out
+    if isinstance(data, dict):
+        if prefix.endswith("Tags") or prefix == "Tags":
+            pass
+        for k, v in data.items():
+            if k == "ResponseMetadata":
+                continue
+            if k == "Tags" and isinstance(v, list):
+                for t in v:
+                    out[f"{prefix}Tag:{t.get('Key')}"] = t.get("Value", "")
+                continue
+            flatten(v, f"{prefix}{k}.", out)
+    elif isinstance(data, list):
+        if all(not isinstance(v, (dict, list)) for v in data):
+            out[prefix[:-1]] = ", ".join(str(v) for v in data)
+        else:
+            for i, v in enumerate(data):
+                flatten(v, f"{prefix[:-1]}[{i}].", out)
+    else:
+        out[prefix[:-1]] = data.isoformat() if isinstance(data, datetime) else data
+    return out
+
+
+def _name_tag(tags: list[dict] | None) -> str:
+    for t in tags or ():
+        if t.get("Key") == "Name" and t.get("Value"):
+            return t["Value"]
+    return ""
+
+
+def _info(parent: Element, text: str, kind: str = "info") -> Element:
+    return Element(kind=kind, id=f"{parent.id}#{kind}", label=text, icon="info")
+
+
+# -- categories -----------------------------------------------------------------------------
+def load_computing(token, parent: Element) -> Pages:
+    ec2 = token.client("ec2")
+    for page in ec2.get_paginator("describe_instances").paginate(PaginationConfig={"PageSize": 500}):
+        out = []
+        for res in page.get("Reservations", []):
+            for inst in res.get("Instances", []):
+                out.append(instance_element(inst))
+        yield out
+
+
+def instance_element(inst: dict) -> Element:
+    iid = inst["InstanceId"]
+    state = inst.get("State", {}).get("Name", "")
+    addr = inst.get("PublicIpAddress") or inst.get("PrivateIpAddress") or ""
+    name = _name_tag(inst.get("Tags"))
+    props = flatten(inst)
+    return Element(
+        kind="aws.ec2.instance", id=iid, label=name or iid, state=state, properties=props,
+        icon=f"instance-{state}" if state else "instance",
+        detail=" · ".join(x for x in (inst.get("InstanceType", ""), state, addr) if x),
+        ref={"image_id": inst.get("ImageId", ""), "key_name": inst.get("KeyName", "")},
+    )
+
+
+def load_services(token, parent: Element) -> Pages:
+    region = token.region
+    yield [
+        Element("aws.images", f"{region}/images", "My images (AMIs)", has_children=True, icon="images"),
+        Element("aws.catalog", f"{region}/catalog", "Image catalog", has_children=True, icon="catalog",
+                detail="right-click → Search…"),
+        Element("aws.keypairs", f"{region}/keypairs", "Key pairs", has_children=True, icon="keys"),
+        Element("aws.securitygroups", f"{region}/sg", "Security groups", has_children=True, icon="firewall"),
+        Element("aws.regions", "regions", "Regions", has_children=True, icon="regions"),
+    ]
+
+
+def load_storage(token, parent: Element) -> Pages:
+    s3 = token.client("s3")
+    resp = s3.list_buckets()
+    buckets = []
+    for b in resp.get("Buckets", []):
+        buckets.append(Element(
+            "aws.s3.bucket", b["Name"], b["Name"], has_children=True, icon="bucket",
+            properties=flatten(b), ref={"bucket": b["Name"], "prefix": ""},
+        ))
+    buckets.sort(key=lambda e: e.label.lower())
+    yield buckets
+    yield [Element("aws.volumes", f"{token.region}/volumes", "Volumes (EBS)", has_children=True,
+                   icon="volume")]
+
+
+# -- services -------------------------------------------------------------------------------
+def image_element(img: dict) -> Element:
+    return Element(
+        "aws.ec2.image", img["ImageId"], img.get("Name") or img["ImageId"], state=img.get("State", ""),
+        properties=flatten(img), icon="image",
+        detail=" · ".join(x for x in (img.get("Architecture", ""), img.get("PlatformDetails", ""),
+                                      str(img.get("CreationDate", ""))[:10]) if x),
+    )
+
+
+def load_images(token, parent: Element) -> Pages:
+    ec2 = token.client("ec2")
+    for page in ec2.get_paginator("describe_images").paginate(Owners=["self"]):
+        yield sorted((image_element(i) for i in page.get("Images", [])), key=lambda e: e.label.lower())
+
+
+CATALOG_LIMIT = 200
+
+
+def load_catalog(token, parent: Element) -> Pages:
+    """Public images, only for a query the person typed: never the whole catalog on expand."""
+    query = (parent.ref or {}).get("query", "").strip()
+    if not query:
+        yield [_info(parent, "Right-click “Image catalog” → Search image catalog… to find public images")]
+        return
+    owner = parent.ref.get("owner") or "amazon"
+    kwargs: dict[str, Any] = {"Filters": [{"Name": "name", "Values": [f"*{query}*"]},
+                                          {"Name": "state", "Values": ["available"]}]}
+    if owner != "any":
+        kwargs["Owners"] = [owner]
+    images = token.client("ec2").describe_images(**kwargs).get("Images", [])
+    images.sort(key=lambda i: i.get("CreationDate", ""), reverse=True)
+    shown = [image_element(i) for i in images[:CATALOG_LIMIT]]
+    if not shown:
+        shown = [_info(parent, f"No public image matches “{query}”")]
+    elif len(images) > CATALOG_LIMIT:
+        shown.append(_info(parent, f"{len(images) - CATALOG_LIMIT} more — narrow the search"))
+    yield shown
+
+
+def load_keypairs(token, parent: Element) -> Pages:
+    pairs = token.client("ec2").describe_key_pairs().get("KeyPairs", [])
+    yield [Element("aws.ec2.keypair", k.get("KeyPairId") or k["KeyName"], k["KeyName"],
+                   properties=flatten(k), icon="key", detail=k.get("KeyFingerprint", "")[:23])
+           for k in sorted(pairs, key=lambda k: k["KeyName"].lower())]
+
+
+def load_security_groups(token, parent: Element) -> Pages:
+    for page in token.client("ec2").get_paginator("describe_security_groups").paginate():
+        yield [Element("aws.ec2.securitygroup", g["GroupId"], g.get("GroupName") or g["GroupId"],
+                       properties=flatten(g), icon="firewall", detail=g.get("Description", ""))
+               for g in page.get("SecurityGroups", [])]
+
+
+def load_regions(token, parent: Element) -> Pages:
+    regions = token.client("ec2").describe_regions().get("Regions", [])
+    yield [Element("aws.region", r["RegionName"], r["RegionName"], properties=flatten(r), icon="region",
+                   state="current" if r["RegionName"] == token.region else "",
+                   detail="current" if r["RegionName"] == token.region else r.get("Endpoint", ""))
+           for r in sorted(regions, key=lambda r: r["RegionName"])]
+
+
+# -- storage --------------------------------------------------------------------------------
+def load_volumes(token, parent: Element) -> Pages:
+    for page in token.client("ec2").get_paginator("describe_volumes").paginate():
+        out = []
+        for v in page.get("Volumes", []):
+            name = _name_tag(v.get("Tags"))
+            out.append(Element("aws.ec2.volume", v["VolumeId"], name or v["VolumeId"],
+                               state=v.get("State", ""), properties=flatten(v), icon="volume",
+                               detail=f"{v.get('Size', '?')} GiB · {v.get('VolumeType', '')} · "
+                                      f"{v.get('State', '')}"))
+        yield out
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def load_bucket(token, parent: Element) -> Pages:
+    """A bucket or folder: sub-folders by the "/" delimiter, then objects, a page at a time."""
+    bucket = parent.ref["bucket"]
+    prefix = parent.ref.get("prefix", "")
+    s3 = token.client("s3")
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        out = []
+        for cp in page.get("CommonPrefixes", ()):
+            p = cp["Prefix"]
+            out.append(Element("aws.s3.folder", f"{bucket}/{p}", p[len(prefix):].rstrip("/") + "/",
+                               has_children=True, icon="folder",
+                               properties={"Bucket": bucket, "Prefix": p},
+                               ref={"bucket": bucket, "prefix": p}))
+        for obj in page.get("Contents", ()):
+            key = obj["Key"]
+            if key == prefix:  # the folder's own marker object
+                continue
+            size = obj.get("Size", 0)
+            modified = obj.get("LastModified")
+            modified = modified.isoformat() if isinstance(modified, datetime) else str(modified or "")
+            out.append(Element(
+                "aws.s3.object", f"{bucket}/{key}", key[len(prefix):], icon="file",
+                properties={"Bucket": bucket, "Key": key, "Size": size, "LastModified": modified,
+                            "ETag": obj.get("ETag", ""), "StorageClass": obj.get("StorageClass", "")},
+                detail=f"{human_size(size)} · {modified[:19].replace('T', ' ')}",
+                ref={"bucket": bucket, "key": key},
+            ))
+        yield out
