@@ -1,0 +1,201 @@
+"""The main window driven as a person would: the VO wizard against moto over HTTP, a project,
+the tree, Properties, contributed actions, Help → Providers."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from importlib.metadata import EntryPoint
+
+import pytest
+from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QMenu, QWizard
+
+from gridclient.registry import ExtensionRegistry
+from tests.ui.test_project_model import child_by_label, expand, labels
+from ui.app import build
+from ui.project_dialog import ProjectDialog
+from ui.vo_wizard import VOWizard
+
+
+@pytest.fixture
+def window(qtbot, app_paths, keyring_backend):
+    wb, win = build(app_paths)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    QThreadPool.globalInstance().waitForDone(10000)
+    wb.close()
+
+
+def set_auth(moto: str, count: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset-auth", data=count.encode(), method="POST",
+                                                  headers={"Content-Type": "text/plain"})).read()
+
+
+def fill_wizard(qtbot, wiz: VOWizard, name: str, values: dict) -> None:
+    wiz.show()
+    wiz.type_page.name.setText(name)
+    assert wiz.type_page.isComplete()
+    wiz.next()
+    form = wiz.fields_page.form
+    form.set_values(values)
+
+
+def test_vo_wizard_to_live_tree(qtbot, window, moto, boto, app_paths):
+    wiz = VOWizard(window.wb, window)
+    qtbot.addWidget(wiz)
+    # inline validation: an empty name says why and blocks the way on
+    wiz.show()
+    assert not wiz.type_page.isComplete() and "A name is needed" in wiz.type_page.problem.text()
+    fill_wizard(qtbot, wiz, "Lab cloud", {"region": "us-east-1", "credential_mode": "keys",
+                                          "access_key_id": "AKIDLAB", "secret_access_key": "lab-secret-value-123",
+                                          "endpoint_url": "not a url"})
+    page = wiz.fields_page
+    assert not page.isComplete() and "is not a URL" in page.problem.text()
+    page.form.set_values({"endpoint_url": "", "region": "mars-north-7"})
+    assert not page.isComplete() and "is not an AWS region" in page.problem.text()
+    page.form.set_values({"endpoint_url": moto})
+    assert page.isComplete(), page.problem.text()
+    wiz.next()
+    assert wiz.currentPage() is wiz.test_page
+    wiz.test_page.button.click()
+    qtbot.waitUntil(lambda: wiz.test_page.ok is not None, timeout=20000)
+    assert wiz.test_page.ok and "Connected" in wiz.test_page.result.text()
+    wiz.button(QWizard.WizardButton.FinishButton).click()
+    vo = wiz.created
+    assert vo is not None and vo.name == "Lab cloud" and vo.endpoint_url == moto
+
+    dlg = ProjectDialog(window.wb, window, preselect=vo.id)
+    qtbot.addWidget(dlg)
+    assert dlg.name.text() == "Lab cloud"
+    dlg.accept()
+    project = window.model.add_project(dlg.created)
+
+    # an instance started out of band appears under Computing
+    ec2 = boto("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    computing = child_by_label(window.model, project, "Computing")
+    expand(qtbot, window.model, computing)
+    inst = child_by_label(window.model, computing, iid)
+    window.tree.setCurrentIndex(inst)
+    props = window.properties
+    shown = {props.item(r, 0).text(): props.item(r, 1).text() for r in range(props.rowCount())}
+    assert shown["InstanceId"] == iid and shown["State"] == "running" and "Placement.AvailabilityZone" in shown
+
+    # a bucket made out of band, after a refresh (F5 on the Storage node)
+    storage = child_by_label(window.model, project, "Storage")
+    expand(qtbot, window.model, storage)
+    boto("s3").create_bucket(Bucket="made-later")
+    window.tree.setCurrentIndex(storage)
+    with qtbot.waitSignal(window.model.loadFinished, timeout=20000):
+        window.refresh_act.trigger()
+    assert "made-later" in labels(window.model, storage)
+
+    # the secret is in the keyring only, never in a file under the workspace
+    window.wb.cache.close()
+    for path in app_paths.config.parent.rglob("*"):
+        if path.is_file():
+            assert b"lab-secret-value-123" not in path.read_bytes(), path
+
+
+def test_wrong_credentials_are_told_plainly(qtbot, window, moto):
+    wiz = VOWizard(window.wb, window)
+    qtbot.addWidget(wiz)
+    fill_wizard(qtbot, wiz, "Wrong", {"region": "us-east-1", "access_key_id": "AKIDWRONG",
+                                      "secret_access_key": "nope", "endpoint_url": moto})
+    wiz.next()
+    set_auth(moto, "0")
+    try:
+        wiz.test_page.button.click()
+        qtbot.waitUntil(lambda: wiz.test_page.ok is not None, timeout=20000)
+    finally:
+        set_auth(moto, "inf")
+    assert wiz.test_page.ok is False
+    assert "access key id or secret access key was not accepted" in wiz.test_page.result.text()
+
+
+def test_unreachable_endpoint_is_told_plainly(qtbot, window):
+    wiz = VOWizard(window.wb, window)
+    qtbot.addWidget(wiz)
+    fill_wizard(qtbot, wiz, "Nowhere", {"region": "us-east-1", "access_key_id": "AKID",
+                                        "secret_access_key": "x", "endpoint_url": "http://127.0.0.1:9"})
+    wiz.next()
+    wiz.test_page.button.click()
+    qtbot.waitUntil(lambda: wiz.test_page.ok is not None, timeout=60000)
+    assert "Could not reach the endpoint http://127.0.0.1:9" in wiz.test_page.result.text()
+
+
+def test_a_provider_from_tests_contributes_vo_type_node_and_action(qtbot, app_paths, keyring_backend):
+    from tests import sample_provider
+
+    reg = ExtensionRegistry().discover()
+    for name, value in (("sample", "tests.sample_provider:manifest"), ("broken", "tests.no_such_module:manifest")):
+        ep = EntryPoint(name=name, value=value, group="gridclient.providers")
+        reg.load_entry_point(ep.name, ep.value, ep.load)
+    wb, win = build(app_paths, registry=reg)
+    qtbot.addWidget(win)
+    win.show()
+    # the VO type is offered by the wizard, and its fields are rendered from its declaration
+    wiz = VOWizard(wb, win)
+    qtbot.addWidget(wiz)
+    types = [wiz.type_page.types.item(i).text() for i in range(wiz.type_page.types.count())]
+    assert "Sample cloud" in types
+    wiz.type_page.types.setCurrentRow(types.index("Sample cloud"))
+    fill_wizard(qtbot, wiz, "Mine", {"region": "zone-9", "password": "pw"})
+    assert set(wiz.fields_page.form.widgets) == {"region", "password"}
+    wiz.next()
+    wiz.button(QWizard.WizardButton.FinishButton).click()
+    dlg = ProjectDialog(wb, win, preselect=wiz.created.id)
+    qtbot.addWidget(dlg)
+    dlg.accept()
+    project = win.model.add_project(dlg.created)
+    # the node contributor's category and loader
+    assert labels(win.model, project) == ["Things"]
+    things = win.model.index(0, 0, project)
+    expand(qtbot, win.model, things)
+    assert labels(win.model, things) == ["Thing 0", "Thing 1", "Thing 2"]
+    # the action shows in the context menu, enabled by state, and runs
+    win.tree.setCurrentIndex(win.model.index(1, 0, things))
+    menu = QMenu()
+    win._fill_actions(menu)
+    poke = next(a for a in menu.actions() if a.text() == "Poke")
+    assert poke.isEnabled()
+    sample_provider.CALLS.clear()
+    poke.trigger()
+    qtbot.waitUntil(lambda: sample_provider.CALLS == ["t1"], timeout=10000)
+    win.tree.setCurrentIndex(win.model.index(0, 0, things))  # state "off"
+    win._fill_actions(menu)
+    assert not next(a for a in menu.actions() if a.text() == "Poke").isEnabled()
+    # Help → Providers lists the broken one with its error
+    from ui.preferences import ProvidersDialog
+
+    text = ProvidersDialog(reg, win).text.toPlainText()
+    assert "Sample provider (tests)" in text and "failed to load" in text and "no_such_module" in text
+    QThreadPool.globalInstance().waitForDone(10000)
+    wb.close()
+
+
+def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkeypatch):
+    ec2 = boto("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    vo = window.wb.save_vo("S", "aws", {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "B",
+                                        "endpoint_url": moto})
+    from gridclient.workspace import GridProject
+
+    project = window.model.add_project(window.wb.workspace.add_project(GridProject("S", vo.id)))
+    computing = child_by_label(window.model, project, "Computing")
+    expand(qtbot, window.model, computing)
+    window.tree.setCurrentIndex(child_by_label(window.model, computing, iid))
+    asked = []
+    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: asked.append(text) or True)
+    with qtbot.waitSignal(window.model.loadFinished, timeout=20000):
+        window.delete_act.trigger()  # Del → the contributed terminate action
+    assert asked and "cannot be undone" in asked[0]
+    state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state in ("shutting-down", "terminated")
+    assert window.model.element(child_by_label(window.model, computing, iid)).state in ("shutting-down", "terminated")
+    ops = window.operations_view
+    assert ops.rowCount() == 1 and ops.item(0, 1).text().startswith("done")

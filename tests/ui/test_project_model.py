@@ -1,0 +1,167 @@
+"""The lazy project tree against moto over HTTP: pages on workers, errors per node, refresh."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QModelIndex, QThreadPool
+
+from ui.project_model import ERROR, LOADING, ProjectModel
+
+
+def child_by_label(model: ProjectModel, parent: QModelIndex, label: str) -> QModelIndex:
+    for row in range(model.rowCount(parent)):
+        idx = model.index(row, 0, parent)
+        if model.element(idx).label == label:
+            return idx
+    raise AssertionError(f"{label!r} not under {model.element(parent).label!r}: "
+                         f"{[model.element(model.index(r, 0, parent)).label for r in range(model.rowCount(parent))]}")
+
+
+def expand(qtbot, model: ProjectModel, index: QModelIndex) -> None:
+    """fetchMore as a view does on expand, then wait until the load has finished."""
+    assert model.canFetchMore(index)
+    with qtbot.waitSignal(model.loadFinished, timeout=20000,
+                          check_params_cb=lambda i: model.node(i) is model.node(index)):
+        model.fetchMore(index)
+        # the GUI thread did not wait: a Loading… row is there at once
+        kinds = [model.node(model.index(r, 0, index)).kind for r in range(model.rowCount(index))]
+        assert LOADING in kinds
+
+
+def labels(model, parent):
+    return [model.element(model.index(r, 0, parent)).label for r in range(model.rowCount(parent))]
+
+
+@pytest.fixture
+def model(qtbot, workbench):
+    m = ProjectModel(workbench)
+    yield m
+    QThreadPool.globalInstance().waitForDone(10000)
+
+
+def test_three_categories_with_live_data(qtbot, qtmodeltester, model, cloud):
+    project = model.index(0, 0)
+    assert model.element(project).label == "Sandbox project"
+    assert labels(model, project) == ["Computing", "Services", "Storage"]
+    computing, services, storage = (model.index(r, 0, project) for r in range(3))
+    # hasChildren answers from the kind, without fetching
+    assert model.hasChildren(computing) and model.rowCount(computing) == 0
+    expand(qtbot, model, computing)
+    states = {model.element(model.index(r, 0, computing)).id: model.element(model.index(r, 0, computing)).state
+              for r in range(model.rowCount(computing))}
+    assert states[cloud["instances"][0]] == "running"
+    assert states[cloud["instances"][1]] == "stopped"
+    assert "web" in labels(model, computing)
+
+    expand(qtbot, model, services)
+    images = child_by_label(model, services, "My images (AMIs)")
+    expand(qtbot, model, images)
+    assert labels(model, images) == ["my-golden-image"]
+    # the catalog does not download the public catalog on expand
+    catalog = child_by_label(model, services, "Image catalog")
+    expand(qtbot, model, catalog)
+    assert model.rowCount(catalog) == 1 and "Search image catalog" in labels(model, catalog)[0]
+
+    expand(qtbot, model, storage)
+    bucket = child_by_label(model, storage, "alpha-bucket")
+    expand(qtbot, model, bucket)
+    assert labels(model, bucket) == ["docs/", "readme.md"]
+    docs = child_by_label(model, bucket, "docs/")
+    expand(qtbot, model, docs)
+    assert labels(model, docs) == ["deep/", "a.txt", "b.txt"]
+    obj = model.element(child_by_label(model, docs, "a.txt"))
+    assert obj.properties["Size"] == len("docs/a.txt") and obj.properties["LastModified"]
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_refresh_keeps_expansion_and_selection(qtbot, qtmodeltester, workbench, model, cloud, boto):
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QTreeView
+
+    view = QTreeView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    project = model.index(0, 0)
+    storage = model.index(2, 0, project)
+    expand(qtbot, model, storage)
+    bucket = child_by_label(model, storage, "alpha-bucket")
+    expand(qtbot, model, bucket)
+    docs = child_by_label(model, bucket, "docs/")
+    expand(qtbot, model, docs)
+    view.expand(project)
+    view.expand(storage)
+    view.expand(bucket)
+    view.expand(docs)
+    selected = child_by_label(model, docs, "b.txt")
+    view.selectionModel().setCurrentIndex(selected, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    docs_node = model.node(docs)
+
+    s3 = boto("s3")
+    s3.put_object(Bucket="alpha-bucket", Key="zeta.txt", Body=b"new")
+    s3.delete_object(Bucket="alpha-bucket", Key="readme.md")
+    with qtbot.waitSignal(model.loadFinished, timeout=20000):
+        model.refresh(bucket)
+    assert labels(model, bucket) == ["docs/", "zeta.txt"]
+    docs = child_by_label(model, bucket, "docs/")
+    assert model.node(docs) is docs_node  # the same node: its children and expansion stay
+    assert view.isExpanded(docs) and view.isExpanded(bucket)
+    assert model.element(view.currentIndex()).label == "b.txt"
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_access_denied_on_storage_leaves_computing_working(qtbot, workbench, boto, moto, cloud):
+    """A key allowed EC2 only: Storage becomes an error row with the reason, Computing loads."""
+    import json
+    import urllib.request
+
+    iam = boto("iam")
+    iam.create_user(UserName="ec2-only")
+    iam.put_user_policy(UserName="ec2-only", PolicyName="ec2", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="ec2-only")["AccessKey"]
+    vo = next(iter(workbench.workspace.vos.values()))
+    workbench.save_vo(vo.name, "aws", {**vo.settings, "access_key_id": key["AccessKeyId"],
+                                       "secret_access_key": key["SecretAccessKey"]}, vo=vo)
+
+    def set_auth(count: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset-auth", data=count.encode(),
+                                                      method="POST", headers={"Content-Type": "text/plain"})).read()
+
+    set_auth("0")
+    try:
+        m = ProjectModel(workbench)
+        project = m.index(0, 0)
+        computing, storage = m.index(0, 0, project), m.index(2, 0, project)
+        with qtbot.waitSignal(m.loadFailed, timeout=20000) as failed:
+            m.fetchMore(storage)
+        assert "Access denied" in failed.args[1]
+        rows = [m.node(m.index(r, 0, storage)) for r in range(m.rowCount(storage))]
+        assert [r.kind for r in rows] == [ERROR]
+        assert "Access denied" in rows[0].element.label
+        expand(qtbot, m, computing)
+        assert m.rowCount(computing) == 2
+        # Retry runs the load again (and fails again, with the same clear reason)
+        with qtbot.waitSignal(m.loadFailed, timeout=20000):
+            m.retry(m.index(0, 0, storage))
+        assert m.node(m.index(0, 0, storage)).kind == ERROR
+    finally:
+        set_auth("inf")
+        QThreadPool.globalInstance().waitForDone(10000)
+
+
+def test_cached_listing_shows_first_then_revalidates(qtbot, workbench, cloud, boto):
+    m1 = ProjectModel(workbench)
+    storage = m1.index(2, 0, m1.index(0, 0))
+    expand(qtbot, m1, storage)
+    assert "beta-bucket" in labels(m1, storage)
+    boto("s3").create_bucket(Bucket="gamma-bucket")
+    # a new model (a restarted app) shows the cached buckets, then the live list
+    m2 = ProjectModel(workbench)
+    storage2 = m2.index(2, 0, m2.index(0, 0))
+    seen: list[list[str]] = []
+    m2.rowsInserted.connect(lambda parent, first, last: seen.append(labels(m2, storage2)))
+    with qtbot.waitSignal(m2.loadFinished, timeout=20000):
+        m2.fetchMore(storage2)
+    assert any("alpha-bucket" in s and "gamma-bucket" not in s for s in seen)
+    assert "gamma-bucket" in labels(m2, storage2)
+    QThreadPool.globalInstance().waitForDone(10000)

@@ -1,0 +1,1 @@
+"""The PySide6 face of gridclient. Qt lives here and nowhere else."""

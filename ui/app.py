@@ -1,0 +1,89 @@
+"""The composition root: makes the Workbench, the window and (with --demo) the sandbox."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def make_app(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("gridclient")
+    app.setOrganizationName("gridclient")
+    app.setDesktopFileName("gridclient")
+    return app
+
+
+def build(paths, *, secrets=None, registry=None, title: str = ""):
+    """Workbench + MainWindow (not shown); used by run(), the tests and the benchmarks."""
+    from gridclient.workbench import Workbench
+    from ui.main_window import MainWindow
+
+    wb = Workbench(paths, registry=registry, secrets=secrets)
+    return wb, MainWindow(wb, title_suffix=title)
+
+
+def run(args: Any) -> int:
+    from PySide6.QtCore import QTimer
+
+    from gridclient.paths import AppPaths
+    from gridclient.secrets import MemoryKeyring, SecretStore
+
+    app = make_app()
+    sandbox = None
+    throwaway = None
+    secrets = None
+    title = ""
+    if args.demo:
+        try:
+            from providers.aws.demo import DemoSandbox
+
+            print("gridclient: starting the demo sandbox (moto on 127.0.0.1)…", file=sys.stderr)
+            sandbox = DemoSandbox().start()
+        except Exception as exc:  # noqa: BLE001
+            print(f"gridclient: the demo sandbox could not start: {exc}", file=sys.stderr)
+            return 2
+        if args.workspace:
+            paths = AppPaths.under(args.workspace)
+        else:
+            throwaway = tempfile.mkdtemp(prefix="gridclient-demo-")
+            paths = AppPaths.under(throwaway)
+        secrets = SecretStore(MemoryKeyring())  # the demo's fake keys never reach a real keyring
+        title = "demo sandbox"
+    else:
+        paths = AppPaths.under(args.workspace) if args.workspace else AppPaths.default()
+
+    wb, window = build(paths, secrets=secrets, title=title)
+    if sandbox is not None:
+        from providers.aws.demo_workspace import prepare
+
+        prepare(wb, sandbox)
+        window.model.reload_projects()
+        for row in range(window.model.rowCount()):
+            window.tree.expand(window.model.index(row, 0))
+    window.show()
+
+    def after_show() -> None:
+        window.show_problems()
+        needs = any(vo.secret_fields for vo in wb.workspace.vos.values())
+        if needs and not wb.secrets.safe and (paths.data / "secrets.cfg").exists():
+            from ui.vo_wizard import ensure_safe_keyring
+
+            ensure_safe_keyring(wb, window, unlock_only=True)
+
+    QTimer.singleShot(0, after_show)
+    try:
+        return app.exec()
+    finally:
+        wb.close()
+        if sandbox is not None:
+            sandbox.stop()
+        if throwaway:
+            shutil.rmtree(throwaway, ignore_errors=True)

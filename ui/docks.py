@@ -1,0 +1,100 @@
+"""Properties and Operations docks."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QProgressBar, QPushButton,
+                               QTableWidget, QTableWidgetItem, QWidget)
+
+from gridclient.elements import Element
+from gridclient.operations import Operation
+
+
+class PropertiesView(QTableWidget):
+    """Every attribute of the selected element."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, 2, parent)
+        self.setObjectName("propertiesView")
+        self.setHorizontalHeaderLabels(["Property", "Value"])
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+
+    def show_element(self, el: Element | None) -> None:
+        self.setRowCount(0)
+        if el is None:
+            return
+        rows = [("Name", el.label), ("Id", el.id), ("Kind", el.kind)]
+        if el.state:
+            rows.append(("State", el.state))
+        rows += [(str(k), "" if v is None else str(v)) for k, v in el.properties.items()]
+        self.setRowCount(len(rows))
+        for i, (k, v) in enumerate(rows):
+            self.setItem(i, 0, QTableWidgetItem(k))
+            item = QTableWidgetItem(v)
+            item.setToolTip(v)
+            self.setItem(i, 1, item)
+
+
+class OperationsBridge(QObject):
+    """Operation observers run on worker threads; this turns their calls into a queued signal."""
+
+    changed = Signal(object)
+
+    def __call__(self, op: Operation) -> None:
+        self.changed.emit(op)
+
+
+class OperationsView(QTableWidget):
+    """Long-running work with progress and Cancel."""
+
+    COLS = ("Operation", "State", "Progress", "")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, len(self.COLS), parent)
+        self.setObjectName("operationsView")
+        self.setHorizontalHeaderLabels(list(self.COLS))
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.rows: dict[int, int] = {}
+
+    @Slot(object)
+    def update_operation(self, op: Operation) -> None:
+        row = self.rows.get(op.id)
+        if row is None:
+            row = self.rowCount()
+            self.insertRow(row)
+            self.rows[op.id] = row
+            self.setItem(row, 0, QTableWidgetItem(op.title))
+            bar = QProgressBar()
+            bar.setRange(0, 0)
+            self.setCellWidget(row, 2, bar)
+            cancel = QPushButton("Cancel")
+            cancel.clicked.connect(op.cancel)
+            box = QWidget()
+            h = QHBoxLayout(box)
+            h.setContentsMargins(0, 0, 0, 0)
+            h.addWidget(cancel)
+            self.setCellWidget(row, 3, box)
+        text = op.state if not (op.error or op.message) else f"{op.state}: {op.error or op.message}"
+        state = QTableWidgetItem(text)
+        state.setToolTip(op.error or op.message)
+        if op.state == "failed":
+            state.setForeground(Qt.GlobalColor.red)
+        self.setItem(row, 1, state)
+        bar = self.cellWidget(row, 2)
+        if isinstance(bar, QProgressBar):
+            if op.state in ("done", "failed", "cancelled"):
+                bar.setRange(0, 100)
+                bar.setValue(100 if op.state == "done" else 0)
+            elif op.progress is not None:
+                bar.setRange(0, 100)
+                bar.setValue(int(op.progress * 100))
+        if op.state in ("done", "failed", "cancelled"):
+            box = self.cellWidget(row, 3)
+            if box is not None:
+                box.setEnabled(False)

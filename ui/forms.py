@@ -1,0 +1,202 @@
+"""Forms rendered from declared Fields, so a provider adds a VO type or an action without Qt code."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from gridclient.interaction import Field
+from gridclient.registry import resolve
+
+
+def url_problem(text: str) -> str:
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"“{text}” is not a URL like https://host:port."
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return f"“{text}” has a bad port number."
+    return ""
+
+
+class FieldForm(QWidget):
+    """One QFormLayout of widgets, one per Field; ``changed`` fires on every edit."""
+
+    changed = Signal()
+
+    def __init__(self, fields: list[Field] | tuple[Field, ...], parent: QWidget | None = None,
+                 values: dict[str, Any] | None = None, secret_placeholder: str = ""):
+        super().__init__(parent)
+        self.fields = list(fields)
+        self.widgets: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}
+        self.layout_ = QFormLayout(self)
+        self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        for f in self.fields:
+            w = self._make(f, secret_placeholder)
+            w.setObjectName(f"field_{f.name}")
+            if f.help:
+                w.setToolTip(f.help)
+            label = QLabel(f.label + ("" if not f.required else " *"))
+            label.setBuddy(w)
+            self.labels[f.name] = label
+            self.widgets[f.name] = w
+            self.layout_.addRow(label, w)
+        if values:
+            self.set_values(values)
+        self._update_visibility()
+
+    def _make(self, f: Field, secret_placeholder: str) -> QWidget:
+        if f.kind == "choice":
+            w = QComboBox()
+            w.setEditable(f.editable)
+            choices = list(f.choices)
+            if f.choices_from:
+                try:
+                    choices = list(resolve(f.choices_from)())
+                except Exception:  # a choice list that fails leaves the field free-text
+                    w.setEditable(True)
+            w.addItems(choices)
+            if f.default is not None:
+                w.setCurrentText(str(f.default))
+            w.currentTextChanged.connect(self._on_change)
+            return w
+        if f.kind == "bool":
+            w = QCheckBox()
+            w.setChecked(bool(f.default))
+            w.toggled.connect(self._on_change)
+            return w
+        if f.kind == "int":
+            w = QSpinBox()
+            w.setRange(0, 1_000_000)
+            w.setValue(int(f.default or 0))
+            w.valueChanged.connect(self._on_change)
+            return w
+        if f.kind == "path":
+            box = QWidget()
+            h = QHBoxLayout(box)
+            h.setContentsMargins(0, 0, 0, 0)
+            edit = QLineEdit(str(f.default or ""))
+            edit.setPlaceholderText(f.placeholder)
+            edit.setObjectName(f"field_{f.name}_edit")
+            browse = QPushButton("Browse…")
+            browse.clicked.connect(lambda: edit.setText(QFileDialog.getOpenFileName(self, f.label)[0] or edit.text()))
+            edit.textChanged.connect(self._on_change)
+            h.addWidget(edit)
+            h.addWidget(browse)
+            box.edit = edit  # type: ignore[attr-defined]
+            return box
+        w = QLineEdit(str(f.default or ""))
+        w.setPlaceholderText(secret_placeholder if f.secret and secret_placeholder else f.placeholder)
+        if f.secret:
+            w.setEchoMode(QLineEdit.EchoMode.Password)
+        w.textChanged.connect(self._on_change)
+        return w
+
+    def _on_change(self, *_args) -> None:
+        self._update_visibility()
+        self.changed.emit()
+
+    def _update_visibility(self) -> None:
+        values = self.raw_values()
+        for f in self.fields:
+            visible = f.when is None or str(values.get(f.when[0], "")) in f.when[1]
+            self.widgets[f.name].setVisible(visible)
+            self.labels[f.name].setVisible(visible)
+
+    def is_active(self, f: Field, values: dict[str, Any]) -> bool:
+        return f.when is None or str(values.get(f.when[0], "")) in f.when[1]
+
+    def raw_values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            w = self.widgets[f.name]
+            if isinstance(w, QComboBox):
+                out[f.name] = w.currentText().strip()
+            elif isinstance(w, QCheckBox):
+                out[f.name] = w.isChecked()
+            elif isinstance(w, QSpinBox):
+                out[f.name] = w.value()
+            elif isinstance(w, QLineEdit):
+                out[f.name] = w.text() if f.secret else w.text().strip()
+            else:
+                out[f.name] = w.edit.text().strip()  # type: ignore[attr-defined]
+        return out
+
+    def values(self) -> dict[str, Any]:
+        """Values of the fields that apply (a field shown only for another mode is left out)."""
+        raw = self.raw_values()
+        return {f.name: raw[f.name] for f in self.fields if self.is_active(f, raw)}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        for f in self.fields:
+            if f.name not in values or values[f.name] is None:
+                continue
+            w, v = self.widgets[f.name], values[f.name]
+            if isinstance(w, QComboBox):
+                if w.findText(str(v)) < 0:
+                    w.addItem(str(v))
+                w.setCurrentText(str(v))
+            elif isinstance(w, QCheckBox):
+                w.setChecked(bool(v))
+            elif isinstance(w, QSpinBox):
+                w.setValue(int(v))
+            elif isinstance(w, QLineEdit):
+                w.setText(str(v))
+            else:
+                w.edit.setText(str(v))  # type: ignore[attr-defined]
+        self._update_visibility()
+
+    def problems(self, optional_secrets: bool = False) -> list[str]:
+        """Why the form cannot be accepted yet, one sentence per problem."""
+        out = []
+        raw = self.raw_values()
+        for f in self.fields:
+            if not self.is_active(f, raw):
+                continue
+            v = raw[f.name]
+            if f.required and (v is None or v == "") and not (f.secret and optional_secrets):
+                out.append(f"{f.label} is needed.")
+            elif f.kind == "url" and v:
+                p = url_problem(v)
+                if p:
+                    out.append(f"{f.label}: {p}")
+        return out
+
+
+class FieldsDialog(QDialog):
+    """Asks for several values (Interaction.ask); OK is disabled while a value is missing."""
+
+    def __init__(self, title: str, fields: list[Field], text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        v = QVBoxLayout(self)
+        if text:
+            lab = QLabel(text)
+            lab.setWordWrap(True)
+            v.addWidget(lab)
+        self.form = FieldForm(fields, self)
+        v.addWidget(self.form)
+        self.problem = QLabel()
+        self.problem.setObjectName("problem")
+        self.problem.setStyleSheet("color: #c62828")
+        self.problem.setWordWrap(True)
+        v.addWidget(self.problem)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        v.addWidget(self.buttons)
+        self.form.changed.connect(self._check)
+        self._check()
+
+    def _check(self) -> None:
+        problems = self.form.problems()
+        self.problem.setText("\n".join(problems))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problems)

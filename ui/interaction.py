@@ -1,0 +1,89 @@
+"""QtInteraction: the core's Interaction protocol with Qt dialogs, safe to call from any thread.
+
+A call from a worker thread is handed to the GUI thread with a blocking queued connection and
+waits for the person's answer there; a call on the GUI thread runs directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
+
+from gridclient.interaction import Field
+from ui.forms import FieldsDialog
+
+
+class _Call:
+    __slots__ = ("fn", "result", "error")
+
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn, self.result, self.error = fn, None, None
+
+
+class QtInteraction(QObject):
+    _invoke = Signal(object)
+
+    def __init__(self, parent_widget: QWidget | None = None,
+                 open_terminal: Callable[[Any], None] | None = None,
+                 status: Callable[[str], None] | None = None):
+        super().__init__()
+        self.parent_widget = parent_widget
+        self._open_terminal = open_terminal
+        self._status = status
+        self._invoke.connect(self._run, Qt.ConnectionType.BlockingQueuedConnection)
+
+    @Slot(object)
+    def _run(self, call: _Call) -> None:
+        try:
+            call.result = call.fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            call.error = exc
+
+    def _on_gui(self, fn: Callable[[], Any]) -> Any:
+        app = QApplication.instance()
+        if app is None or QThread.currentThread() is app.thread():
+            return fn()
+        call = _Call(fn)
+        self._invoke.emit(call)
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    # -- the Interaction protocol ----------------------------------------------------------
+    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
+        def ask() -> bool:
+            box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.parent_widget)
+            box.setDefaultButton(QMessageBox.StandardButton.Yes if default else QMessageBox.StandardButton.No)
+            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            return box.exec() == QMessageBox.StandardButton.Yes
+
+        return bool(self._on_gui(ask))
+
+    def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
+        def ask() -> dict[str, Any] | None:
+            dlg = FieldsDialog(title, fields, text, self.parent_widget)
+            return dlg.form.values() if dlg.exec() == QDialog.DialogCode.Accepted else None
+
+        return self._on_gui(ask)
+
+    def notify(self, level: str, title: str, text: str) -> None:
+        def show() -> None:
+            if level == "info" and self._status is not None:
+                self._status(f"{title}: {text}")
+                return
+            icon = QMessageBox.Icon.Critical if level == "error" else (
+                QMessageBox.Icon.Warning if level == "warning" else QMessageBox.Icon.Information)
+            box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.parent_widget)
+            box.setModal(False)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.show()
+
+        self._on_gui(show)
+
+    def open_terminal(self, request: Any) -> None:
+        if self._open_terminal is None:
+            raise RuntimeError("this window has no terminal area")
+        self._on_gui(lambda: self._open_terminal(request))

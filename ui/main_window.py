@@ -1,0 +1,399 @@
+"""The main window: Projects tree, editor tabs, Properties / Operations / Console docks, menus.
+
+Menus and the context menu are built from the registry's contributed actions, chosen by element
+kind, selection count and state. Actions run as background Operations; nothing here waits on the
+network.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDockWidget, QHeaderView, QLabel, QMainWindow,
+                               QMenu, QMessageBox, QTabWidget, QTreeView, QWidget)
+
+from gridclient import __version__
+from gridclient.operations import Operation
+from gridclient.registry import Action, resolve
+from gridclient.session import ActionContext
+from gridclient.workbench import Workbench
+from ui.docks import OperationsBridge, OperationsView, PropertiesView
+from ui.icons import icon
+from ui.interaction import QtInteraction
+from ui.project_model import ERROR, LOADING, PROJECT, ProjectModel
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, wb: Workbench, title_suffix: str = ""):
+        super().__init__()
+        self.wb = wb
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("gridclient" + (f" — {title_suffix}" if title_suffix else ""))
+        self.setWindowIcon(icon("gridclient"))
+        self.resize(1280, 800)
+        self.interaction = QtInteraction(self, open_terminal=self.open_terminal,
+                                         status=lambda t: self.statusBar().showMessage(t, 8000))
+
+        # the project tree
+        self.model = ProjectModel(wb, self)
+        self.tree = QTreeView()
+        self.tree.setObjectName("projectView")
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.tree.header().resizeSection(0, 300)
+        self.tree.doubleClicked.connect(self._double_clicked)
+        self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.loadFailed.connect(self._load_failed)
+        tree_dock = self._dock("Projects", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea, "projectsDock")
+        tree_dock.setMinimumWidth(380)
+
+        # editor area: terminals (and, later, file listings)
+        self.terminals = self._make_editor_area()
+        self.setCentralWidget(self.terminals)
+
+        # docks
+        self.properties = PropertiesView()
+        self._dock("Properties", self.properties, Qt.DockWidgetArea.BottomDockWidgetArea, "propertiesDock")
+        self.operations_view = OperationsView()
+        ops_dock = self._dock("Operations", self.operations_view, Qt.DockWidgetArea.BottomDockWidgetArea,
+                              "operationsDock")
+        self.tabifyDockWidget(self.findChild(QDockWidget, "propertiesDock"), ops_dock)
+        self.findChild(QDockWidget, "propertiesDock").raise_()
+        self.console_dock = QDockWidget("Python console", self)
+        self.console_dock.setObjectName("consoleDock")
+        self.console_dock.setWidget(QLabel("The console starts when this dock is shown."))
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.console_dock)
+        self.tabifyDockWidget(ops_dock, self.console_dock)
+        self.console_dock.hide()
+        self.console_dock.visibilityChanged.connect(self._console_visible)
+        self.console = None
+
+        self.ops_bridge = OperationsBridge(self)
+        self.ops_bridge.changed.connect(self.operations_view.update_operation)
+        self.ops_bridge.changed.connect(self._operation_changed)
+        wb.operations.on_change(self.ops_bridge)
+        self._pending: dict[int, tuple[Action, list[QPersistentModelIndex], ActionContext]] = {}
+
+        self._build_menus()
+        self.statusBar().showMessage("Ready", 3000)
+        for row in range(self.model.rowCount()):
+            self.tree.expand(self.model.index(row, 0))
+
+    # -- construction ----------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _make_editor_area(self) -> QTabWidget:
+        from ui.terminal.tabs import TerminalTabs
+
+        return TerminalTabs(self)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        new_menu = file_menu.addMenu("&New")
+        self.new_vo_act = new_menu.addAction(icon("vo"), "Virtual &Organisation…", self.new_vo)
+        self.new_vo_act.setObjectName("newVO")
+        self.new_project_act = new_menu.addAction(icon("project"), "Grid &Project…", self.new_project)
+        self.new_project_act.setObjectName("newProject")
+        self.new_ssh_act = new_menu.addAction(icon("terminal"), "&SSH connection…", self.new_ssh)
+        self.new_ssh_act.setObjectName("newSSH")
+        file_menu.addSeparator()
+        quit_act = file_menu.addAction("&Quit", self.close)
+        quit_act.setShortcut(QKeySequence.StandardKey.Quit)
+
+        edit = mb.addMenu("&Edit")
+        self.refresh_act = QAction(icon("refresh"), "&Refresh", self)
+        self.refresh_act.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.refresh_act.triggered.connect(self.refresh_selected)
+        self.copy_id_act = QAction("&Copy id", self)
+        self.copy_id_act.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_id_act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_id_act.triggered.connect(self.copy_id)
+        self.tree.addAction(self.copy_id_act)
+        self.delete_act = QAction("&Delete", self)
+        self.delete_act.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        self.delete_act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.delete_act.triggered.connect(self.delete_selected)
+        self.tree.addAction(self.delete_act)
+        for a in (self.refresh_act, self.copy_id_act, self.delete_act):
+            edit.addAction(a)
+        edit.addSeparator()
+        edit.addAction("&Preferences…", self.preferences)
+
+        self.actions_menu = mb.addMenu("&Actions")
+        self.actions_menu.aboutToShow.connect(lambda: self._fill_actions(self.actions_menu))
+
+        view = mb.addMenu("&View")
+        for dock in self.findChildren(QDockWidget):
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction("&Providers…", self.show_providers)
+        help_menu.addAction("&About gridclient", self.about)
+
+    # -- selection -------------------------------------------------------------------------
+    def selected_indexes(self) -> list[QModelIndex]:
+        return [i for i in self.tree.selectionModel().selectedRows(0)]
+
+    def selected_elements(self) -> list[Any]:
+        return [self.model.element(i) for i in self.selected_indexes()]
+
+    @Slot()
+    def _selection_changed(self, *_args) -> None:
+        idx = self.selected_indexes()
+        self.properties.show_element(self.model.element(idx[0]) if len(idx) == 1 else None)
+
+    @Slot(QModelIndex)
+    def _double_clicked(self, index: QModelIndex) -> None:
+        if self.model.node(index).kind == ERROR:
+            self.model.retry(index)
+
+    @Slot(QModelIndex, str)
+    def _load_failed(self, index: QModelIndex, message: str) -> None:
+        el = self.model.element(index)
+        self.statusBar().showMessage(f"{el.label if el else ''}: {message}", 10000)
+
+    # -- menus -----------------------------------------------------------------------------
+    def _context_menu(self, pos) -> None:
+        index = self.tree.indexAt(pos)
+        if index.isValid() and not self.tree.selectionModel().isSelected(index):
+            self.tree.setCurrentIndex(index)
+        menu = QMenu(self)
+        self._fill_actions(menu)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
+        self._last_menu = menu
+
+    def _fill_actions(self, menu: QMenu) -> None:
+        menu.clear()
+        indexes = self.selected_indexes()
+        nodes = [self.model.node(i) for i in indexes]
+        if len(nodes) == 1 and nodes[0].kind == ERROR:
+            menu.addAction(icon("retry"), "Retry", lambda: self.model.retry(indexes[0]))
+            return
+        elements = [n.element for n in nodes if n.kind not in (LOADING, ERROR)]
+        vos = {self.model.vo_of(n).id for n in nodes if self.model.vo_of(n)}
+        group = None
+        if elements and len(vos) == 1:
+            for action in sorted(self.wb.registry.actions_for(elements), key=lambda a: a.group):
+                if group is not None and action.group != group:
+                    menu.addSeparator()
+                group = action.group
+                qa = menu.addAction(icon(action.icon), action.label)
+                qa.setObjectName(f"action:{action.id}")
+                qa.setEnabled(action.enabled_for(elements))
+                qa.triggered.connect(lambda _=False, a=action, ix=list(indexes): self.run_action(a, ix))
+        if len(nodes) == 1 and nodes[0].kind == PROJECT:
+            menu.addSeparator()
+            menu.addAction("Remove project…", self.delete_selected)
+        if indexes:
+            menu.addSeparator()
+            menu.addAction(self.refresh_act)
+            menu.addAction(self.copy_id_act)
+
+    # -- actions ---------------------------------------------------------------------------
+    def run_action(self, action: Action, indexes: list[QModelIndex]) -> Operation | None:
+        nodes = [self.model.node(i) for i in indexes]
+        elements = [n.element for n in nodes]
+        if not action.enabled_for(elements):
+            return None
+        vo = self.model.vo_of(nodes[0])
+        labels = ", ".join(e.label for e in elements[:5]) + (" …" if len(elements) > 5 else "")
+        if action.confirm:
+            text = action.confirm.format(count=len(elements), labels=labels)
+            if not self.interaction.confirm(action.label.rstrip("…"), text):
+                return None
+        values: dict[str, Any] = {}
+        if action.fields:
+            answer = self.interaction.ask(action.label.rstrip("…"), list(action.fields))
+            if answer is None:
+                return None
+            values = answer
+        ctx = ActionContext(elements, vo, None, self.interaction, self.wb.paths, values=values)
+        wb = self.wb
+
+        def work(op: Operation) -> Any:
+            ctx.operation = op
+            handler = resolve(action.handler)  # imported on first use
+            try:
+                ctx.token = wb.tokens.token(vo)
+                return handler(ctx)
+            except Exception as exc:
+                if type(exc).__name__ == "Cancelled":
+                    raise
+                raise RuntimeError(wb.tokens.explain(vo, exc)) from exc
+
+        op, _future = self.wb.operations.submit(f"{action.label.rstrip('…')} — {labels}", work)
+        self._pending[op.id] = (action, [QPersistentModelIndex(i) for i in indexes], ctx)
+        return op
+
+    @Slot(object)
+    def _operation_changed(self, op: Operation) -> None:
+        if op.state not in ("done", "failed", "cancelled") or op.id not in self._pending:
+            return
+        action, indexes, ctx = self._pending.pop(op.id)
+        if ctx.remember:
+            ctx.vo.settings.update(ctx.remember)
+            self.wb.workspace.save()
+        if op.state == "failed":
+            self.interaction.notify("error", action.label.rstrip("…"), op.error)
+            return
+        if op.state == "cancelled":
+            return
+        live = [QModelIndex(i) for i in indexes if i.isValid()]
+        if isinstance(op.result, dict) and "ref" in op.result:
+            for i in live:
+                self.model.set_ref(i, op.result["ref"])
+        elif isinstance(op.result, str):
+            self.statusBar().showMessage(op.result, 8000)
+        if action.refreshes == "self":
+            for i in live:
+                self.model.refresh(i)
+                self.tree.expand(i)
+        elif action.refreshes == "parent" and live:
+            for parent in {QPersistentModelIndex(i.parent()) for i in live}:
+                self.model.refresh(QModelIndex(parent))
+
+    @Slot()
+    def refresh_selected(self) -> None:
+        indexes = self.selected_indexes()
+        if not indexes:
+            for row in range(self.model.rowCount()):
+                self.model.refresh(self.model.index(row, 0))
+        for i in indexes:
+            self.model.refresh(i)
+
+    @Slot()
+    def copy_id(self) -> None:
+        ids = [e.id for e in self.selected_elements() if e is not None and e.kind not in ("__error__", "__loading__")]
+        if ids:
+            QGuiApplication.clipboard().setText("\n".join(ids))
+            self.statusBar().showMessage(f"Copied {', '.join(ids[:3])}{' …' if len(ids) > 3 else ''}", 4000)
+
+    @Slot()
+    def delete_selected(self) -> None:
+        indexes = self.selected_indexes()
+        nodes = [self.model.node(i) for i in indexes]
+        if len(nodes) == 1 and nodes[0].kind == PROJECT:
+            project = nodes[0].project
+            if self.interaction.confirm("Remove project",
+                                        f"Remove the project “{project.name}” from the workspace? "
+                                        "Nothing in the cloud is deleted."):
+                self.wb.workspace.remove_project(project.id)
+                self.model.remove_project(project.id)
+            return
+        elements = [n.element for n in nodes]
+        for action in self.wb.registry.actions_for(elements):
+            if action.shortcut == "Del" and action.enabled_for(elements):
+                self.run_action(action, indexes)
+                return
+        self.statusBar().showMessage("Nothing to delete here.", 3000)
+
+    # -- File → New ------------------------------------------------------------------------
+    @Slot()
+    def new_vo(self):
+        from ui.vo_wizard import VOWizard
+
+        wiz = VOWizard(self.wb, self)
+        if wiz.exec() == QDialog.DialogCode.Accepted and wiz.created is not None:
+            self.statusBar().showMessage(f"Virtual Organisation “{wiz.created.name}” created.", 5000)
+            if not any(p.vo == wiz.created.id for p in self.wb.workspace.projects.values()):
+                if self.interaction.confirm("New Grid Project",
+                                            f"Create a Grid Project for “{wiz.created.name}” now?", default=True):
+                    self.new_project(preselect=wiz.created.id)
+        return wiz
+
+    @Slot()
+    def new_project(self, preselect: str | None = None):
+        from ui.project_dialog import ProjectDialog
+
+        if not self.wb.workspace.vos:
+            if self.interaction.confirm("New Grid Project",
+                                        "A Grid Project is bound to a Virtual Organisation, and there is none yet. "
+                                        "Create one now?", default=True):
+                self.new_vo()
+            return None
+        dlg = ProjectDialog(self.wb, self, preselect=preselect)
+        if dlg.exec() == QDialog.DialogCode.Accepted and dlg.created is not None:
+            index = self.model.add_project(dlg.created)
+            self.tree.expand(index)
+            self.tree.setCurrentIndex(index)
+        return dlg
+
+    @Slot()
+    def new_ssh(self) -> None:
+        from ui.terminal.connect_dialog import SSHConnectDialog
+
+        dlg = SSHConnectDialog(self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.open_terminal(dlg.target())
+
+    def open_terminal(self, target: Any) -> None:
+        from gridclient.ssh import KnownHosts
+
+        self.terminals.open_session(target, KnownHosts(self.wb.paths.known_hosts), self.interaction)
+
+    # -- other windows ---------------------------------------------------------------------
+    @Slot()
+    def preferences(self) -> None:
+        from ui.preferences import PreferencesDialog
+
+        PreferencesDialog(self.wb, self).exec()
+        self.model.reload_projects()
+        for row in range(self.model.rowCount()):
+            self.tree.expand(self.model.index(row, 0))
+
+    @Slot()
+    def show_providers(self) -> None:
+        from ui.preferences import ProvidersDialog
+
+        ProvidersDialog(self.wb.registry, self).exec()
+
+    @Slot()
+    def about(self) -> None:
+        QMessageBox.about(self, "About gridclient",
+                          f"<b>gridclient {__version__}</b><p>A resource-tree browser for AWS and "
+                          "EC2-compatible clouds, in the tradition of g-Eclipse.</p>")
+
+    @Slot(bool)
+    def _console_visible(self, visible: bool) -> None:
+        if visible and self.console is None:
+            try:
+                from ui.console import make_console
+
+                self.console = make_console(self, {"wb": self.wb, "workbench": self.wb, "window": self,
+                                                   "model": self.model, "workspace": self.wb.workspace,
+                                                   "registry": self.wb.registry})
+                self.console_dock.setWidget(self.console)
+            except Exception as exc:  # noqa: BLE001 - the console is optional
+                log.warning("console unavailable: %s", exc)
+                self.console_dock.setWidget(QLabel(f"The Python console could not start: {exc}"))
+                self.console = False
+
+    def show_problems(self) -> None:
+        for text in self.wb.workspace.problems:
+            QMessageBox.warning(self, "Workspace", text)
+
+    def closeEvent(self, event) -> None:
+        if hasattr(self.terminals, "close_all"):
+            self.terminals.close_all()
+        if self.console:
+            try:
+                self.console.kernel_client.stop_channels()
+                self.console.kernel_manager.shutdown_kernel()
+            except Exception:  # noqa: BLE001
+                pass
+        super().closeEvent(event)

@@ -1,0 +1,120 @@
+"""Edit → Preferences (VOs to edit or delete, live refresh) and Help → Providers."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+
+from gridclient.registry import ExtensionRegistry
+from gridclient.workbench import Workbench
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, wb: Workbench, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.wb = wb
+        self.setObjectName("preferencesDialog")
+        self.setWindowTitle("Preferences")
+        self.resize(560, 420)
+        v = QVBoxLayout(self)
+        v.addWidget(QLabel("Virtual Organisations"))
+        row = QHBoxLayout()
+        self.vos = QListWidget()
+        self.vos.setObjectName("voList")
+        row.addWidget(self.vos, 1)
+        buttons = QVBoxLayout()
+        self.edit_btn = QPushButton("Edit…")
+        self.delete_btn = QPushButton("Delete…")
+        new_btn = QPushButton("New…")
+        for b in (new_btn, self.edit_btn, self.delete_btn):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
+        v.addLayout(row)
+        self.live = QCheckBox("Refresh listings live (off: show the cached listing until F5)")
+        self.live.setObjectName("liveRefresh")
+        self.live.setChecked(bool(wb.workspace.preferences.get("live_refresh", True)))
+        v.addWidget(self.live)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        box.rejected.connect(self.reject)
+        v.addWidget(box)
+        new_btn.clicked.connect(self._new)
+        self.edit_btn.clicked.connect(self._edit)
+        self.delete_btn.clicked.connect(self._delete)
+        self.live.toggled.connect(self._live)
+        self._fill()
+
+    def _fill(self) -> None:
+        self.vos.clear()
+        for vo in self.wb.workspace.vos.values():
+            where = vo.endpoint_url or "AWS"
+            item = QListWidgetItem(f"{vo.name} — {vo.type}, {vo.region}, {where}")
+            item.setData(Qt.ItemDataRole.UserRole, vo.id)
+            self.vos.addItem(item)
+        self.vos.setCurrentRow(0)
+
+    def _current(self):
+        item = self.vos.currentItem()
+        return self.wb.workspace.vos.get(item.data(Qt.ItemDataRole.UserRole)) if item else None
+
+    def _new(self) -> None:
+        from ui.vo_wizard import VOWizard
+
+        VOWizard(self.wb, self).exec()
+        self._fill()
+
+    def _edit(self) -> None:
+        from ui.vo_wizard import VOWizard
+
+        vo = self._current()
+        if vo is not None:
+            VOWizard(self.wb, self, editing=vo).exec()
+            self._fill()
+
+    def _delete(self) -> None:
+        vo = self._current()
+        if vo is None:
+            return
+        projects = [p.name for p in self.wb.workspace.projects.values() if p.vo == vo.id]
+        text = f"Delete the Virtual Organisation “{vo.name}” and its stored secrets?"
+        if projects:
+            text += f"\nIts projects are removed too: {', '.join(projects)}."
+        if QMessageBox.question(self, "Delete", text) == QMessageBox.StandardButton.Yes:
+            self.wb.delete_vo(vo.id)
+            self._fill()
+
+    def _live(self, on: bool) -> None:
+        self.wb.workspace.preferences["live_refresh"] = on
+        self.wb.workspace.save()
+
+
+class ProvidersDialog(QDialog):
+    """Help → Providers: what loaded, what it contributes, and what failed with its error."""
+
+    def __init__(self, registry: ExtensionRegistry, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("providersDialog")
+        self.setWindowTitle("Providers")
+        self.resize(640, 420)
+        v = QVBoxLayout(self)
+        self.text = QTextBrowser()
+        self.text.setObjectName("providersText")
+        parts = []
+        for r in registry.providers:
+            if r.ok:
+                m = r.manifest
+                parts.append(
+                    f"<h3>✔ {m.name} <small>({m.id} {m.version})</small></h3>"
+                    f"<p><code>{r.entry_point}</code><br>"
+                    f"VO types: {', '.join(t.label for t in m.vo_types) or '—'}<br>"
+                    f"Tree: {', '.join(c.label for nc in m.node_contributors for c in nc.categories) or '—'}<br>"
+                    f"Actions: {', '.join(a.label for a in m.actions) or '—'}</p>")
+            else:
+                parts.append(f"<h3 style='color:#c62828'>✘ failed to load</h3><p><code>{r.entry_point}</code></p>"
+                             f"<pre>{r.error}</pre>")
+        self.text.setHtml("".join(parts) or "<p>No providers are installed.</p>")
+        v.addWidget(self.text)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        box.rejected.connect(self.reject)
+        v.addWidget(box)

@@ -1,0 +1,306 @@
+"""File → New → Virtual Organisation…: type → fields (rendered from the VO type) → Test → Finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QRadioButton, QVBoxLayout, QWidget,
+                               QWizard, QWizardPage)
+
+from gridclient.registry import VOType, resolve
+from gridclient.secrets import WrongMasterPassword, encrypted_file_keyring
+from gridclient.workbench import Workbench
+from gridclient.workspace import VirtualOrganization
+from ui.forms import FieldForm
+
+ERROR_STYLE = "color: #c62828"
+
+
+class _TestSignals(QObject):
+    done = Signal(object, object, object)
+
+
+class _TestRun(QRunnable):
+    def __init__(self, serial: int, wb: Workbench, vo: VirtualOrganization, secrets: dict, signals: _TestSignals):
+        super().__init__()
+        self.serial, self.wb, self.vo, self.secrets, self.signals = serial, wb, vo, secrets, signals
+
+    def run(self) -> None:  # worker thread: the network is touched here only
+        try:
+            text = self.wb.tokens.test(self.vo, self.secrets)
+            self.signals.done.emit(self.serial, True, text)
+        except Exception as exc:  # noqa: BLE001 - shown to the person
+            self.signals.done.emit(self.serial, False, self.wb.tokens.explain(self.vo, exc))
+
+
+class TypePage(QWizardPage):
+    def __init__(self, wizard: "VOWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle("Virtual Organisation")
+        self.setSubTitle("Choose the kind of cloud account and give it a name.")
+        v = QVBoxLayout(self)
+        self.types = QListWidget()
+        self.types.setObjectName("voTypeList")
+        for vt in wizard.wb.registry.vo_types.values():
+            item = QListWidgetItem(vt.label)
+            item.setData(Qt.ItemDataRole.UserRole, vt.id)
+            item.setToolTip(vt.description)
+            self.types.addItem(item)
+        self.types.setCurrentRow(0)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        form = QFormLayout()
+        self.name = QLineEdit()
+        self.name.setObjectName("voName")
+        self.name.setPlaceholderText("e.g. work-aws, eucalyptus-lab")
+        form.addRow("Name *", self.name)
+        self.problem = QLabel()
+        self.problem.setObjectName("problem")
+        self.problem.setStyleSheet(ERROR_STYLE)
+        v.addWidget(QLabel("Type:"))
+        v.addWidget(self.types)
+        v.addWidget(self.description)
+        v.addLayout(form)
+        v.addWidget(self.problem)
+        self.types.currentRowChanged.connect(self._changed)
+        self.name.textChanged.connect(self._changed)
+        if wizard.editing is not None:
+            self.name.setText(wizard.editing.name)
+            for i in range(self.types.count()):
+                if self.types.item(i).data(Qt.ItemDataRole.UserRole) == wizard.editing.type:
+                    self.types.setCurrentRow(i)
+            self.types.setEnabled(False)
+        self._changed()
+
+    def type_id(self) -> str:
+        item = self.types.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else ""
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.type_id():
+            out.append("No provider offers a VO type (see Help → Providers).")
+        ignore = self.w.editing.id if self.w.editing else None
+        why = self.w.wb.workspace.check_name(self.name.text(), self.w.wb.workspace.vos, ignore)
+        if why:
+            out.append(why)
+        return out
+
+    def _changed(self) -> None:
+        vt = self.w.wb.registry.vo_types.get(self.type_id())
+        self.description.setText(vt.description if vt else "")
+        self.problem.setText("\n".join(self.problems()))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return not self.problems()
+
+
+class FieldsPage(QWizardPage):
+    """All fields of the VO type, grouped by their page name, with inline validation."""
+
+    def __init__(self, wizard: "VOWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle("Account and endpoint")
+        self.setSubTitle("Secrets go to the system keyring only. Fields marked * are needed.")
+        self.v = QVBoxLayout(self)
+        self.form: FieldForm | None = None
+        self.problem = QLabel()
+        self.problem.setObjectName("problem")
+        self.problem.setStyleSheet(ERROR_STYLE)
+        self.problem.setWordWrap(True)
+        self.built_for = ""
+
+    def initializePage(self) -> None:
+        type_id = self.w.type_page.type_id()
+        if self.built_for == type_id and self.form is not None:
+            return
+        if self.form is not None:
+            self.form.setParent(None)
+        vt: VOType = self.w.wb.registry.vo_types[type_id]
+        editing = self.w.editing
+        self.form = FieldForm(vt.fields, self, values=dict(editing.settings) if editing else None,
+                              secret_placeholder="unchanged — type to replace" if editing else "")
+        self.v.insertWidget(0, self.form)
+        self.v.addWidget(self.problem)
+        self.form.changed.connect(self._changed)
+        self.built_for = type_id
+        self._changed()
+
+    def problems(self) -> list[str]:
+        if self.form is None:
+            return []
+        out = self.form.problems(optional_secrets=self.w.editing is not None)
+        vt = self.w.wb.registry.vo_types.get(self.built_for)
+        if vt is not None and vt.validator:
+            out += list(resolve(vt.validator)(self.form.values()))
+        return out
+
+    def _changed(self) -> None:
+        self.problem.setText("\n".join(self.problems()))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.form is not None and not self.problems()
+
+
+class TestPage(QWizardPage):
+    def __init__(self, wizard: "VOWizard"):
+        super().__init__()
+        self.w = wizard
+        self.setTitle("Test connection")
+        self.setSubTitle("Checks the credentials with STS GetCallerIdentity (or EC2 DescribeRegions "
+                         "where the endpoint has no STS). You may finish without testing.")
+        v = QVBoxLayout(self)
+        self.button = QPushButton("Test connection")
+        self.button.setObjectName("testConnection")
+        self.result = QLabel("Not tested yet.")
+        self.result.setObjectName("testResult")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        v.addWidget(self.button)
+        v.addWidget(self.result)
+        v.addStretch(1)
+        self.signals = _TestSignals(self)
+        self.signals.done.connect(self._done)
+        self.serial = 0
+        self.button.clicked.connect(self.run_test)
+        self.ok: bool | None = None
+
+    @Slot()
+    def run_test(self) -> None:
+        self.serial += 1
+        self.ok = None
+        self.result.setStyleSheet("")
+        self.result.setText("Testing…")
+        self.button.setEnabled(False)
+        vo, secrets = self.w.draft()
+        self.w.pool.start(_TestRun(self.serial, self.w.wb, vo, secrets, self.signals))
+
+    @Slot(object, object, object)
+    def _done(self, serial: int, ok: bool, text: str) -> None:
+        if serial != self.serial:
+            return
+        self.ok = ok
+        self.button.setEnabled(True)
+        self.result.setStyleSheet("color: #2e7d32" if ok else ERROR_STYLE)
+        self.result.setText(("✔ " if ok else "✘ ") + text)
+
+
+class VOWizard(QWizard):
+    def __init__(self, wb: Workbench, parent: QWidget | None = None, editing: VirtualOrganization | None = None,
+                 pool: QThreadPool | None = None):
+        super().__init__(parent)
+        self.wb = wb
+        self.editing = editing
+        self.pool = pool or QThreadPool.globalInstance()
+        self.created: VirtualOrganization | None = None
+        self.setObjectName("voWizard")
+        self.setWindowTitle("Edit Virtual Organisation" if editing else "New Virtual Organisation")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.type_page = TypePage(self)
+        self.fields_page = FieldsPage(self)
+        self.test_page = TestPage(self)
+        for p in (self.type_page, self.fields_page, self.test_page):
+            self.addPage(p)
+        self.resize(620, 520)
+
+    def values(self) -> dict[str, Any]:
+        return self.fields_page.form.values() if self.fields_page.form else {}
+
+    def draft(self) -> tuple[VirtualOrganization, dict[str, str]]:
+        """A VO (not saved) and its secrets, from what the pages hold now."""
+        type_id = self.type_page.type_id()
+        settings, secrets = self.wb.split_values(type_id, self.values())
+        vo = VirtualOrganization(name=self.type_page.name.text().strip(), type=type_id, settings=settings)
+        if self.editing is not None:
+            vo.id = self.editing.id
+            stored = self.wb.tokens.secrets_of(self.editing)
+            secrets = {**stored, **secrets}
+        return vo, secrets
+
+    def accept(self) -> None:
+        type_id = self.type_page.type_id()
+        _, secrets = self.wb.split_values(type_id, self.values())
+        if secrets and not self.wb.secrets.safe:
+            if not ensure_safe_keyring(self.wb, self):
+                return  # stay in the wizard; nothing was saved
+        try:
+            self.created = self.wb.save_vo(self.type_page.name.text().strip(), type_id, self.values(),
+                                           vo=self.editing)
+        except Exception as exc:  # noqa: BLE001 - e.g. the keyring refused
+            QMessageBox.critical(self, "Could not save", f"The Virtual Organisation was not saved: {exc}")
+            return
+        super().accept()
+
+
+class KeyringDialog(QDialog):
+    """Shown where the OS has no keyring: explains, and offers only choices that keep secrets safe."""
+
+    def __init__(self, wb: Workbench, parent: QWidget | None = None, unlock_only: bool = False):
+        super().__init__(parent)
+        self.wb = wb
+        self.setObjectName("keyringDialog")
+        self.setWindowTitle("No system keyring")
+        path = wb.paths.data / "secrets.cfg"
+        exists = path.exists()
+        v = QVBoxLayout(self)
+        text = QLabel(
+            f"This system offers no safe keyring for secrets ({wb.secrets.describe()}). "
+            "gridclient never stores a secret in plain text. You can:\n\n"
+            "• use a named AWS profile instead of keys (go back in the wizard), or\n"
+            "• keep secrets in an encrypted file, protected by a master password"
+            + (" (it exists: enter its password)." if exists else " (choose one now).")
+        )
+        text.setWordWrap(True)
+        v.addWidget(text)
+        self.encrypted = QRadioButton("Use the encrypted file keyring")
+        self.encrypted.setChecked(True)
+        if not unlock_only:
+            v.addWidget(self.encrypted)
+        form = QFormLayout()
+        self.password = QLineEdit()
+        self.password.setObjectName("masterPassword")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("Master password", self.password)
+        self.again = QLineEdit()
+        self.again.setObjectName("masterPasswordAgain")
+        self.again.setEchoMode(QLineEdit.EchoMode.Password)
+        if not exists:
+            form.addRow("Repeat", self.again)
+        v.addLayout(form)
+        self.problem = QLabel()
+        self.problem.setStyleSheet(ERROR_STYLE)
+        self.problem.setObjectName("problem")
+        v.addWidget(self.problem)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._ok)
+        self.buttons.rejected.connect(self.reject)
+        v.addWidget(self.buttons)
+        self.exists = exists
+        self.path = path
+
+    def _ok(self) -> None:
+        pw = self.password.text()
+        if not pw:
+            self.problem.setText("Enter a master password.")
+            return
+        if not self.exists and pw != self.again.text():
+            self.problem.setText("The two passwords differ.")
+            return
+        try:
+            self.wb.secrets.use(encrypted_file_keyring(self.path, pw))
+        except WrongMasterPassword as exc:
+            self.problem.setText(str(exc))
+            return
+        self.accept()
+
+
+def ensure_safe_keyring(wb: Workbench, parent: QWidget | None = None, unlock_only: bool = False) -> bool:
+    if wb.secrets.safe:
+        return True
+    return KeyringDialog(wb, parent, unlock_only).exec() == QDialog.DialogCode.Accepted
