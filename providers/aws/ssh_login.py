@@ -1,0 +1,164 @@
+"""What the AWS "SSH login…" action needs, without Qt: user, address and key of an instance.
+
+The action handler (providers/aws/actions.py:ssh_login) describes the instance and its image,
+calls :func:`build_target`, asks the person for a user name when the image does not tell,
+and hands the :class:`~gridclient.ssh.SSHTarget` to ``interaction.open_terminal``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from gridclient.paths import AppPaths
+from gridclient.ssh import SSHTarget
+
+# (pattern, user): the first family whose pattern matches the image's name, then its
+# description, then the platform details, gives the login user of the stock images.
+_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"amazon\s*linux|\bamzn|\bal20\d\d\b|\bal2\b"), "ec2-user"),
+    (re.compile(r"ubuntu"), "ubuntu"),
+    (re.compile(r"debian"), "admin"),
+    (re.compile(r"centos"), "centos"),
+    (re.compile(r"\brhel|red\s*hat"), "ec2-user"),
+    (re.compile(r"fedora"), "ec2-user"),
+    (re.compile(r"suse|\bsles\b"), "ec2-user"),
+)
+
+
+def guess_user(image_name: str, image_description: str = "", platform_details: str = "") -> str | None:
+    """The login user of a stock image family, or None when the image does not tell."""
+    for text in (image_name, image_description, platform_details):
+        text = (text or "").lower()
+        if not text:
+            continue
+        if "windows" in text:
+            return None
+        for pattern, user in _FAMILIES:
+            if pattern.search(text):
+                return user
+    return None
+
+
+def _parse_host_port(value: str) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 address."""
+    value = value.strip()
+    port_text = ""
+    if value.startswith("["):
+        host, sep, rest = value[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"“{value}” is not a valid host[:port]: write IPv6 addresses as [address]:port.")
+        port_text = rest[1:]
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+    else:
+        host = value  # a name, an IPv4 address, or a bare IPv6 address (no port)
+    host = host.strip()
+    if not host or any(c.isspace() for c in host) or "/" in host or "@" in host:
+        raise ValueError(f"“{value}” is not a valid host[:port] for SSH, e.g. bastion.example.org:2222.")
+    if not port_text:
+        return host, 22
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise ValueError(f"“{port_text}” in “{value}” is not a port number (1–65535).")
+    return host, port
+
+
+def instance_address(instance: dict, override: str = "") -> tuple[str, int]:
+    """(host, port) to reach an instance: the override if set, else its public then private IP."""
+    if override and override.strip():
+        return _parse_host_port(override)
+    for key in ("PublicIpAddress", "PrivateIpAddress"):
+        if instance.get(key):
+            return str(instance[key]), 22
+    state = (instance.get("State") or {}).get("Name", "unknown")
+    name = instance.get("InstanceId") or "The instance"
+    raise ValueError(
+        f"{name} has no IP address (state: {state}). Wait until it is running, "
+        "or set “SSH via host[:port]” in the VO's settings.")
+
+
+def _checked_name(what: str, name: str) -> str:
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name \
+            or "\0" in name or name != name.strip():
+        raise ValueError(f"The {what} “{name}” cannot name a file in the key store "
+                         "(it is empty, or contains a path separator or “..”).")
+    return name
+
+
+def _key_file(paths: AppPaths, vo_id: str, key_name: str) -> Path:
+    root = Path(paths.keys)
+    path = root / _checked_name("VO id", vo_id) / f"{_checked_name('key pair name', key_name)}.pem"
+    # belt and braces: the resolved file must stay inside the store
+    if root.resolve() not in path.resolve().parents:
+        raise ValueError(f"The key pair name “{key_name}” would leave the key store.")
+    return path
+
+
+def key_path(paths: AppPaths, vo_id: str, key_name: str) -> Path | None:
+    """The stored private key of key pair ``key_name`` in VO ``vo_id``, or None if the app holds none.
+
+    Raises ValueError for names that would escape the key store."""
+    path = _key_file(paths, vo_id, key_name)
+    return path if path.is_file() else None
+
+
+def store_key(paths: AppPaths, vo_id: str, key_name: str, pem: str) -> Path:
+    """Write a key pair's private key into the store: 0600, atomically, in 0700 folders."""
+    path = _key_file(paths, vo_id, key_name)
+    if not isinstance(pem, str) or "PRIVATE KEY-----" not in pem:
+        raise ValueError(f"The key material for “{key_name}” is not a PEM/OpenSSH private key.")
+    text = pem.strip() + "\n"  # OpenSSH wants the final newline
+    for d in (Path(paths.keys), path.parent):
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(d, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pem", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii", errors="strict") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def _name_tag(instance: dict) -> str:
+    for tag in instance.get("Tags") or []:
+        if tag.get("Key") == "Name" and tag.get("Value"):
+            return str(tag["Value"])
+    return ""
+
+
+def build_target(instance: dict, image: dict | None, vo_id: str, settings: dict, paths: AppPaths,
+                 remembered_user: str | None) -> tuple[SSHTarget, bool]:
+    """The SSH target of an instance and whether the user name still has to be asked.
+
+    Raises ValueError (a sentence for the person) when the instance has no address to log into.
+    """
+    host, port = instance_address(instance, str((settings or {}).get("ssh_host_override", "") or ""))
+    image = image or {}
+    user = (remembered_user or "").strip() or guess_user(
+        str(image.get("Name", "")), str(image.get("Description", "")),
+        str(instance.get("PlatformDetails") or image.get("PlatformDetails") or ""))
+    key_file = None
+    if instance.get("KeyName"):
+        try:
+            found = key_path(paths, vo_id, str(instance["KeyName"]))
+        except ValueError:
+            found = None  # a key pair name the store cannot hold: fall back to agent/default keys
+        key_file = str(found) if found else None
+    label = _name_tag(instance) or str(instance.get("InstanceId", "")) or host
+    target = SSHTarget(host=host, port=port, user=user or None, key_file=key_file, label=label)
+    return target, not user

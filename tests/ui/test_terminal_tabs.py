@@ -1,0 +1,214 @@
+"""Terminal tabs against a real OpenSSH sshd on 127.0.0.1: what the person sees in the tab's
+emulated screen after login, a resize, an alternate-screen program, a dropped connection and a
+closed tab; and the New SSH connection dialog's checks."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from gridclient.interaction import ScriptedInteraction
+from ui.terminal.connect_dialog import SSHConnectDialog
+from ui.terminal.tabs import TerminalTab, TerminalTabs
+
+WAIT = 20_000  # ms: generous upper bounds for a loaded CI machine, not timing assertions
+
+
+@pytest.fixture
+def tabs(qtbot):
+    widget = TerminalTabs()
+    qtbot.addWidget(widget)
+    widget.resize(900, 560)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.close_all()
+
+
+def target_for(sshd, **overrides):
+    from gridclient.ssh import SSHTarget
+
+    values = dict(host=sshd.host, port=sshd.port, user=sshd.user, key_file=str(sshd.key_file),
+                  ssh_config_file="")  # ignore the developer's ~/.ssh/config
+    values.update(overrides)
+    return SSHTarget(**values)
+
+
+def open_tab(qtbot, tabs, sshd, known_hosts, **overrides) -> TerminalTab:
+    interaction = ScriptedInteraction()
+    terminal = tabs.open_session(target_for(sshd, **overrides), known_hosts, interaction)
+    tab = tabs.tab_of(terminal)
+    assert tab is not None and tabs.currentWidget() is tab
+    return tab
+
+
+def connected_tab(qtbot, tabs, sshd, known_hosts) -> TerminalTab:
+    tab = open_tab(qtbot, tabs, sshd, known_hosts)
+    qtbot.waitUntil(lambda: tab.state != "connecting", timeout=WAIT)
+    assert tab.state == "connected", tab.reason
+    assert not tab.banner.isVisible()
+    # wait for the shell: type a marker command and see its output
+    run(qtbot, tab, "echo ready-$((1+1))", "ready-2")
+    return tab
+
+
+def screen_lines(tab: TerminalTab) -> list[str]:
+    return [line.rstrip() for line in tab.terminal.text().split("\n")]
+
+
+def run(qtbot, tab: TerminalTab, command: str, expect_line: str) -> None:
+    """Type ``command`` and Enter as a person would, and wait for a line of output equal to ``expect_line``."""
+    tab.terminal.send(command.encode() + b"\r")
+    qtbot.waitUntil(lambda: expect_line in screen_lines(tab), timeout=WAIT)
+
+
+def test_login_and_command_output_on_the_emulated_screen(qtbot, tabs, sshd, sshd_known_hosts):
+    tab = connected_tab(qtbot, tabs, sshd, sshd_known_hosts)
+    terminal = tab.terminal
+    assert tabs.objectName() == "terminalTabs" and tabs.tabsClosable()
+    # typed through the keyboard mapping, not written as bytes
+    for ch in "echo hello-$((6*7))":
+        qtbot.keyClicks(terminal, ch)
+    qtbot.keyClick(terminal, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "hello-42" in screen_lines(tab), timeout=WAIT)
+    # the command line itself shows what was typed, the output line only the result
+    assert any(line.endswith("echo hello-$((6*7))") for line in screen_lines(tab))
+    # and it was painted: the widget has drawn frames since the output arrived
+    terminal.flush()
+    assert terminal.frames > 0
+    # the tab title follows OSC 2
+    terminal.send(b"printf '\\033]2;%s\\007' remote-title-$((2+3))\r")
+    qtbot.waitUntil(lambda: tabs.tabText(tabs.indexOf(tab)) == "remote-title-5", timeout=WAIT)
+
+
+def test_stty_size_follows_a_resize(qtbot, tabs, sshd, sshd_known_hosts):
+    tab = connected_tab(qtbot, tabs, sshd, sshd_known_hosts)
+    terminal = tab.terminal
+    run(qtbot, tab, "stty size", f"{terminal.rows} {terminal.cols}")
+    cw, ch = terminal.cell_size().width(), terminal.cell_size().height()
+    old = (terminal.cols, terminal.rows)
+    tabs.resize(tabs.width() - 12 * cw, tabs.height() - 5 * ch)
+    qtbot.waitUntil(lambda: (terminal.cols, terminal.rows) != old, timeout=WAIT)
+    assert terminal.cols == old[0] - 12 and terminal.rows == old[1] - 5
+    terminal.send(b"clear\r")
+    qtbot.waitUntil(lambda: not any("stty" in line for line in screen_lines(tab)), timeout=WAIT)
+    run(qtbot, tab, "stty size", f"{terminal.rows} {terminal.cols}")
+
+
+def test_alternate_screen_program_restores_the_screen(qtbot, tabs, sshd, sshd_known_hosts):
+    tab = connected_tab(qtbot, tabs, sshd, sshd_known_hosts)
+    terminal = tab.terminal
+    run(qtbot, tab, "echo before-$((40+2))", "before-42")
+    # a full-screen program: switch to the alternate screen, draw, wait for a key, switch back
+    terminal.send(b"printf '\\033[?1049h\\033[H\\033[2Jfull-%s\\n' screen; read -r _; tput rmcup\r")
+    qtbot.waitUntil(lambda: "full-screen" in screen_lines(tab), timeout=WAIT)
+    assert terminal.emulator.alternate_screen
+    assert "before-42" not in screen_lines(tab)
+    qtbot.keyClick(terminal, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not terminal.emulator.alternate_screen, timeout=WAIT)
+    qtbot.waitUntil(lambda: "before-42" in screen_lines(tab), timeout=WAIT)
+    assert "full-screen" not in screen_lines(tab)
+
+    # less, driven with keys: it shows the file, q quits and the shell screen is back
+    terminal.send(b"seq 1000 1100 | less\r")
+    qtbot.waitUntil(lambda: terminal.emulator.alternate_screen and "1000" in screen_lines(tab), timeout=WAIT)
+    qtbot.keyClick(terminal, Qt.Key.Key_Space)  # next page
+    qtbot.waitUntil(lambda: "1000" not in screen_lines(tab), timeout=WAIT)
+    qtbot.keyClicks(terminal, "q")
+    qtbot.waitUntil(lambda: not terminal.emulator.alternate_screen, timeout=WAIT)
+    qtbot.waitUntil(lambda: "before-42" in screen_lines(tab), timeout=WAIT)
+    assert "1050" not in screen_lines(tab)
+
+
+def test_killed_server_shows_disconnected_and_reconnect(qtbot, tabs, sshd_factory, tmp_path):
+    from gridclient.ssh import KnownHosts
+
+    server = sshd_factory()  # a private server: this test kills it
+    known_hosts = KnownHosts(tmp_path / "known_hosts", user_file=None)
+    known_hosts.add(server.host, server.port, server.host_pkey())
+    tab = connected_tab(qtbot, tabs, server, known_hosts)
+    server.stop()  # the listener and every connection it serves, like a machine that went away
+    qtbot.waitUntil(lambda: tab.state == "disconnected", timeout=WAIT)
+    assert tab.banner.isVisible()
+    assert tab.status.text().startswith("Disconnected")
+    assert tab.reconnect_button.isVisible() and tab.reconnect_button.text() == "Reconnect"
+    # the screen keeps what was there, typing goes nowhere and nothing crashes
+    assert "ready-2" in screen_lines(tab)
+    qtbot.keyClicks(tab.terminal, "ls")
+    # Reconnect with the server gone: the attempt fails in the tab, with the button still there
+    qtbot.mouseClick(tab.reconnect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.state == "failed", timeout=WAIT)
+    assert tab.reconnect_button.isVisible()
+    assert tab.status.text().startswith("Could not connect")
+
+
+def test_closing_the_tab_closes_the_session(qtbot, tabs, sshd, sshd_known_hosts):
+    tab = connected_tab(qtbot, tabs, sshd, sshd_known_hosts)
+    session = tab.session
+    assert session.connected
+    tabs.tabCloseRequested.emit(tabs.indexOf(tab))
+    assert tabs.count() == 0
+    qtbot.waitUntil(lambda: not session.connected, timeout=WAIT)
+
+
+def test_wrong_user_is_shown_in_the_tab_with_reconnect(qtbot, tabs, sshd, sshd_known_hosts):
+    tab = open_tab(qtbot, tabs, sshd, sshd_known_hosts, user="no-such-user-here")
+    qtbot.waitUntil(lambda: tab.state == "failed", timeout=WAIT)
+    assert tab.banner.isVisible() and tab.reconnect_button.isVisible()
+    assert "no-such-user-here" in tab.status.text() or "authenticat" in tab.status.text().lower()
+
+
+# -- the New SSH connection dialog ------------------------------------------------------------
+def test_connect_dialog_validates_inline(qtbot, tmp_path):
+    dlg = SSHConnectDialog()
+    qtbot.addWidget(dlg)
+    assert not dlg.ok_button.isEnabled()
+    assert "host" in dlg.problem.text().lower()
+    qtbot.keyClicks(dlg.host, "server.example.org")
+    assert dlg.ok_button.isEnabled()
+    for bad in ("abc", "0", "70000"):
+        dlg.port.setText(bad)
+        assert not dlg.ok_button.isEnabled()
+        assert "port" in dlg.problem.text().lower()
+    dlg.port.setText("2222")
+    assert dlg.ok_button.isEnabled()
+    dlg.key_file.setText(str(tmp_path / "missing_key"))
+    assert not dlg.ok_button.isEnabled() and "missing_key" in dlg.problem.text()
+    key = tmp_path / "id_ed25519"
+    key.write_text("not really a key")
+    dlg.key_file.setText(str(key))
+    dlg.user.setText("admin")
+    dlg.label.setText("web box")
+    assert dlg.ok_button.isEnabled() and dlg.problem.text() == ""
+    target = dlg.target()
+    assert (target.host, target.port, target.user, target.key_file, target.label) == (
+        "server.example.org", 2222, "admin", str(key), "web box")
+    dlg.port.setText("")
+    dlg.user.setText("")
+    assert dlg.target().port is None and dlg.target().user is None
+
+
+def test_interaction_calls_from_the_worker_run_on_the_gui_thread(qtbot):
+    import threading
+
+    from PySide6.QtCore import QThread
+    from PySide6.QtWidgets import QApplication
+
+    from ui.terminal.tabs import gui_safe
+
+    seen = []
+
+    class Recording(ScriptedInteraction):
+        def confirm(self, title, text, *, default=False):
+            seen.append(QThread.currentThread() is QApplication.instance().thread())
+            return super().confirm(title, text, default=default)
+
+    inner = Recording(confirm_answers=[True])
+    safe = gui_safe(inner)
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(safe.confirm("Unknown host", "SHA256:abc")))
+    worker.start()
+    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=WAIT)
+    assert answers == [True] and seen == [True]
+    assert inner.log == [("confirm", "Unknown host", "SHA256:abc")]
+    assert gui_safe(safe) is safe
