@@ -49,6 +49,8 @@ class Workbench:
         vt = self.registry.vo_types[type_id]
         settings: dict[str, Any] = {}
         secrets: dict[str, str] = {}
+        defaults = {f.name: f.default for f in vt.fields}
+        values = {**{k: v for k, v in defaults.items() if v is not None}, **values}
         for f in vt.fields:
             if f.name not in values:
                 continue

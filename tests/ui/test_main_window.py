@@ -55,7 +55,7 @@ def test_vo_wizard_to_live_tree(qtbot, window, moto, boto, app_paths):
     assert not page.isComplete() and "is not a URL" in page.problem.text()
     page.form.set_values({"endpoint_url": "", "region": "mars-north-7"})
     assert not page.isComplete() and "is not an AWS region" in page.problem.text()
-    page.form.set_values({"endpoint_url": moto})
+    page.form.set_values({"endpoint_url": moto, "region": "us-east-1"})
     assert page.isComplete(), page.problem.text()
     wiz.next()
     assert wiz.currentPage() is wiz.test_page
