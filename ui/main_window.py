@@ -84,6 +84,8 @@ class MainWindow(QMainWindow):
         self._pending: dict[int, tuple[Action, list[QPersistentModelIndex], ActionContext]] = {}
 
         self._build_menus()
+        self.findChild(QDockWidget, "propertiesDock").raise_()
+        self.resizeDocks([tree_dock], [460], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready", 3000)
         for row in range(self.model.rowCount()):
             self.tree.expand(self.model.index(row, 0))
