@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from ui.terminal.widget import TerminalWidget
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +128,8 @@ class TerminalTab(QWidget):
         bl.setContentsMargins(8, 4, 8, 4)
         bl.addWidget(self.status, 1)
         bl.addWidget(self.reconnect_button)
+
+        from ui.terminal.widget import TerminalWidget  # pyghostty loads when a terminal opens
 
         self.terminal = TerminalWidget(self)
         self.terminal.titleChanged.connect(self.titleChanged)
