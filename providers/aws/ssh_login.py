@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from gridclient.paths import AppPaths
+from gridclient.workspace import atomic_write_text
 from gridclient.ssh import SSHTarget
 
 # (pattern, user): the first family whose pattern matches the image's name, then its
@@ -117,20 +117,7 @@ def store_key(paths: AppPaths, vo_id: str, key_name: str, pem: str) -> Path:
     for d in (Path(paths.keys), path.parent):
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(d, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pem", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", errors="strict") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_text(path, text, mode=0o600)
     return path
 
 
