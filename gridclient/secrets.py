@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.backend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+# keyring itself is imported where it is first used: with its dependencies it costs ~35 ms,
+# a sixth of start-up, and nothing at start-up needs a secret
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,9 @@ def _qualname(backend: object) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def backend_is_safe(backend: keyring.backend.KeyringBackend) -> bool:
+def backend_is_safe(backend: KeyringBackend) -> bool:
+    if isinstance(backend, MemoryKeyring):
+        return True
     from keyring.backends.chainer import ChainerBackend
 
     if isinstance(backend, ChainerBackend):
@@ -53,12 +59,12 @@ def backend_is_safe(backend: keyring.backend.KeyringBackend) -> bool:
     return _qualname(backend) not in _UNSAFE
 
 
-def describe_backend(backend: keyring.backend.KeyringBackend) -> str:
+def describe_backend(backend: KeyringBackend) -> str:
     name = getattr(backend, "name", _qualname(backend))
     return str(name)
 
 
-def encrypted_file_keyring(path: str | Path, master_password: str) -> keyring.backend.KeyringBackend:
+def encrypted_file_keyring(path: str | Path, master_password: str) -> KeyringBackend:
     """keyrings.alt's EncryptedKeyring at ``path``, unlocked (or created) with ``master_password``.
 
     Raises WrongMasterPassword when the file exists and the password does not open it.
@@ -91,14 +97,18 @@ def encrypted_file_keyring(path: str | Path, master_password: str) -> keyring.ba
 class SecretStore:
     """Stores a VO's secrets under ``(SERVICE, "<vo id>/<field>")`` in a keyring backend."""
 
-    def __init__(self, backend: keyring.backend.KeyringBackend | None = None):
+    def __init__(self, backend: KeyringBackend | None = None):
         self._backend = backend
 
     @property
-    def backend(self) -> keyring.backend.KeyringBackend:
-        return self._backend if self._backend is not None else keyring.get_keyring()
+    def backend(self) -> KeyringBackend:
+        if self._backend is not None:
+            return self._backend
+        import keyring
 
-    def use(self, backend: keyring.backend.KeyringBackend) -> None:
+        return keyring.get_keyring()
+
+    def use(self, backend: KeyringBackend) -> None:
         self._backend = backend
 
     @property
@@ -128,22 +138,25 @@ class SecretStore:
     def delete(self, vo_id: str, name: str) -> None:
         if not self.safe:
             return
+        from keyring.errors import PasswordDeleteError
+
         try:
             self.backend.delete_password(SERVICE, self.user(vo_id, name))
-        except keyring.errors.PasswordDeleteError:
+        except PasswordDeleteError:
             pass
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
+class MemoryKeyring:
     """Holds secrets in this process's memory only, for throwaway workspaces (the demo).
 
-    Nothing is written anywhere, so it is safe; everything is gone when the app stops.
+    Nothing is written anywhere, so it is safe; everything is gone when the app stops. It has
+    the backend methods SecretStore uses, without being a registered keyring backend (so
+    keyring never picks it, and making one does not import keyring).
     """
 
-    priority = 0  # never chosen by keyring itself
+    name = "in-memory keyring (nothing is stored)"
 
     def __init__(self) -> None:
-        super().__init__()
         self._store: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -154,4 +167,6 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         if self._store.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not set")
+            from keyring.errors import PasswordDeleteError
+
+            raise PasswordDeleteError("not set")
