@@ -45,13 +45,30 @@ class InfoCache:
             ).fetchone()
         if row is None:
             return None
+        text, stored = row
         try:
-            return [Element.from_dict(d) for d in json.loads(row[0])], row[1]
+            if text.startswith("["):  # written by 0.1's single-document format
+                return [Element.from_dict(d) for d in json.loads(text)], stored
+            # one short json.loads per line: the GIL changes hands between them, whereas one call
+            # over 10,000 rows holds it for ~50 ms and stalls the GUI thread
+            return [Element.from_dict(json.loads(line)) for line in text.splitlines() if line], stored
         except (ValueError, TypeError):
             return None
 
+    @staticmethod
+    def encode(children: list[Element]) -> str:
+        """Children as stored: JSON lines, one element each (json.dumps escapes newlines in strings).
+
+        One short json.dumps per element, as in get(): the GIL changes hands between them.
+        """
+        return "\n".join(json.dumps(c.to_dict(), default=str) for c in children)
+
     def put(self, scope: str, node: str, children: list[Element]) -> None:
-        text = json.dumps([c.to_dict() for c in children], default=str)
+        self.put_encoded(scope, node, [self.encode(children)])
+
+    def put_encoded(self, scope: str, node: str, parts: list[str]) -> None:
+        """Store children encoded page by page with :meth:`encode` (a listing does it as pages come)."""
+        text = "\n".join(p for p in parts if p)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO listing (scope, node, stored, children) VALUES (?,?,?,?)",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Element:
     """One node of a project tree.
 
@@ -32,8 +32,11 @@ class Element:
 
     def to_dict(self) -> dict[str, Any]:
         # shallow: asdict() deep-copies every value, ~280 ms for 10,000 rows
-        return dict(self.__dict__)
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Element":
         return cls(**data)
+
+
+_FIELDS = tuple(f.name for f in fields(Element))
