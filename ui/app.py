@@ -8,12 +8,15 @@ import sys
 import tempfile
 from typing import Any
 
+from gridclient.heap import freeze_imports, tune
+
 log = logging.getLogger(__name__)
 
 
 def make_app(argv: list[str] | None = None):
     from PySide6.QtWidgets import QApplication
 
+    tune()  # the garbage collector, for a GUI: see gridclient.heap
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("gridclient")
     app.setOrganizationName("gridclient")
@@ -77,6 +80,7 @@ def run(args: Any) -> int:
             from ui.vo_wizard import ensure_safe_keyring
 
             ensure_safe_keyring(wb, window, unlock_only=True)
+        freeze_imports()  # start-up's modules live for the run: later collections skip them
 
     QTimer.singleShot(0, after_show)
     try:

@@ -16,9 +16,10 @@ log = logging.getLogger(__name__)
 
 
 class LoadSignals(QObject):
-    # (ticket, list[Element], cached)
+    # (ticket, list[Element] or what ChildLoad.prepare made of it, cached)
     page = Signal(object, object, object)
-    # (ticket, list[Element] | None): all live children, sent when the listing replaces a cached one
+    # (ticket, list[Element] or what ChildLoad.prepare made of it): all live children, sent when
+    # the listing replaces rows shown already (cached ones, or a refresh's)
     replaced = Signal(object, object)
     # (ticket, message)
     failed = Signal(object, str)
@@ -29,25 +30,32 @@ class LoadSignals(QObject):
 class LoadTicket:
     """Identifies one load of one node; a newer load of the same node makes older ones stale."""
 
-    __slots__ = ("node", "generation", "stop")
+    __slots__ = ("node", "generation", "stop", "shown")
 
-    def __init__(self, node: Any, generation: int):
+    def __init__(self, node: Any, generation: int, shown: list | None = None):
         self.node = node
         self.generation = generation
         self.stop = threading.Event()
+        # what the node shows while this load runs (a refresh's rows, or the cached ones), so a
+        # worker can compare the live listing with it
+        self.shown = shown
 
 
 class ChildLoad(QRunnable):
     """Runs ``produce(ticket)`` — a generator of (kind, payload) events — and forwards them."""
 
     def __init__(self, ticket: LoadTicket, signals: LoadSignals,
-                 produce: Callable[[LoadTicket], Any], explain: Callable[[BaseException], str]):
+                 produce: Callable[[LoadTicket], Any], explain: Callable[[BaseException], str],
+                 prepare: Callable[[LoadTicket, str, Any], Any] | None = None):
         super().__init__()
         self.setAutoDelete(True)
         self.ticket = ticket
         self.signals = signals
         self.produce = produce
         self.explain = explain
+        # prepare(ticket, event, payload), on this worker: turns a "page", "cached" or "replace"
+        # payload into what the GUI thread applies (rows built, differences found, here and not there)
+        self.prepare = prepare
 
     def run(self) -> None:  # worker thread
         t = self.ticket
@@ -55,6 +63,8 @@ class ChildLoad(QRunnable):
             for event, payload in self.produce(t):
                 if t.stop.is_set():
                     return
+                if self.prepare is not None:
+                    payload = self.prepare(t, event, payload)
                 if event == "page":
                     self.signals.page.emit(t, payload, False)
                 elif event == "cached":

@@ -44,8 +44,11 @@ def test_three_categories_with_live_data(qtbot, qtmodeltester, model, cloud):
     assert model.element(project).label == "Sandbox project"
     assert labels(model, project) == ["Computing", "Services", "Storage"]
     computing, services, storage = (model.index(r, 0, project) for r in range(3))
-    # hasChildren answers from the kind, without fetching
-    assert model.hasChildren(computing) and model.rowCount(computing) == 0
+    # nothing is fetched before the node is expanded: it holds only the placeholder row that
+    # gives it an expander
+    assert model.hasChildren(computing) and model.canFetchMore(computing)
+    assert model.node(computing).state == "idle"
+    assert [model.node(model.index(r, 0, computing)).kind for r in range(model.rowCount(computing))] == [LOADING]
     expand(qtbot, model, computing)
     states = {model.element(model.index(r, 0, computing)).id: model.element(model.index(r, 0, computing)).state
               for r in range(model.rowCount(computing))}
@@ -106,6 +109,18 @@ def test_refresh_keeps_expansion_and_selection(qtbot, qtmodeltester, workbench, 
     assert model.node(docs) is docs_node  # the same node: its children and expansion stay
     assert view.isExpanded(docs) and view.isExpanded(bucket)
     assert model.element(view.currentIndex()).label == "b.txt"
+
+    # a changed object keeps its row (and Node), and the row shows the new details
+    zeta = child_by_label(model, bucket, "zeta.txt")
+    zeta_node = model.node(zeta)
+    s3.put_object(Bucket="alpha-bucket", Key="zeta.txt", Body=b"a much longer body than before")
+    with qtbot.waitSignal(model.loadFinished, timeout=20000):
+        model.refresh(bucket)
+    zeta = child_by_label(model, bucket, "zeta.txt")
+    assert model.node(zeta) is zeta_node
+    assert zeta_node.element.properties["Size"] == len(b"a much longer body than before")
+    assert zeta.siblingAtColumn(1).data() == zeta_node.element.detail != ""
+    assert model.node(docs) is docs_node and view.isExpanded(docs)
     qtmodeltester.check(model, force_py=True)
 
 
