@@ -6,8 +6,9 @@ One Workbench is made by each front end (ui/app.py, the CLI, tests); there is no
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from gridclient.cache import InfoCache
 from gridclient.elements import Element
@@ -23,6 +24,56 @@ log = logging.getLogger(__name__)
 
 class NoLoader(LookupError):
     pass
+
+
+def read_ahead(pages: Iterable[Any], stop: threading.Event | None = None) -> Iterator[Any]:
+    """``pages``, fetched one page ahead on a helper thread.
+
+    A loader asks for the next page only when its consumer wants it, so every page's network
+    round trip used to wait for the consumer's work on the page before (turning it into rows,
+    encoding it for the cache): ~10% of a 10,000-object listing. The helper stops after the page
+    in flight once ``stop`` is set or the consumer goes away; an error reaches the consumer in
+    order, after the pages before it.
+    """
+    q: queue.Queue = queue.Queue(maxsize=1)
+    gone = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not gone.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                if not put(("page", page)):
+                    return  # the consumer has gone
+                if stop is not None and stop.is_set():
+                    break
+            put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            put(("error", exc))
+
+    threading.Thread(target=fetch, name="gridclient-read-ahead", daemon=True).start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "page":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        gone.set()
+        try:  # unblock a helper waiting to put
+            q.get_nowait()
+        except queue.Empty:
+            pass
 
 
 class Workbench:
@@ -129,7 +180,7 @@ class Workbench:
         token = self.tokens.token(vo)
         children: list[Element] = []
         encoded: list[str] = []
-        for page in loader(token, element):
+        for page in read_ahead(loader(token, element), stop):
             if stop is not None and stop.is_set():
                 return
             children.extend(page)
