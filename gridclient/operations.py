@@ -10,9 +10,11 @@ import itertools
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ class OperationRunner:
     """Runs operations on a small thread pool and keeps the list the Operations view shows."""
 
     def __init__(self, workers: int = 4, explain: Callable[[BaseException], str] | None = None):
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gridclient-op")
+        self._workers = workers
+        self._pool: "ThreadPoolExecutor | None" = None  # made on the first submit (start-up makes none)
         self.operations: list[Operation] = []
         self._listeners: list[Callable[[Operation], None]] = []
         self.explain = explain or (lambda e: str(e) or type(e).__name__)
@@ -82,7 +85,11 @@ class OperationRunner:
     def on_change(self, fn: Callable[[Operation], None]) -> None:
         self._listeners.append(fn)
 
-    def submit(self, title: str, work: Callable[[Operation], Any]) -> tuple[Operation, Future]:
+    def submit(self, title: str, work: Callable[[Operation], Any]) -> tuple[Operation, "Future"]:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="gridclient-op")
         op = Operation(title)
         for fn in self._listeners:
             op.observe(fn)
@@ -114,4 +121,5 @@ class OperationRunner:
         for op in self.operations:
             if op.state in ("queued", "running"):
                 op.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

@@ -13,7 +13,12 @@ import importlib
 import logging
 import traceback
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+try:
+    # the backport imports in ~8 ms; the standard library's module (3.11, 3.12) imports the whole
+    # email package first (~20 ms), a tenth of start-up
+    from importlib_metadata import entry_points
+except ImportError:  # pragma: no cover - the dependency is declared; kept for odd installs
+    from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable
 
 from gridclient.interaction import Field

@@ -12,7 +12,6 @@ import os
 import re
 import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,12 @@ from typing import Any
 from gridclient.paths import AppPaths
 
 SCHEMA = 1
+
+
+def _new_id() -> str:
+    import uuid  # here: nothing at start-up makes an id
+
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass
@@ -32,7 +37,7 @@ class VirtualOrganization:
 
     name: str
     type: str
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    id: str = field(default_factory=lambda: _new_id())
     settings: dict[str, Any] = field(default_factory=dict)
     secret_fields: list[str] = field(default_factory=list)
 
@@ -49,7 +54,7 @@ class VirtualOrganization:
 class GridProject:
     name: str
     vo: str  # the VO's id
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    id: str = field(default_factory=lambda: _new_id())
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:

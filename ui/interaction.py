@@ -12,7 +12,6 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from gridclient.interaction import Field
-from ui.forms import FieldsDialog
 
 
 class _Call:
@@ -64,6 +63,8 @@ class QtInteraction(QObject):
 
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         def ask() -> dict[str, Any] | None:
+            from ui.forms import FieldsDialog  # the form code loads with the first question
+
             dlg = FieldsDialog(title, fields, text, self.parent_widget)
             return dlg.form.values() if dlg.exec() == QDialog.DialogCode.Accepted else None
 

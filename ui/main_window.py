@@ -62,12 +62,12 @@ class MainWindow(QMainWindow):
 
         # docks
         self.properties = PropertiesView()
-        self._dock("Properties", self.properties, Qt.DockWidgetArea.BottomDockWidgetArea, "propertiesDock")
+        props_dock = self._dock("Properties", self.properties, Qt.DockWidgetArea.BottomDockWidgetArea,
+                                "propertiesDock")
         self.operations_view = OperationsView()
         ops_dock = self._dock("Operations", self.operations_view, Qt.DockWidgetArea.BottomDockWidgetArea,
                               "operationsDock")
-        self.tabifyDockWidget(self.findChild(QDockWidget, "propertiesDock"), ops_dock)
-        self.findChild(QDockWidget, "propertiesDock").raise_()
+        self.tabifyDockWidget(props_dock, ops_dock)
         self.console_dock = QDockWidget("Python console", self)
         self.console_dock.setObjectName("consoleDock")
         self.console_dock.setWidget(QLabel("The console starts when this dock is shown."))
@@ -83,8 +83,9 @@ class MainWindow(QMainWindow):
         wb.operations.on_change(self.ops_bridge)
         self._pending: dict[int, tuple[Action, list[QPersistentModelIndex], ActionContext]] = {}
 
+        self.docks = [tree_dock, props_dock, ops_dock, self.console_dock]
         self._build_menus()
-        self.findChild(QDockWidget, "propertiesDock").raise_()
+        props_dock.raise_()
         self.resizeDocks([tree_dock], [460], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready", 3000)
         for row in range(self.model.rowCount()):
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
         self.actions_menu.aboutToShow.connect(lambda: self._fill_actions(self.actions_menu))
 
         view = mb.addMenu("&View")
-        for dock in self.findChildren(QDockWidget):
+        for dock in self.docks:
             view.addAction(dock.toggleViewAction())
 
         help_menu = mb.addMenu("&Help")
