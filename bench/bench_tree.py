@@ -104,7 +104,11 @@ app.exec()
 
 def startup_once(code: str, workspace: Path) -> dict:
     prelude = f"ROOT = {str(ROOT)!r}\nWS = {str(workspace)!r}\nHEAVY = {HEAVY!r}\n"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # with bytecode cached, as an installed app has it: PYTHONDONTWRITEBYTECODE (set on some
+    # machines) made every launch compile our ~40 modules, ~60 ms the bare script never pays.
+    # Both scripts share one cache under the workspace, filled by the uncounted warm-up runs.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPYCACHEPREFIX=str(workspace / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", prelude + code], env=env, capture_output=True,
                           text=True, timeout=120)
@@ -391,18 +395,35 @@ def ours_once(endpoint: str, n_first: int, view: bool, warm: bool) -> dict:
     try:
         model, tree, folder = open_folder(session, view)
         out = timed_expand(model, folder, n_first, view=tree)
+        dispose(model, tree)
+        del model, tree, folder
+        gc.collect()
         if warm:
-            # a second model on the same workbench: the info cache now knows the folder
+            # a new model on the same workbench (as after a restart): the info cache knows the folder
             model2, tree2, folder2 = open_folder(session, view)
             w = timed_expand(model2, folder2, out["rows"], view=tree2)
             out["warm_cached"] = w["first"]
             out["warm_revalidated"] = w["all"]
             out["warm_stall"] = w["stall"]
             dispose(model2, tree2)
-        dispose(model, tree)
         return out
     finally:
         session.close()
+
+
+def ours_in_child(endpoint: str, n_first: int, view: bool, warm: bool) -> dict:
+    """ours_once in a fresh process, as the app has it: no other run's heap in the way.
+
+    (Run in one process, each run's gen-2 garbage collections walked the rows of the runs
+    before it, and the figures said more about the benchmark than about the app.)
+    """
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--ours-child", endpoint,
+                           "--n-first", str(n_first)] + (["--view"] if view else []) + (["--warm"] if warm else []),
+                          capture_output=True, text=True, timeout=900)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("{")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"listing child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(line)
 
 
 def idle_stall(seconds: float) -> float:
@@ -446,7 +467,9 @@ def rss_child(endpoint: str, n_first: int) -> dict:
     import psutil
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
+    from ui.app import make_app
+
+    app = make_app()  # noqa: F841
     proc = psutil.Process()
     session = Session(endpoint, Path(tempfile.mkdtemp(prefix="bench-tree-rss-")))
     try:
@@ -509,12 +532,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="repetitions of each measurement (3)")
     ap.add_argument("--skip-startup", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--rss-child", metavar="ENDPOINT", help=argparse.SUPPRESS)
+    ap.add_argument("--ours-child", metavar="ENDPOINT", help=argparse.SUPPRESS)
+    ap.add_argument("--n-first", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--view", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     n, reps = args.objects, max(1, args.repeat)
     n_first = min(1000, n)
 
     if args.rss_child:
         print(json.dumps(rss_child(args.rss_child, n_first)), flush=True)
+        return 0
+    if args.ours_child:
+        from ui.app import make_app
+
+        app = make_app()  # noqa: F841  the app's QApplication and settings (gridclient.heap.tune)
+        print(json.dumps(ours_once(args.ours_child, args.n_first or n_first, args.view, args.warm)), flush=True)
         return 0
 
     import logging
@@ -536,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_startup:
             ws = tmp / "startup-ws"
             make_startup_workspace(ws, "http://127.0.0.1:9")  # nothing is contacted at start
-            startup_once(STARTUP_BARE, ws)  # warm the OS file cache for both (not counted)
+            startup_once(STARTUP_BARE, ws)  # warm the OS file cache and bytecode for both (not counted)
             startup_once(STARTUP_OURS, ws)
             ours_s, bare_s = [], []
             for _ in range(reps):  # interleaved, so both see the same noise
@@ -569,13 +602,13 @@ def main(argv: list[str] | None = None) -> int:
 
         app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
         raw_listing(moto.url)  # warm-up: moto's and botocore's first-call costs, not counted
-        ours_once(moto.url, n_first, view=False, warm=False)
+        ours_in_child(moto.url, n_first, view=False, warm=False)
 
         raw, model_only, with_view = [], [], []
-        for i in range(reps):  # interleaved
+        for i in range(reps):  # interleaved; each "ours" in a fresh process, as the app runs it
             raw.append(raw_listing(moto.url))
-            model_only.append(ours_once(moto.url, n_first, view=False, warm=True))
-            with_view.append(ours_once(moto.url, n_first, view=True, warm=False))
+            model_only.append(ours_in_child(moto.url, n_first, view=False, warm=True))
+            with_view.append(ours_in_child(moto.url, n_first, view=True, warm=False))
             print(f"[listing {i + 1}/{reps}] raw first {raw[-1]['first'] * 1000:.0f} ms, all "
                   f"{raw[-1]['all'] * 1000:.0f} ms ({raw[-1]['count']} keys) | model first "
                   f"{model_only[-1]['first'] * 1000:.0f} ms, all {model_only[-1]['all'] * 1000:.0f} ms "
