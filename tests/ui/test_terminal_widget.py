@@ -302,3 +302,76 @@ def test_mouse_goes_to_the_remote_only_when_it_asks(qtbot, term, backend):
     # Shift keeps the local selection even then
     qtbot.mouseClick(term, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos=at)
     assert backend.take() == b""
+
+
+def hover(w, x: int, y: int) -> None:
+    """A mouse move with no button and no modifier (QTest's mouseMove repeats the modifiers of the
+    last click, which a test before may have made with Shift)."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+
+    pos = QPointF(x, y)
+    QGuiApplication.sendEvent(w, QMouseEvent(QEvent.Type.MouseMove, pos, w.mapToGlobal(pos), Qt.MouseButton.NoButton,
+                                             Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+
+
+def test_hover_is_reported_only_in_any_motion_mode(qtbot, term, backend):
+    cw, ch = term.cell_size().width(), term.cell_size().height()
+    term.feed(b"\x1b[?1000h\x1b[?1006h")  # clicks only: a hover says nothing
+    hover(term, 2 * cw + 2, ch + 2)
+    hover(term, 3 * cw + 2, ch + 2)
+    assert backend.take() == b""
+    term.feed(b"\x1b[?1003h")  # any motion (what htop, tmux and vim's 'mousemoveevent' ask for)
+    hover(term, 6 * cw + 2, 2 * ch + 2)
+    sent = backend.take()
+    assert sent == b"\x1b[<35;7;3M", sent  # motion (32) + no button (3), column 7, row 3
+    hover(term, 6 * cw + 4, 2 * ch + 4)  # the same cell: nothing new
+    assert backend.take() == b""
+    term.feed(b"\x1b[?1003l")
+    hover(term, 9 * cw + 2, 2 * ch + 2)
+    assert backend.take() == b""
+
+
+def test_bold_basic_colours_are_drawn_bright(term):
+    term.feed(b"\x1b[31mN\x1b[0m \x1b[1;31mB\x1b[0m \x1b[1;38;5;1mP\x1b[0m \x1b[1;91mH\x1b[0m\r\n")
+    term.flush()
+    runs = {run.text: run.attr for runs in term.emulator.render(force_full=True).rows.values() for run in runs}
+    palette = term.emulator._palette
+    assert runs["N"].fg == palette[1]  # plain red
+    assert runs["B"].fg == palette[9]  # bold red is bright red
+    assert runs["P"].fg == palette[9]  # also when named through the 256-colour index 1
+    assert runs["H"].fg == palette[9]  # bright stays bright
+    term.emulator.bold_is_bright = False
+    term.feed(b"\x1b[2J\x1b[H\x1b[1;31mB\x1b[0m\r\n")
+    runs = {run.text: run.attr for runs in term.emulator.render(force_full=True).rows.values() for run in runs}
+    assert runs["B"].fg == palette[1]
+
+
+def test_cursor_blinks_when_asked_and_only_with_focus(qtbot, term, backend):
+    from PySide6.QtCore import QPoint
+
+    term.feed(b"$ ")
+    term.flush()
+    assert not term.cursor_blinking  # steady by default
+    cw, ch = term.cell_size().width(), term.cell_size().height()
+    cursor_px = QPoint(2 * cw + cw // 2, ch // 2)
+    steady = term.grab().toImage().pixelColor(cursor_px)
+    term.feed(b"\x1b[1 q")  # DECSCUSR 1: blinking block
+    term.flush()
+    assert term.cursor_blinking
+    # within two half-periods the cursor cell shows the background once (the "off" phase)
+    seen_off = []
+    qtbot.waitUntil(lambda: seen_off.append(term.grab().toImage().pixelColor(cursor_px) == QColor(*term._bg))
+                    or any(seen_off), timeout=3000)
+    assert steady != QColor(*term._bg)
+    # typing shows it solid again at once
+    press(qtbot, term, Qt.Key.Key_A, text="a")
+    assert term._blink_on
+    term.clearFocus()
+    qtbot.waitUntil(lambda: not term.hasFocus(), timeout=2000)
+    assert not term.cursor_blinking  # an unfocused terminal shows a steady hollow cursor
+    term.setFocus()
+    qtbot.waitUntil(lambda: term.cursor_blinking, timeout=2000)
+    term.feed(b"\x1b[2 q")  # steady block
+    term.flush()
+    assert not term.cursor_blinking

@@ -121,6 +121,7 @@ class Frame:
     background: RGB
     title: str | None  # the new title when it changed, else None
     scroll: tuple[int, int, int]  # (total rows, first row in view, rows in view)
+    cursor_blink: bool = False  # the remote asked for a blinking cursor (DECSCUSR 1/3/5, mode 12)
 
 
 _CURSOR_STYLES = {lib.GHOSTTY_RENDER_STATE_CURSOR_VISUAL_STYLE_BAR: "bar",
@@ -204,6 +205,9 @@ class Emulator:
         self._utf8_buf = ffi.new("uint8_t[]", 256)
         self._palette: list[RGB] = []
         self._closed = False
+        #: bold text in one of the 8 basic colours is drawn in its bright twin, as xterm does by
+        #: default (ls --color, many prompts and vim schemes count on it)
+        self.bold_is_bright = True
 
     # -- callbacks from the library (on the feeding thread) ---------------------------------
     def _reply(self, data: bytes) -> None:
@@ -499,7 +503,7 @@ class Emulator:
         cursor = (cur.viewport_x, cur.viewport_y) if cur.visible and cur.viewport_has_value else None
         lib.ghostty_render_state_clean(rs)
         return Frame(full, rows, cols, nrows, cursor, _CURSOR_STYLES.get(cur.visual_style, "block"),
-                     fg, bg, title, scroll)
+                     fg, bg, title, scroll, bool(cur.blinking))
 
     def _color(self, c) -> RGB | None:
         if c.tag == lib.GHOSTTY_STYLE_COLOR_PALETTE:
@@ -577,7 +581,11 @@ class Emulator:
         st = self._style
         if lib.ghostty_render_state_row_cells_get(cells, lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_STYLE, st):
             return PLAIN
-        return Attr(self._color(st.fg_color), self._color(st.bg_color), bool(st.bold), bool(st.italic),
+        fg = self._color(st.fg_color)
+        if (st.bold and self.bold_is_bright and st.fg_color.tag == lib.GHOSTTY_STYLE_COLOR_PALETTE
+                and st.fg_color.value.palette < 8):
+            fg = self._palette[st.fg_color.value.palette + 8]
+        return Attr(fg, self._color(st.bg_color), bool(st.bold), bool(st.italic),
                     bool(st.faint), int(st.underline), bool(st.inverse), bool(st.invisible),
                     bool(st.strikethrough), bool(st.overline))
 

@@ -35,6 +35,7 @@ from ui.terminal.emulator import ALT, CTRL, SHIFT, SUPER, Attr, Emulator, Frame,
 log = logging.getLogger(__name__)
 
 FRAME_MS = 16  # at most ~60 repaints a second
+BLINK_MS = 530  # cursor blink half-period, as xterm and GNOME Terminal
 SLICE = 256 * 1024  # bytes fed to the emulator in one call
 FEED_BUDGET = 0.008  # seconds of feeding per event-loop turn before input gets a chance
 MAX_PENDING = 1024 * 1024  # bytes queued before the reader thread is made to wait
@@ -104,6 +105,9 @@ class TerminalWidget(QWidget):
         self._scroll = (rows, 0, rows)
         self._cursor: tuple[int, int] | None = (0, 0)
         self._cursor_style = "block"
+        self._cursor_blink = False  # the remote asked for a blinking cursor
+        self._blink_on = True  # the blinking cursor's current phase
+        self._last_motion: tuple[int, int] | None = None  # cell of the last hover report
         self._image: QImage | None = None
         self._dirty_all = True
         self._wake_lock = threading.Condition()
@@ -121,7 +125,8 @@ class TerminalWidget(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMouseTracking(False)
+        # hover moves reach mouseMoveEvent, for programs that ask for any-motion reports (mode 1003)
+        self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.IBeamCursor)
         pal = self.palette()
         pal.setColor(QPalette.ColorRole.Window, QColor(*background))
@@ -139,6 +144,9 @@ class TerminalWidget(QWidget):
         self._timer.setInterval(FRAME_MS)  # noqa
         self._timer.timeout.connect(self._tick)
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+        self._blink = QTimer(self)
+        self._blink.setInterval(BLINK_MS)
+        self._blink.timeout.connect(self._blink_tick)
 
         self.set_font(font or default_font())
 
@@ -372,6 +380,9 @@ class TerminalWidget(QWidget):
         self._ensure_image(frame.cols, frame.lines)
         old_cursor = self._cursor
         self._cursor, self._cursor_style = frame.cursor, frame.cursor_style
+        if frame.cursor_blink != self._cursor_blink or (old_cursor != self._cursor and self._cursor_blink):
+            self._cursor_blink = frame.cursor_blink
+            self._restart_blink()  # solid while the cursor moves (typing, output), as terminals do
         if frame.scroll != self._scroll:
             self._scroll = frame.scroll
             self._sync_scrollbar()
@@ -476,7 +487,7 @@ class TerminalWidget(QWidget):
                 p.fillRect((x0 * self._cw), (row - first) * self._ch, (x1 - x0) * self._cw, self._ch, SELECTION_COLOR)
 
     def _paint_cursor(self, p: QPainter) -> None:
-        if self._cursor is None:
+        if self._cursor is None or not self._blink_on:
             return
         x, y = self._cursor
         r = QRect(x * self._cw, y * self._ch, self._cw, self._ch)
@@ -563,6 +574,8 @@ class TerminalWidget(QWidget):
         if data is None:
             return
         if data:
+            if self._cursor_blink:
+                self._restart_blink()
             self.clear_selection()
             if not self.emulator.at_bottom:
                 self.emulator.scroll_to_bottom()
@@ -672,6 +685,12 @@ class TerminalWidget(QWidget):
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         if not self._selecting and self._reporting(event):
             held = next((b for q, b in self._BUTTONS.items() if event.buttons() & q), None)
+            cell = self._cell_at(event.position())
+            if held is None and cell == self._last_motion:
+                return  # hover within one cell: nothing new to tell
+            self._last_motion = cell
+            # the encoder sends what the remote's mode asks for: drags in 1002, any motion in
+            # 1003, nothing for a hover in 1000
             self._report("motion", held, event)
             return
         if self._selecting:
@@ -725,10 +744,30 @@ class TerminalWidget(QWidget):
 
     def focusInEvent(self, event) -> None:  # noqa: N802
         super().focusInEvent(event)
-        self._update_cursor()
+        self._restart_blink()
 
     def focusOutEvent(self, event) -> None:  # noqa: N802
         super().focusOutEvent(event)
+        self._restart_blink()
+
+    # -- cursor blink ---------------------------------------------------------------------------------
+    @property
+    def cursor_blinking(self) -> bool:
+        """Whether the cursor blinks now: the remote asked for it and the terminal has the focus."""
+        return self._blink.isActive()
+
+    def _restart_blink(self) -> None:
+        """Show the cursor now; blink from here if the remote asked for it and we have the focus."""
+        self._blink_on = True
+        if self._cursor_blink and self.hasFocus() and not self._closed:
+            self._blink.start()
+        else:
+            self._blink.stop()
+        self._update_cursor()
+
+    @Slot()
+    def _blink_tick(self) -> None:
+        self._blink_on = not self._blink_on
         self._update_cursor()
 
     def _update_cursor(self) -> None:
@@ -738,6 +777,7 @@ class TerminalWidget(QWidget):
     def shutdown(self) -> None:
         """Stop taking data (a reader thread blocked in :meth:`on_data` returns) and close the backend."""
         self._timer.stop()
+        self._blink.stop()
         with self._wake_lock:
             self._closed = True
             self._pending.clear()
@@ -747,6 +787,7 @@ class TerminalWidget(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self._timer.stop()
+        self._blink.stop()
         with self._wake_lock:
             self._closed = True
             self._pending.clear()
