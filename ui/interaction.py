@@ -21,16 +21,17 @@ class _Call:
         self.fn, self.result, self.error = fn, None, None
 
 
-class QtInteraction(QObject):
+class GuiThreadCaller(QObject):
+    """Runs a function on the GUI thread and hands its result (or exception) back to the caller,
+    which waits; called on the GUI thread, the function runs directly."""
+
     _invoke = Signal(object)
 
-    def __init__(self, parent_widget: QWidget | None = None,
-                 open_terminal: Callable[[Any], None] | None = None,
-                 status: Callable[[str], None] | None = None):
+    def __init__(self) -> None:
         super().__init__()
-        self.parent_widget = parent_widget
-        self._open_terminal = open_terminal
-        self._status = status
+        app = QApplication.instance()
+        if app is not None:
+            self.moveToThread(app.thread())  # made on a worker, it must still run things on the GUI
         self._invoke.connect(self._run, Qt.ConnectionType.BlockingQueuedConnection)
 
     @Slot(object)
@@ -49,6 +50,16 @@ class QtInteraction(QObject):
         if call.error is not None:
             raise call.error
         return call.result
+
+
+class QtInteraction(GuiThreadCaller):
+    def __init__(self, parent_widget: QWidget | None = None,
+                 open_terminal: Callable[[Any], None] | None = None,
+                 status: Callable[[str], None] | None = None):
+        super().__init__()
+        self.parent_widget = parent_widget
+        self._open_terminal = open_terminal
+        self._status = status
 
     # -- the Interaction protocol ----------------------------------------------------------
     def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
@@ -88,3 +99,31 @@ class QtInteraction(QObject):
         if self._open_terminal is None:
             raise RuntimeError("this window has no terminal area")
         self._on_gui(lambda: self._open_terminal(request))
+
+
+class GuiThreadInteraction(GuiThreadCaller):
+    """Wraps any Interaction (a test's ScriptedInteraction, a CLI's) so that each call runs on the
+    GUI thread and a worker thread may call it freely."""
+
+    def __init__(self, inner: Any):
+        super().__init__()
+        self.inner = inner
+
+    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
+        return bool(self._on_gui(lambda: self.inner.confirm(title, text, default=default)))
+
+    def ask(self, title: str, fields: list, *, text: str = "") -> dict | None:
+        return self._on_gui(lambda: self.inner.ask(title, fields, text=text))
+
+    def notify(self, level: str, title: str, text: str) -> None:
+        self._on_gui(lambda: self.inner.notify(level, title, text))
+
+    def open_terminal(self, request: Any) -> None:
+        self._on_gui(lambda: self.inner.open_terminal(request))
+
+
+def gui_safe(interaction: Any) -> Any:
+    """``interaction`` made safe to call from a worker: ours already are, others get wrapped."""
+    if interaction is None or isinstance(interaction, GuiThreadCaller):
+        return interaction
+    return GuiThreadInteraction(interaction)

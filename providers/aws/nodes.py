@@ -38,7 +38,8 @@ def flatten(data: Any, prefix: str = "", out: dict[str, Any] | None = None) -> d
     return out
 
 
-def _name_tag(tags: list[dict] | None) -> str:
+def name_tag(tags: list[dict] | None) -> str:
+    """The value of the Name tag in an EC2 Tags list, or an empty string."""
     for t in tags or ():
         if t.get("Key") == "Name" and t.get("Value"):
             return t["Value"]
@@ -64,7 +65,7 @@ def instance_element(inst: dict) -> Element:
     iid = inst["InstanceId"]
     state = inst.get("State", {}).get("Name", "")
     addr = inst.get("PublicIpAddress") or inst.get("PrivateIpAddress") or ""
-    name = _name_tag(inst.get("Tags"))
+    name = name_tag(inst.get("Tags"))
     props = flatten(inst)
     return Element(
         kind="aws.ec2.instance", id=iid, label=name or iid, state=state, properties=props,
@@ -168,7 +169,7 @@ def load_volumes(token, parent: Element) -> Pages:
     for page in token.client("ec2").get_paginator("describe_volumes").paginate():
         out = []
         for v in page.get("Volumes", []):
-            name = _name_tag(v.get("Tags"))
+            name = name_tag(v.get("Tags"))
             out.append(Element("aws.ec2.volume", v["VolumeId"], name or v["VolumeId"],
                                state=v.get("State", ""), properties=flatten(v), icon="volume",
                                detail=f"{v.get('Size', '?')} GiB · {v.get('VolumeType', '')} · "

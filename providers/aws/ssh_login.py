@@ -14,6 +14,7 @@ from pathlib import Path
 from gridclient.paths import AppPaths
 from gridclient.workspace import atomic_write_text
 from gridclient.ssh import SSHTarget
+from providers.aws.nodes import name_tag
 
 # (pattern, user): the first family whose pattern matches the image's name, then its
 # description, then the platform details, gives the login user of the stock images.
@@ -121,13 +122,6 @@ def store_key(paths: AppPaths, vo_id: str, key_name: str, pem: str) -> Path:
     return path
 
 
-def _name_tag(instance: dict) -> str:
-    for tag in instance.get("Tags") or []:
-        if tag.get("Key") == "Name" and tag.get("Value"):
-            return str(tag["Value"])
-    return ""
-
-
 def build_target(instance: dict, image: dict | None, vo_id: str, settings: dict, paths: AppPaths,
                  remembered_user: str | None) -> tuple[SSHTarget, bool]:
     """The SSH target of an instance and whether the user name still has to be asked.
@@ -146,6 +140,6 @@ def build_target(instance: dict, image: dict | None, vo_id: str, settings: dict,
         except ValueError:
             found = None  # a key pair name the store cannot hold: fall back to agent/default keys
         key_file = str(found) if found else None
-    label = _name_tag(instance) or str(instance.get("InstanceId", "")) or host
+    label = name_tag(instance.get("Tags")) or str(instance.get("InstanceId", "")) or host
     target = SSHTarget(host=host, port=port, user=user or None, key_file=key_file, label=label)
     return target, not user

@@ -194,7 +194,7 @@ def test_interaction_calls_from_the_worker_run_on_the_gui_thread(qtbot):
     from PySide6.QtCore import QThread
     from PySide6.QtWidgets import QApplication
 
-    from ui.terminal.tabs import gui_safe
+    from ui.interaction import gui_safe
 
     seen = []
 

@@ -10,74 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
-from PySide6.QtWidgets import (QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout,
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from ui.interaction import gui_safe
 
 log = logging.getLogger(__name__)
-
-
-class _Call:
-    __slots__ = ("fn", "result", "error")
-
-    def __init__(self, fn: Callable[[], Any]):
-        self.fn, self.result, self.error = fn, None, None
-
-
-class GuiThreadInteraction(QObject):
-    """Wraps any Interaction so that each call runs on the GUI thread and the caller waits for it.
-
-    A worker thread may call it freely; a call made on the GUI thread runs directly.
-    """
-
-    _invoke = Signal(object)
-
-    def __init__(self, inner: Any):
-        super().__init__()
-        app = QApplication.instance()
-        if app is not None:
-            self.moveToThread(app.thread())
-        self.inner = inner
-        self._invoke.connect(self._run, Qt.ConnectionType.BlockingQueuedConnection)
-
-    @Slot(object)
-    def _run(self, call: _Call) -> None:
-        try:
-            call.result = call.fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread
-            call.error = exc
-
-    def _on_gui(self, fn: Callable[[], Any]) -> Any:
-        app = QApplication.instance()
-        if app is None or QThread.currentThread() is app.thread():
-            return fn()
-        call = _Call(fn)
-        self._invoke.emit(call)
-        if call.error is not None:
-            raise call.error
-        return call.result
-
-    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
-        return bool(self._on_gui(lambda: self.inner.confirm(title, text, default=default)))
-
-    def ask(self, title: str, fields: list, *, text: str = "") -> dict | None:
-        return self._on_gui(lambda: self.inner.ask(title, fields, text=text))
-
-    def notify(self, level: str, title: str, text: str) -> None:
-        self._on_gui(lambda: self.inner.notify(level, title, text))
-
-    def open_terminal(self, request: Any) -> None:
-        self._on_gui(lambda: self.inner.open_terminal(request))
-
-
-def gui_safe(interaction: Any) -> Any:
-    """``interaction`` made safe to call from a worker: Qt ones already are, others get wrapped."""
-    if interaction is None or isinstance(interaction, GuiThreadInteraction) or hasattr(interaction, "_on_gui"):
-        return interaction
-    return GuiThreadInteraction(interaction)
 
 
 def _default_session_factory(target, known_hosts, interaction):
