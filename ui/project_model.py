@@ -22,7 +22,7 @@ Python; expanding it calls :meth:`fetchMore`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
@@ -501,33 +501,28 @@ class ProjectModel(QStandardItemModel):
         finally:
             self._in_change -= 1
 
-    def _drop_special_rows(self, node: Node, errors: bool = True, keep_loading: bool = False) -> None:
-        kinds = {ERROR} if keep_loading else ({LOADING, ERROR} if errors else {LOADING})
+    def _remove_where(self, node: Node, gone: Callable[[Node], bool]) -> None:
+        """Remove node's children for which ``gone`` holds, a contiguous run at a time, from the end."""
         i = len(node.children) - 1
         while i >= 0:
-            if node.children[i].kind in kinds:
+            if gone(node.children[i]):
                 j = i
-                while j - 1 >= 0 and node.children[j - 1].kind in kinds:
+                while j - 1 >= 0 and gone(node.children[j - 1]):
                     j -= 1
                 self._remove_rows(node, j, i)
                 i = j
             i -= 1
 
+    def _drop_special_rows(self, node: Node, errors: bool = True, keep_loading: bool = False) -> None:
+        kinds = {ERROR} if keep_loading else ({LOADING, ERROR} if errors else {LOADING})
+        self._remove_where(node, lambda c: c.kind in kinds)
+
     def _apply(self, node: Node, changes: Changes) -> None:
         """Make node's rows equal the live listing, keeping the Node (so expansion and selection) of
         every key that stays; the rows shown are what the worker compared with (ticket.shown)."""
         self._drop_special_rows(node, errors=True)
-        removed = changes.removed
-        if removed:  # in contiguous ranges from the end
-            i = len(node.children) - 1
-            while i >= 0:
-                if node.children[i].key in removed:
-                    j = i
-                    while j - 1 >= 0 and node.children[j - 1].key in removed:
-                        j -= 1
-                    self._remove_rows(node, j, i)
-                    i = j
-                i -= 1
+        if changes.removed:
+            self._remove_where(node, lambda c: c.key in changes.removed)
         if changes.changed:
             for child in node.children:
                 new = changes.changed.get(child.key)
