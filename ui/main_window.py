@@ -100,9 +100,11 @@ class MainWindow(QMainWindow):
         return dock
 
     def _make_editor_area(self) -> QTabWidget:
-        from ui.terminal.tabs import TerminalTabs
+        from ui.terminal.tabs import TerminalTabs, font_from_preference
 
-        return TerminalTabs(self)
+        tabs = TerminalTabs(self)
+        tabs.set_terminal_font(font_from_preference(self.wb.workspace.preferences.get("terminal_font")))
+        return tabs
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -354,7 +356,7 @@ class MainWindow(QMainWindow):
     def preferences(self) -> None:
         from ui.preferences import PreferencesDialog
 
-        PreferencesDialog(self.wb, self).exec()
+        PreferencesDialog(self.wb, self, on_terminal_font=self.terminals.set_terminal_font).exec()
         self.model.reload_projects()
         for row in range(self.model.rowCount()):
             self.tree.expand(self.model.index(row, 0))

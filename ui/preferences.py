@@ -1,17 +1,22 @@
-"""Edit → Preferences (VOs to edit or delete, live refresh) and Help → Providers."""
+"""Edit → Preferences (VOs to edit or delete, live refresh, terminal font) and Help → Providers."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFontComboBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout,
+                               QWidget)
 
 from gridclient.registry import ExtensionRegistry
 from gridclient.workbench import Workbench
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, wb: Workbench, parent: QWidget | None = None):
+    def __init__(self, wb: Workbench, parent: QWidget | None = None,
+                 on_terminal_font: Callable[[QFont], None] | None = None):
         super().__init__(parent)
         self.wb = wb
         self.setObjectName("preferencesDialog")
@@ -36,6 +41,28 @@ class PreferencesDialog(QDialog):
         self.live.setObjectName("liveRefresh")
         self.live.setChecked(bool(wb.workspace.preferences.get("live_refresh", True)))
         v.addWidget(self.live)
+
+        # the terminal font: monospaced families only; applied to open terminals at once
+        self._on_terminal_font = on_terminal_font
+        pref = wb.workspace.preferences.get("terminal_font") or {}
+        current = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font_row = QHBoxLayout()
+        font_row.addWidget(QLabel("Terminal font"))
+        self.font_family = QFontComboBox()
+        self.font_family.setObjectName("terminalFontFamily")
+        self.font_family.setFontFilters(QFontComboBox.FontFilter.MonospacedFonts)
+        self.font_family.setCurrentFont(QFont(pref.get("family") or current.family()))
+        self.font_size = QSpinBox()
+        self.font_size.setObjectName("terminalFontSize")
+        self.font_size.setRange(6, 48)
+        self.font_size.setSuffix(" pt")
+        self.font_size.setValue(int(pref.get("size") or 10))
+        font_row.addWidget(self.font_family, 1)
+        font_row.addWidget(self.font_size)
+        v.addLayout(font_row)
+        self.font_family.currentFontChanged.connect(lambda _f: self._font_changed())
+        self.font_size.valueChanged.connect(lambda _v: self._font_changed())
+
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         box.rejected.connect(self.reject)
         v.addWidget(box)
@@ -83,6 +110,16 @@ class PreferencesDialog(QDialog):
         if QMessageBox.question(self, "Delete", text) == QMessageBox.StandardButton.Yes:
             self.wb.delete_vo(vo.id)
             self._fill()
+
+    def _font_changed(self) -> None:
+        from ui.terminal.tabs import font_from_preference
+
+        pref = {"family": self.font_family.currentFont().family(), "size": self.font_size.value()}
+        self.wb.workspace.preferences["terminal_font"] = pref
+        self.wb.workspace.save()
+        font = font_from_preference(pref)
+        if font is not None and self._on_terminal_font is not None:
+            self._on_terminal_font(font)
 
     def _live(self, on: bool) -> None:
         self.wb.workspace.preferences["live_refresh"] = on

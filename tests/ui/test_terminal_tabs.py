@@ -212,3 +212,30 @@ def test_interaction_calls_from_the_worker_run_on_the_gui_thread(qtbot):
     assert answers == [True] and seen == [True]
     assert inner.log == [("confirm", "Unknown host", "SHA256:abc")]
     assert gui_safe(safe) is safe
+
+
+def test_terminal_font_preference_applies_to_open_tabs_and_is_kept(qtbot, tabs, sshd, sshd_known_hosts, app_paths,
+                                                                    keyring_backend):
+    from gridclient.workbench import Workbench
+    from gridclient.workspace import Workspace
+    from ui.preferences import PreferencesDialog
+    from ui.terminal.tabs import font_from_preference
+
+    tab = connected_tab(qtbot, tabs, sshd, sshd_known_hosts)
+    terminal = tab.terminal
+    cols_before, cell_before = terminal.cols, terminal.cell_size()
+    wb = Workbench(app_paths)
+    try:
+        dialog = PreferencesDialog(wb, on_terminal_font=tabs.set_terminal_font)
+        qtbot.addWidget(dialog)
+        dialog.font_size.setValue(20)  # twice the default: the cells grow, the grid shrinks
+        assert terminal.cell_size().width() > cell_before.width()
+        assert terminal.cols < cols_before
+        # the remote's pty follows the new grid
+        run(qtbot, tab, "stty size", f"{terminal.rows} {terminal.cols}")
+        # kept in the workspace file, and used by a window made later
+        saved = Workspace(app_paths).preferences["terminal_font"]
+        assert saved["size"] == 20 and saved["family"] == dialog.font_family.currentFont().family()
+        assert font_from_preference(saved).pointSize() == 20
+    finally:
+        wb.close()

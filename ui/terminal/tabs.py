@@ -11,13 +11,31 @@ from __future__ import annotations
 import logging
 import threading
 
+from typing import Any
+
 from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from ui.interaction import gui_safe
 
 log = logging.getLogger(__name__)
+
+
+def font_from_preference(pref: Any) -> QFont | None:
+    """The terminal font a preference names (``{"family": …, "size": …}``), or None for the default."""
+    if not isinstance(pref, dict) or not pref.get("family"):
+        return None
+    font = QFont(str(pref["family"]))
+    try:
+        size = int(pref.get("size") or 10)
+    except (TypeError, ValueError):
+        size = 10
+    font.setPointSize(max(6, min(size, 48)))
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setFixedPitch(True)
+    return font
 
 
 def _default_session_factory(target, known_hosts, interaction):
@@ -41,7 +59,7 @@ class TerminalTab(QWidget):
     stateChanged = Signal(str)  # connecting | connected | failed | disconnected | closed
 
     def __init__(self, target, known_hosts, interaction, session_factory=_default_session_factory,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, font: QFont | None = None):
         super().__init__(parent)
         self.setObjectName("terminalTab")
         self.target, self.known_hosts = target, known_hosts
@@ -71,7 +89,7 @@ class TerminalTab(QWidget):
 
         from ui.terminal.widget import TerminalWidget  # pyghostty loads when a terminal opens
 
-        self.terminal = TerminalWidget(self)
+        self.terminal = TerminalWidget(self, font=font)
         self.terminal.titleChanged.connect(self.titleChanged)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -208,11 +226,22 @@ class TerminalTabs(QTabWidget):
         self.setMovable(True)
         self.setDocumentMode(True)
         self._factory = session_factory
+        self.terminal_font: QFont | None = None  # None: the system's fixed font
         self.tabCloseRequested.connect(self.close_tab)
+
+    def set_terminal_font(self, font: QFont | None) -> None:
+        """The font of every terminal, open and to come (Edit → Preferences → Terminal font)."""
+        self.terminal_font = font
+        if font is None:
+            return
+        for i in range(self.count()):
+            tab = self.widget(i)
+            if isinstance(tab, TerminalTab):
+                tab.terminal.set_font(font)  # the grid, and the remote's pty, follow the new cell size
 
     def open_session(self, target, known_hosts, interaction) -> TerminalWidget:
         """Open a tab for ``target`` (gridclient.ssh.SSHTarget) and connect it in the background."""
-        tab = TerminalTab(target, known_hosts, interaction, self._factory, self)
+        tab = TerminalTab(target, known_hosts, interaction, self._factory, self, font=self.terminal_font)
         index = self.addTab(tab, target.title())
         self.setTabToolTip(index, target.title())
         tab.titleChanged.connect(lambda title, tab=tab: self._retitle(tab, title))
