@@ -199,3 +199,34 @@ def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkey
     assert window.model.element(child_by_label(window.model, computing, iid)).state in ("shutting-down", "terminated")
     ops = window.operations_view
     assert ops.rowCount() == 1 and ops.item(0, 1).text().startswith("done")
+
+
+def test_image_catalog_searches_only_what_was_asked(qtbot, window, moto, boto, monkeypatch):
+    vo = window.wb.save_vo("C", "aws", {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "B",
+                                        "endpoint_url": moto})
+    from gridclient.workspace import GridProject
+
+    model = window.model
+    project = model.add_project(window.wb.workspace.add_project(GridProject("C", vo.id)))
+    services = child_by_label(model, project, "Services")
+    expand(qtbot, model, services)
+    catalog = child_by_label(model, services, "Image catalog")
+    expand(qtbot, model, catalog)
+    assert [model.element(model.index(r, 0, catalog)).kind for r in range(model.rowCount(catalog))] != ["aws.ec2.image"]
+    action = next(a for a in window.wb.registry.actions_for([model.element(catalog)]) if a.id == "aws.catalog.search")
+    answers = iter([{"query": "ubuntu", "owner": "any"}, {"query": "no-such-image-xyz", "owner": "any"}])
+    monkeypatch.setattr(window.interaction, "ask", lambda title, fields: next(answers))
+
+    expected = sorted(i["Name"] for i in boto("ec2").describe_images(
+        Filters=[{"Name": "name", "Values": ["*ubuntu*"]}])["Images"])
+    assert expected  # moto's public catalog has Ubuntu images
+    with qtbot.waitSignal(model.loadFinished, timeout=20000,
+                          check_params_cb=lambda i: model.node(i) is model.node(catalog)):
+        window.run_action(action, [catalog])
+    assert sorted(labels(model, catalog)) == expected
+    assert {model.element(model.index(r, 0, catalog)).kind for r in range(model.rowCount(catalog))} == {"aws.ec2.image"}
+
+    with qtbot.waitSignal(model.loadFinished, timeout=20000,
+                          check_params_cb=lambda i: model.node(i) is model.node(catalog)):
+        window.run_action(action, [catalog])
+    assert labels(model, catalog) == ["No public image matches “no-such-image-xyz”"]
