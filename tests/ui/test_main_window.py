@@ -84,6 +84,14 @@ def test_vo_wizard_to_live_tree(qtbot, window, moto, boto, app_paths):
     shown = {props.item(r, 0).text(): props.item(r, 1).text() for r in range(props.rowCount())}
     assert shown["InstanceId"] == iid and shown["State"] == "running" and "Placement.AvailabilityZone" in shown
 
+    # an image made from it out of band is among the account's own images
+    ec2.create_image(InstanceId=iid, Name="lab-image")
+    services = child_by_label(window.model, project, "Services")
+    expand(qtbot, window.model, services)
+    images = child_by_label(window.model, services, "My images (AMIs)")
+    expand(qtbot, window.model, images)
+    assert "lab-image" in labels(window.model, images)
+
     # a bucket made out of band, after a refresh (F5 on the Storage node)
     storage = child_by_label(window.model, project, "Storage")
     expand(qtbot, window.model, storage)
