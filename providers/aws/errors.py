@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from botocore import exceptions as bx
 
 BAD_KEY = {"InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure", "InvalidAccessKeyId",
            "UnrecognizedClientException", "IncompleteSignature", "InvalidToken"}
 DENIED = {"AccessDenied", "UnauthorizedOperation", "AccessDeniedException", "AllAccessDisabled",
           "Forbidden", "UnauthorizedAccess"}
-SKEW = {"RequestTimeTooSkewed", "SignatureExpired", "RequestExpired"}
+SKEW = {"RequestTimeTooSkewed", "SignatureExpired", "RequestExpired", "RequestInTheFuture"}
+# STS and others report a skewed clock as SignatureDoesNotMatch with "Signature expired: … is now
+# earlier than …"; telling the person to check their key would send them the wrong way
+SKEW_WORDS = re.compile(r"signature expired|signature not yet current|is now (earlier|later) than|too skewed",
+                        re.IGNORECASE)
 
 
 def explain(exc: BaseException) -> str:
@@ -16,12 +22,12 @@ def explain(exc: BaseException) -> str:
         err = exc.response.get("Error", {})
         code, msg = err.get("Code", ""), err.get("Message", "")
         op = getattr(exc, "operation_name", "") or "the request"
+        if code in SKEW or SKEW_WORDS.search(msg):
+            return (f"This computer's clock differs too much from the server's ({code}). "
+                    "Set the system clock (enable NTP) and try again.")
         if code in BAD_KEY:
             return (f"The access key id or secret access key was not accepted ({code}). "
                     "Check them in Edit → Preferences, or use a named profile.")
-        if code in SKEW:
-            return (f"This computer's clock differs too much from the server's ({code}). "
-                    "Set the system clock (enable NTP) and try again.")
         if code == "ExpiredToken" or code == "ExpiredTokenException":
             return "The session token has expired. Get new temporary credentials and edit the VO."
         if code in DENIED:
