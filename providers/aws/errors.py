@@ -22,6 +22,10 @@ def explain(exc: BaseException) -> str:
         err = exc.response.get("Error", {})
         code, msg = err.get("Code", ""), err.get("Message", "")
         op = getattr(exc, "operation_name", "") or "the request"
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 407:  # a plain-HTTP endpoint behind a proxy that wants other credentials
+            return ("The proxy asked for a user name and password, or refused the ones given (HTTP 407). "
+                    "Check the proxy user and password in the VO (Edit → Preferences).")
         if code in SKEW or SKEW_WORDS.search(msg):
             return (f"This computer's clock differs too much from the server's ({code}). "
                     "Set the system clock (enable NTP) and try again.")
@@ -35,6 +39,8 @@ def explain(exc: BaseException) -> str:
                     "Ask the account's administrator for the permission; the rest keeps working.")
         if code == "NoSuchBucket":
             return "The bucket no longer exists. Refresh its parent (F5)."
+        if not code:
+            return f"{op} failed: the server answered HTTP {status} without saying why."
         return f"{op} failed: {code}: {msg}".strip()
     if isinstance(exc, bx.ProxyConnectionError):
         return (f"The proxy refused the connection or could not be reached ({exc.kwargs.get('proxy_url', '')}). "

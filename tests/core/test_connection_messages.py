@@ -25,7 +25,9 @@ class Shim:
     def __init__(self, upstream: str):
         self.upstream = upstream
         self.answer = lambda body: None  # -> (status, xml) or None
+        self.expected_auth: str | None = None
         self.seen: list[bytes] = []
+        self.proxy_auth: list[str | None] = []  # Proxy-Authorization of requests sent to us as a proxy
         shim = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,13 +37,27 @@ class Shim:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 shim.seen.append(body)
+                target = shim.upstream + self.path
+                if self.path.startswith("http://"):  # asked as an HTTP proxy: absolute URL
+                    shim.proxy_auth.append(self.headers.get("Proxy-Authorization"))
+                    target = self.path
+                    if shim.proxy_auth[-1] != shim.expected_auth:  # as squid answers
+                        page = b"<html><body><h1>407 Proxy Authentication Required</h1></body></html>"
+                        self.send_response(407)
+                        self.send_header("Proxy-Authenticate", 'Basic realm="shim"')
+                        self.send_header("Content-Type", "text/html")
+                        self.send_header("Content-Length", str(len(page)))
+                        self.end_headers()
+                        self.wfile.write(page)
+                        return
                 own = shim.answer(body)
                 if own is not None:
                     status, payload = own[0], own[1].encode()
                     headers = {"Content-Type": "text/xml"}
                 else:
-                    req = urllib.request.Request(shim.upstream + self.path, data=body, method="POST",
-                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                    req = urllib.request.Request(target, data=body, method="POST",
+                                                 headers={k: v for k, v in self.headers.items()
+                                                          if k.lower() not in ("host", "proxy-authorization")})
                     try:
                         with urllib.request.urlopen(req) as r:
                             status, payload, headers = r.status, r.read(), dict(r.headers)
@@ -126,3 +142,19 @@ def test_a_proxy_that_refuses_is_named(wb, moto):
     vo = make_vo(wb, moto, name="Proxied", proxy_url=f"http://127.0.0.1:{port}")
     msg = explained(wb, vo)
     assert "proxy refused the connection" in msg and f"127.0.0.1:{port}" in msg
+
+
+def test_a_proxy_with_user_and_password_carries_the_requests(wb, shim, moto):
+    import base64
+
+    shim.expected_auth = "Basic " + base64.b64encode(b"alice:pr0xy-s3cret").decode()
+    vo = make_vo(wb, moto, name="Via proxy", proxy_url=shim.url, proxy_user="alice",
+                 proxy_password="pr0xy-s3cret")
+    assert "proxy_password" in vo.secret_fields  # kept in the keyring, not in the VO file
+    assert "Connected" in wb.tokens.test(vo)
+    assert shim.proxy_auth and all(a == shim.expected_auth for a in shim.proxy_auth)
+    # a wrong password: the proxy says 407 and the person is told it is the proxy
+    wrong = make_vo(wb, moto, name="Wrong proxy pw", proxy_url=shim.url, proxy_user="alice",
+                    proxy_password="guess")
+    msg = explained(wb, wrong)
+    assert "proxy user and password" in msg and "HTTP 407" in msg, msg
