@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import socket
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import paramiko
@@ -476,3 +478,28 @@ def test_password_is_asked_when_keys_fail_and_never_logged(sshd, tmp_path, caplo
     assert "alice" in asks[0][2] and "not accepted" in asks[1][2]
     assert "s3cret pass" not in caplog.text and "not it" not in caplog.text
     assert "s3cret" not in (tmp_path / "kh").read_text()
+
+
+def test_key_held_only_by_ssh_agent_logs_in(sshd, sshd_known_hosts, tmp_path, monkeypatch):
+    """A real ssh-agent holds the key; the target names no key file and ~/.ssh is empty."""
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + GUARD
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", str(sshd.key_file)], env=env, check=True, capture_output=True)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        it = ScriptedInteraction()
+        with _session(sshd, sshd_known_hosts, it, key_file=None) as s:
+            s.connect()
+            _status, out, _err = s.run("echo via-agent")
+        assert out.strip() == "via-agent" and it.log == []
+        # without the agent the same target has no key to offer, and says so
+        monkeypatch.delenv("SSH_AUTH_SOCK")
+        with pytest.raises(Exception, match="ssh-agent"):
+            _session(sshd, sshd_known_hosts, ScriptedInteraction(), key_file=None).connect()
+    finally:
+        agent.terminate()
+        agent.wait(GUARD)
