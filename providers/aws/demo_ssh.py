@@ -42,6 +42,23 @@ _ENV_ACCEPTED = re.compile(r"^(LANG|LANGUAGE|LC_[A-Z_]+|COLORTERM)$")
 _FORK_LOCK = threading.Lock()  # no other of our forks may inherit a master fd before it is CLOEXEC
 
 
+def _default_signals() -> None:
+    """In a forked child before exec: every signal back to its default action, none blocked.
+
+    An ignored signal stays ignored across exec. Python ignores SIGPIPE and SIGXFSZ, and an app
+    started with ``nohup`` or as a background job of a script also ignores SIGHUP and SIGINT; a
+    shell given those would let Ctrl+C leave ``seq 1 1e9`` running and ``yes | head`` complain.
+    """
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 def _winsize(rows: int, cols: int, xpix: int = 0, ypix: int = 0) -> bytes:
     return struct.pack("HHHH", max(1, min(rows, 0xFFFF)), max(1, min(cols, 0xFFFF)),
                        max(0, min(ypix, 0xFFFF)), max(0, min(xpix, 0xFFFF)))
@@ -386,12 +403,15 @@ class DemoSSHServer:
         return child
 
     def _spawn_pty(self, shell: str, args: list[str], env: dict[str, str], size: tuple) -> _Child:
+        """The login shell on a new pty, started the way sshd starts one: default signal
+        dispositions, nothing blocked (see :func:`_default_signals`)."""
         winsize = _winsize(*size)
         home = self._home
         with _FORK_LOCK:
             pid, master = os.forkpty()  # child: new session, the pty slave as controlling tty
             if pid == 0:  # pragma: no cover - the child only sets up and execs
                 try:
+                    _default_signals()
                     fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
                     try:
                         os.chdir(home)

@@ -330,6 +330,32 @@ def test_pty_shell_follows_window_size_and_ctrl_c(demo_sandbox, demo_pkey):
         client.close()
 
 
+def test_shell_gets_default_signals_even_from_an_app_that_ignores_some(demo_sandbox, demo_pkey):
+    """As after ``nohup gridclient --demo &``: the app ignores SIGINT and SIGHUP (and Python
+    always ignores SIGPIPE); the demo shell must not inherit that, or Ctrl+C would not stop a
+    flood."""
+    import signal
+
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGHUP)}
+    client = _connect(demo_sandbox, demo_pkey, known_hosts=demo_sandbox.known_hosts_line())
+    try:
+        chan = client.invoke_shell(term="xterm", width=100, height=30)
+        screen = _Screen(chan)
+        chan.send(b"grep -E '^Sig(Ign|Blk)' /proc/self/status | tr -d '\\t' | sed 's/^/MASK-/'\n")
+        assert screen.expect(r"MASK-SigBlk:([0-9a-f]+)").group(1) == "0" * 16
+        assert screen.expect(r"MASK-SigIgn:([0-9a-f]+)").group(1) == "0" * 16
+        # and Ctrl+C stops a command that would print for a long time
+        chan.send(b"seq 1 2000000000 >/dev/null\n")
+        time.sleep(0.3)
+        chan.send(b"\x03")
+        chan.send(b"echo seq-ended-$?\n")
+        assert screen.expect(r"seq-ended-(\d+)").group(1) == "130"
+    finally:
+        client.close()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def test_exec_with_a_pty(demo_sandbox, demo_pkey):
     client = _connect(demo_sandbox, demo_pkey, known_hosts=demo_sandbox.known_hosts_line())
     try:
