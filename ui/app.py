@@ -24,6 +24,36 @@ def make_app(argv: list[str] | None = None):
     return app
 
 
+def quit_on_signals(app) -> None:
+    """SIGINT (Ctrl+C where the app was started) and SIGTERM (logout, ``kill``) close the app the
+    normal way, so the demo sandbox stops and the throwaway workspace is removed.
+
+    Python runs signal handlers only between bytecodes, and the Qt event loop runs none while it
+    waits; ``signal.set_wakeup_fd`` writes to a socket a QSocketNotifier watches, which wakes it.
+    """
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:
+        try:
+            reader.recv(64)
+        except OSError:
+            pass
+
+    notifier.activated.connect(drain)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
+    app._signal_sockets = (reader, writer, notifier)  # kept as long as the app
+
+
 def build(paths, *, secrets=None, registry=None, title: str = ""):
     """Workbench + MainWindow (not shown); used by run(), the tests and the benchmarks."""
     from gridclient.workbench import Workbench
@@ -40,6 +70,7 @@ def run(args: Any) -> int:
     from gridclient.secrets import MemoryKeyring, SecretStore
 
     app = make_app()
+    quit_on_signals(app)
     sandbox = None
     throwaway = None
     secrets = None
