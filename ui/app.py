@@ -49,8 +49,14 @@ def quit_on_signals(app) -> None:
             pass
 
     notifier.activated.connect(drain)
+    def quit_now(*_args) -> None:
+        for widget in app.topLevelWidgets():
+            if hasattr(widget, "ask_before_close"):
+                widget.ask_before_close = False
+        app.quit()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: app.quit())
+        signal.signal(sig, quit_now)
     app._signal_sockets = (reader, writer, notifier)  # kept as long as the app
 
 

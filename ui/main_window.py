@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.tree.header().resizeSection(0, 300)
+        self.tree.header().resizeSection(0, 250)
         self.tree.doubleClicked.connect(self._double_clicked)
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.loadFailed.connect(self._load_failed)
@@ -76,6 +76,9 @@ class MainWindow(QMainWindow):
         self.console_dock.hide()
         self.console_dock.visibilityChanged.connect(self._console_visible)
         self.console = None
+        #: closing with open terminal sessions asks first; off when the app is told to quit by a
+        #: signal (SIGTERM at logout, Ctrl+C where it was started), where nobody is there to answer
+        self.ask_before_close = True
 
         self.ops_bridge = OperationsBridge(self)
         self.ops_bridge.changed.connect(self.operations_view.update_operation)
@@ -86,7 +89,7 @@ class MainWindow(QMainWindow):
         self.docks = [tree_dock, props_dock, ops_dock, self.console_dock]
         self._build_menus()
         props_dock.raise_()
-        self.resizeDocks([tree_dock], [460], Qt.Orientation.Horizontal)
+        self.resizeDocks([tree_dock], [560], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready", 3000)
         for row in range(self.model.rowCount()):
             self.tree.expand(self.model.index(row, 0))
@@ -135,6 +138,7 @@ class MainWindow(QMainWindow):
         self.delete_act.triggered.connect(self.delete_selected)
         self.tree.addAction(self.delete_act)
         for a in (self.refresh_act, self.copy_id_act, self.delete_act):
+            a.setShortcutVisibleInContextMenu(True)
             edit.addAction(a)
         edit.addSeparator()
         edit.addAction("&Preferences…", self.preferences)
@@ -199,6 +203,10 @@ class MainWindow(QMainWindow):
                 group = action.group
                 qa = menu.addAction(icon(action.icon), action.label)
                 qa.setObjectName(f"action:{action.id}")
+                if action.shortcut:  # shown as a reminder; the window's own action handles the key
+                    qa.setShortcut(QKeySequence(action.shortcut))
+                    qa.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+                    qa.setShortcutVisibleInContextMenu(True)
                 qa.setEnabled(action.enabled_for(elements))
                 qa.triggered.connect(lambda _=False, a=action, ix=list(indexes): self.run_action(a, ix))
         if len(nodes) == 1 and nodes[0].kind == PROJECT:
@@ -393,6 +401,16 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Workspace", text)
 
     def closeEvent(self, event) -> None:
+        live = self.terminals.live_sessions() if hasattr(self.terminals, "live_sessions") else 0
+        if live and self.ask_before_close:
+            answer = QMessageBox.question(
+                self, "Quit gridclient",
+                f"{live} terminal session{'s are' if live > 1 else ' is'} open. Quitting closes "
+                f"{'them' if live > 1 else 'it'}, and what runs there without nohup or tmux stops.\n\nQuit anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         if hasattr(self.terminals, "close_all"):
             self.terminals.close_all()
         if self.console:

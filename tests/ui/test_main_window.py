@@ -197,6 +197,11 @@ def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkey
     computing = child_by_label(window.model, project, "Computing")
     expand(qtbot, window.model, computing)
     window.tree.setCurrentIndex(child_by_label(window.model, computing, iid))
+    # the context menu shows the key that does the same
+    menu = QMenu(window)
+    window._fill_actions(menu)
+    terminate = next(a for a in menu.actions() if a.objectName() == "action:aws.ec2.terminate")
+    assert terminate.shortcut().toString() == "Del" and terminate.isShortcutVisibleInContextMenu()
     asked = []
     monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: asked.append(text) or True)
     with qtbot.waitSignal(window.model.loadFinished, timeout=20000):

@@ -172,6 +172,10 @@ def test_connect_dialog_validates_inline(qtbot, tmp_path):
         assert "port" in dlg.problem.text().lower()
     dlg.port.setText("2222")
     assert dlg.ok_button.isEnabled()
+    # every label has its mnemonic: none shows a literal "&"
+    from PySide6.QtWidgets import QLabel
+
+    assert all("&" not in lbl.text() or lbl.buddy() is not None for lbl in dlg.findChildren(QLabel))
     dlg.key_file.setText(str(tmp_path / "missing_key"))
     assert not dlg.ok_button.isEnabled() and "missing_key" in dlg.problem.text()
     key = tmp_path / "id_ed25519"
@@ -239,3 +243,49 @@ def test_terminal_font_preference_applies_to_open_tabs_and_is_kept(qtbot, tabs, 
         assert font_from_preference(saved).pointSize() == 20
     finally:
         wb.close()
+
+
+def test_empty_editor_area_says_how_to_open_a_terminal(qtbot, tabs, sshd, sshd_known_hosts):
+    from collections import Counter
+
+    def hint_pixels() -> int:
+        """Pixels that differ from the background (the most common colour): the drawn text."""
+        img = tabs.grab().toImage()
+        colours = Counter(img.pixel(x, y) for y in range(0, img.height(), 2) for x in range(0, img.width(), 2))
+        return sum(colours.values()) - colours.most_common(1)[0][1]
+
+    assert tabs.count() == 0 and hint_pixels() > 50  # the hint's text is drawn
+    connected_tab(qtbot, tabs, sshd, sshd_known_hosts)
+    tabs.close_tab(0)
+    assert hint_pixels() > 50
+
+
+def test_quitting_with_open_sessions_asks_first(qtbot, app_paths, keyring_backend, sshd, sshd_known_hosts,
+                                                monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.app import build
+
+    wb, win = build(app_paths)
+    qtbot.addWidget(win)
+    win.show()
+    tab = connected_tab(qtbot, win.terminals, sshd, sshd_known_hosts)
+    asked = []
+    answer = [QMessageBox.StandardButton.No]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or answer[0])
+    assert not win.close()  # "No": the window and the session stay
+    assert asked and "1 terminal session is open" in asked[0]
+    assert win.isVisible() and tab.state == "connected"
+    answer[0] = QMessageBox.StandardButton.Yes
+    assert win.close()
+    assert win.terminals.count() == 0 and tab.state == "closed"
+    # told to quit by a signal, nobody is asked
+    asked.clear()
+    win2_wb, win2 = build(app_paths)
+    qtbot.addWidget(win2)
+    win2.show()
+    connected_tab(qtbot, win2.terminals, sshd, sshd_known_hosts)
+    win2.ask_before_close = False
+    assert win2.close() and asked == []
+    wb.close()
+    win2_wb.close()

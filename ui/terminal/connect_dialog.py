@@ -45,7 +45,9 @@ class SSHConnectDialog(QDialog):
         form.addRow("&Host:", self.host)
         form.addRow("&Port:", self.port)
         form.addRow("&User:", self.user)
-        form.addRow("&Key file:", key_row)
+        key_label = QLabel("&Key file:")  # a row that is a layout gets no buddy by itself
+        key_label.setBuddy(self.key_file)
+        form.addRow(key_label, key_row)
         form.addRow("&Label:", self.label)
         self.problem = QLabel()
         self.problem.setObjectName("problem")

@@ -216,6 +216,10 @@ def _close_in_background(session) -> threading.Thread:
     return thread
 
 
+EMPTY_HINT = ("No terminal open.\n\nRight-click a running instance → SSH login…\n"
+              "or File → New → SSH connection… for any host.")
+
+
 class TerminalTabs(QTabWidget):
     """The editor area's terminal tabs (objectName ``terminalTabs``)."""
 
@@ -273,6 +277,24 @@ class TerminalTabs(QTabWidget):
         if tab is not None:
             tab.deleteLater()
 
+    def live_sessions(self) -> int:
+        """Tabs whose session is open or opening: what closing the window would end."""
+        return sum(1 for i in range(self.count())
+                   if isinstance(tab := self.widget(i), TerminalTab) and tab.state in ("connecting", "connected"))
+
     def close_all(self) -> None:
         while self.count():
             self.close_tab(0)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self.count():
+            return
+        # an empty editor area says what goes there and how to get it
+        from PySide6.QtGui import QPainter, QPalette
+
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(self.rect().adjusted(24, 24, -24, -24),
+                         int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), EMPTY_HINT)
+        painter.end()
