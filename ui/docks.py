@@ -22,8 +22,17 @@ class PropertiesView(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setAlternatingRowColors(True)
+        # compact rows: a short dock shows more than six properties
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self._shown: tuple[str, str] | None = None
 
     def show_element(self, el: Element | None) -> None:
+        """Show ``el``; the same element shown again (refreshed) keeps its scroll position, another
+        one starts at the top (Name, Id, Kind, State)."""
+        key = None if el is None else (el.kind, el.id)
+        same = key is not None and key == self._shown
+        self._shown = key
+        scroll = self.verticalScrollBar().value()
         self.setRowCount(0)
         if el is None:
             return
@@ -37,6 +46,7 @@ class PropertiesView(QTableWidget):
             item = QTableWidgetItem(v)
             item.setToolTip(v)
             self.setItem(i, 1, item)
+        self.verticalScrollBar().setValue(scroll if same else 0)
 
 
 class OperationsBridge(QObject):

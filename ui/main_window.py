@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.tree.header().resizeSection(0, 250)
         self.tree.doubleClicked.connect(self._double_clicked)
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.dataChanged.connect(self._rows_changed)
         self.model.loadFailed.connect(self._load_failed)
         tree_dock = self._dock("Projects", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea, "projectsDock")
         tree_dock.setMinimumWidth(380)
@@ -165,6 +166,13 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, *_args) -> None:
         idx = self.selected_indexes()
         self.properties.show_element(self.model.element(idx[0]) if len(idx) == 1 else None)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _rows_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles) -> None:
+        """A refresh or an action changed the shown element (Stop: state running → stopped)."""
+        idx = self.selected_indexes()
+        if len(idx) == 1 and idx[0].parent() == top.parent() and top.row() <= idx[0].row() <= bottom.row():
+            self.properties.show_element(self.model.element(idx[0]))
 
     @Slot(QModelIndex)
     def _double_clicked(self, index: QModelIndex) -> None:

@@ -171,6 +171,14 @@ class TestPage(QWizardPage):
         self.button.clicked.connect(self.run_test)
         self.ok: bool | None = None
 
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        """Coming (back) to this page: a result shown was for the settings as they were then."""
+        self.serial += 1  # a test still running answers for old settings: ignored
+        self.ok = None
+        self.button.setEnabled(True)
+        self.result.setStyleSheet("")
+        self.result.setText("Not tested yet.")
+
     @Slot()
     def run_test(self) -> None:
         self.serial += 1

@@ -62,6 +62,17 @@ def test_vo_wizard_to_live_tree(qtbot, window, moto, boto, app_paths):
     wiz.test_page.button.click()
     qtbot.waitUntil(lambda: wiz.test_page.ok is not None, timeout=20000)
     assert wiz.test_page.ok and "Connected" in wiz.test_page.result.text()
+    # back, change the endpoint, forward: the old result no longer stands
+    wiz.back()
+    page.form.set_values({"endpoint_url": "http://127.0.0.1:9"})
+    wiz.next()
+    assert wiz.test_page.ok is None and wiz.test_page.result.text() == "Not tested yet."
+    wiz.back()
+    page.form.set_values({"endpoint_url": moto})
+    wiz.next()
+    wiz.test_page.button.click()
+    qtbot.waitUntil(lambda: wiz.test_page.ok is not None, timeout=20000)
+    assert wiz.test_page.ok
     wiz.button(QWizard.WizardButton.FinishButton).click()
     vo = wiz.created
     assert vo is not None and vo.name == "Lab cloud" and vo.endpoint_url == moto
@@ -210,6 +221,10 @@ def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkey
     state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
     assert state in ("shutting-down", "terminated")
     assert window.model.element(child_by_label(window.model, computing, iid)).state in ("shutting-down", "terminated")
+    # the Properties dock follows the selected row's new state without a click elsewhere
+    props = window.properties
+    shown = {props.item(r, 0).text(): props.item(r, 1).text() for r in range(props.rowCount())}
+    assert shown["State"] in ("shutting-down", "terminated") and shown["InstanceId"] == iid
     ops = window.operations_view
     assert ops.rowCount() == 1 and ops.item(0, 1).text().startswith("done")
 
@@ -243,3 +258,33 @@ def test_image_catalog_searches_only_what_was_asked(qtbot, window, moto, boto, m
                           check_params_cb=lambda i: model.node(i) is model.node(catalog)):
         window.run_action(action, [catalog])
     assert labels(model, catalog) == ["No public image matches “no-such-image-xyz”"]
+
+
+def test_properties_start_at_the_top_for_another_element(qtbot, window, moto, boto):
+    ec2 = boto("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2)["Instances"]]
+    vo = window.wb.save_vo("P", "aws", {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "B",
+                                        "endpoint_url": moto})
+    from gridclient.workspace import GridProject
+
+    model = window.model
+    project = model.add_project(window.wb.workspace.add_project(GridProject("P", vo.id)))
+    computing = child_by_label(model, project, "Computing")
+    expand(qtbot, model, computing)
+    window.resize(1000, 700)
+    props = window.properties
+    window.tree.setCurrentIndex(child_by_label(model, computing, ids[0]))
+    bar = props.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)  # an instance has more properties than the dock shows
+    bar.setValue(bar.maximum())
+    # a refresh of the same element keeps the place
+    window.tree.setCurrentIndex(computing)
+    window.tree.setCurrentIndex(child_by_label(model, computing, ids[0]))
+    assert bar.value() == 0  # selecting again after another element: from the top
+    bar.setValue(bar.maximum())
+    with qtbot.waitSignal(model.loadFinished, timeout=20000):
+        model.refresh(computing)
+    assert props.item(0, 0).text() == "Name" and bar.value() == bar.maximum()
+    window.tree.setCurrentIndex(child_by_label(model, computing, ids[1]))
+    assert bar.value() == 0 and props.item(1, 1).text() == ids[1]
