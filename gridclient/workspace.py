@@ -76,6 +76,51 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
         raise
 
 
+def _entries(data: dict, key: str, problems: list[str], what: str) -> list:
+    value = data.get(key, [])
+    if isinstance(value, list):
+        return value
+    problems.append(f"The {what} in the file are not a list; none could be read.")
+    return []
+
+
+def _text(raw: dict, key: str, required: bool = True) -> str:
+    value = raw.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ValueError(f"its “{key}” is missing or not text")
+    return value
+
+
+def _read_vo(raw: Any) -> VirtualOrganization:
+    """A VO from its JSON entry, or ValueError saying in words what is wrong with it."""
+    if not isinstance(raw, dict):
+        raise ValueError("it is not an object")
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict) or not all(isinstance(k, str) for k in settings):
+        raise ValueError("its settings are not a set of named values")
+    secret_fields = raw.get("secret_fields", [])
+    if not isinstance(secret_fields, list) or not all(isinstance(f, str) for f in secret_fields):
+        raise ValueError("its list of secret fields is not a list of names")
+    vo = VirtualOrganization(name=_text(raw, "name"), type=_text(raw, "type"), settings=dict(settings),
+                             secret_fields=list(secret_fields))
+    if raw.get("id") is not None:
+        vo.id = _text(raw, "id")
+    return vo
+
+
+def _read_project(raw: Any, vos: dict[str, VirtualOrganization]) -> GridProject:
+    if not isinstance(raw, dict):
+        raise ValueError("it is not an object")
+    project = GridProject(name=_text(raw, "name"), vo=_text(raw, "vo"))
+    if raw.get("id") is not None:
+        project.id = _text(raw, "id")
+    if project.vo not in vos:
+        raise ValueError(f"“{project.name}” is bound to a Virtual Organisation that is not in the workspace")
+    return project
+
+
 NAME_RE = re.compile(r"^[\w][\w .@+-]{0,63}$")
 
 
@@ -105,18 +150,18 @@ class Workspace:
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             self._move_aside(f"could not be read ({exc})")
             return
-        for raw in data.get("vos", []):
+        for n, raw in enumerate(_entries(data, "vos", self.problems, "Virtual Organisations"), 1):
             try:
-                vo = VirtualOrganization(**raw)
+                vo = _read_vo(raw)
                 self.vos[vo.id] = vo
-            except TypeError as exc:
-                self.problems.append(f"A Virtual Organisation entry was skipped: {exc}")
-        for raw in data.get("projects", []):
+            except ValueError as exc:
+                self.problems.append(f"Virtual Organisation entry {n} was skipped: {exc}.")
+        for n, raw in enumerate(_entries(data, "projects", self.problems, "Grid Projects"), 1):
             try:
-                p = GridProject(**raw)
+                p = _read_project(raw, self.vos)
                 self.projects[p.id] = p
-            except TypeError as exc:
-                self.problems.append(f"A Grid Project entry was skipped: {exc}")
+            except ValueError as exc:
+                self.problems.append(f"Grid Project entry {n} was skipped: {exc}.")
         if isinstance(data.get("preferences"), dict):
             self.preferences.update(data["preferences"])
         if self.problems:

@@ -405,8 +405,10 @@ class MainWindow(QMainWindow):
                 self.console = False
 
     def show_problems(self) -> None:
-        for text in self.wb.workspace.problems:
-            QMessageBox.warning(self, "Workspace", text)
+        """What could not be read from the workspace, in one message."""
+        problems = self.wb.workspace.problems
+        if problems:
+            QMessageBox.warning(self, "Workspace", "\n\n".join(problems))
 
     def closeEvent(self, event) -> None:
         live = self.terminals.live_sessions() if hasattr(self.terminals, "live_sessions") else 0

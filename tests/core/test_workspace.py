@@ -53,3 +53,32 @@ def test_name_checks(app_paths):
     assert "already used" in ws.check_name("taken", ws.vos)
     assert ws.check_name("new one", ws.vos) == ""
     assert "Use letters" in ws.check_name("a/b", ws.vos)
+
+
+def test_wrong_shapes_are_told_in_words_and_nothing_half_read_is_kept(app_paths):
+    ws = Workspace(app_paths)
+    good = ws.add_vo(VirtualOrganization("good", "aws", settings={"region": "eu-west-1"}))
+    data = json.loads(ws.file.read_text())
+    data["vos"] += [{"name": "oops", "type": "aws", "settings": "oops"},
+                    {"name": 5, "type": "aws"},
+                    "not an object"]
+    data["projects"] = {"p": {"name": "x", "vo": good.id}}
+    ws.file.write_text(json.dumps(data))
+    again = Workspace(app_paths)
+    assert list(again.vos) == [good.id]
+    assert all(vo.endpoint_url == "" and vo.region for vo in again.vos.values())  # every kept VO is whole
+    text = "\n".join(again.problems)
+    assert "entry 2 was skipped: its settings are not a set of named values" in text
+    assert "entry 3 was skipped: its “name” is missing or not text" in text
+    assert "entry 4 was skipped: it is not an object" in text
+    assert "Grid Projects in the file are not a list" in text
+    for jargon in ("argument after", "mapping", "TypeError", "object has no attribute"):
+        assert jargon not in text
+    # a project bound to a VO that is gone
+    data = json.loads(again.file.read_text())
+    data["projects"] = [{"name": "orphan", "vo": "nope"}, {"name": "fine", "vo": good.id}]
+    again.file.write_text(json.dumps(data))
+    third = Workspace(app_paths)
+    assert [p.name for p in third.projects.values()] == ["fine"]
+    assert any("“orphan” is bound to a Virtual Organisation that is not in the workspace" in p
+               for p in third.problems)

@@ -288,3 +288,23 @@ def test_properties_start_at_the_top_for_another_element(qtbot, window, moto, bo
     assert props.item(0, 0).text() == "Name" and bar.value() == bar.maximum()
     window.tree.setCurrentIndex(child_by_label(model, computing, ids[1]))
     assert bar.value() == 0 and props.item(1, 1).text() == ids[1]
+
+
+def test_a_corrupt_workspace_is_told_once_and_the_window_opens(qtbot, app_paths, keyring_backend, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from gridclient.workspace import Workspace
+
+    ws_file = Workspace(app_paths).file
+    ws_file.write_text('{"vos": [{"name": "x", "type": "aws", "settings": "oops"}], "projects": {}}')
+    told = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: told.append(text))
+    wb, win = build(app_paths)
+    qtbot.addWidget(win)
+    win.show()
+    win.show_problems()
+    assert len(told) == 1  # one message with everything, not a box per problem
+    assert "entry 1 was skipped: its settings are not a set of named values" in told[0]
+    assert "Grid Projects in the file are not a list" in told[0] and ".corrupt-" in told[0]
+    assert win.isVisible() and win.model.rowCount() == 0
+    wb.close()
