@@ -73,8 +73,9 @@ class ChildLoad(QRunnable):
                     self.signals.replaced.emit(t, payload)
         except BaseException as exc:  # noqa: BLE001 - becomes an error row
             if not t.stop.is_set():
-                log.info("loading %s failed: %s", getattr(t.node, "key", "?"), exc)
-                self.signals.failed.emit(t, self.explain(exc))
+                message = self.explain(exc)  # what the person sees; str(exc) may hold a proxy password
+                log.info("loading %s failed: %s: %s", getattr(t.node, "key", "?"), type(exc).__name__, message)
+                self.signals.failed.emit(t, message)
             return
         if not t.stop.is_set():
             self.signals.finished.emit(t)

@@ -17,6 +17,22 @@ SKEW_WORDS = re.compile(r"signature expired|signature not yet current|is now (ea
                         re.IGNORECASE)
 
 
+def _origin(url: str) -> str:
+    """scheme://host:port of a URL: no path or query (an S3 request's bucket and key), and never a
+    user or password (a proxy URL carries them)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url or "")
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unreadable URL)"
+    return f"{parts.scheme}://{host}{port}" if parts.scheme and host else ("(no URL)" if not url else "(unreadable URL)")
+
+
 def explain(exc: BaseException) -> str:
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {})
@@ -43,10 +59,10 @@ def explain(exc: BaseException) -> str:
             return f"{op} failed: the server answered HTTP {status} without saying why."
         return f"{op} failed: {code}: {msg}".strip()
     if isinstance(exc, bx.ProxyConnectionError):
-        return (f"The proxy refused the connection or could not be reached ({exc.kwargs.get('proxy_url', '')}). "
+        return (f"The proxy refused the connection or could not be reached ({_origin(exc.kwargs.get('proxy_url', ''))}). "
                 "Check the proxy address, user and password.")
     if isinstance(exc, (bx.ConnectTimeoutError, bx.EndpointConnectionError, bx.ConnectionClosedError)):
-        url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
+        url = _origin(getattr(exc, "kwargs", {}).get("endpoint_url", ""))
         return (f"Could not reach the endpoint {url}. Check the endpoint URL and your network; "
                 "if you are behind a proxy, set it in the VO.")
     if isinstance(exc, bx.ReadTimeoutError):

@@ -158,3 +158,29 @@ def test_a_proxy_with_user_and_password_carries_the_requests(wb, shim, moto):
                     proxy_password="guess")
     msg = explained(wb, wrong)
     assert "proxy user and password" in msg and "HTTP 407" in msg, msg
+
+
+def test_a_proxy_password_never_reaches_a_message_a_log_or_a_file(wb, app_paths, moto, caplog):
+    import logging
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    vo = make_vo(wb, moto, name="Secret proxy", proxy_url=f"http://127.0.0.1:{port}", proxy_user="alice",
+                 proxy_password="pr0xy-pw-XYZ")
+    caplog.set_level(logging.DEBUG)
+    msg = explained(wb, vo)
+    assert "proxy refused the connection" in msg and f"http://127.0.0.1:{port}" in msg
+    assert "pr0xy-pw-XYZ" not in msg and "alice" not in msg
+    # through the Workbench's own paths too: a listing that fails, an operation that fails
+    from gridclient.elements import Element
+
+    try:
+        wb.children(vo, Element("aws.computing", "x", "Computing", has_children=True))
+    except Exception as exc:  # noqa: BLE001
+        assert "pr0xy-pw-XYZ" not in wb.tokens.explain(vo, exc)
+    assert "pr0xy-pw-XYZ" not in caplog.text
+    wb.cache.close()
+    for path in app_paths.config.parent.rglob("*"):
+        if path.is_file():
+            assert b"pr0xy-pw-XYZ" not in path.read_bytes(), path
