@@ -67,7 +67,15 @@ class OperationsView(QTableWidget):
         super().__init__(0, len(self.COLS), parent)
         self.setObjectName("operationsView")
         self.setHorizontalHeaderLabels(list(self.COLS))
-        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.horizontalHeader()
+        # the operation and its state (with a failure's reason) share the width; progress and
+        # Cancel take what they need
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        header.resizeSection(2, 120)
+        self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.rows: dict[int, int] = {}
