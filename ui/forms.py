@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import Signal
@@ -32,8 +32,12 @@ class FieldForm(QWidget):
     changed = Signal()
 
     def __init__(self, fields: list[Field] | tuple[Field, ...], parent: QWidget | None = None,
-                 values: dict[str, Any] | None = None, secret_placeholder: str = ""):
+                 values: dict[str, Any] | None = None, secret_placeholder: str = "",
+                 stored_secrets: Collection[str] | None = None):
+        """``secret_placeholder`` shows in the secret fields named in ``stored_secrets`` (all
+        secret fields when that is None): "unchanged — type to replace" only where one is kept."""
         super().__init__(parent)
+        self.stored_secrets = None if stored_secrets is None else set(stored_secrets)
         self.fields = list(fields)
         self.widgets: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}
@@ -94,7 +98,8 @@ class FieldForm(QWidget):
             box.edit = edit  # type: ignore[attr-defined]
             return box
         w = QLineEdit(str(f.default or ""))
-        w.setPlaceholderText(secret_placeholder if f.secret and secret_placeholder else f.placeholder)
+        stored = self.stored_secrets is None or f.name in self.stored_secrets
+        w.setPlaceholderText(secret_placeholder if f.secret and secret_placeholder and stored else f.placeholder)
         if f.secret:
             w.setEchoMode(QLineEdit.EchoMode.Password)
         w.textChanged.connect(self._on_change)
@@ -162,7 +167,8 @@ class FieldForm(QWidget):
             if not self.is_active(f, raw):
                 continue
             v = raw[f.name]
-            if f.required and (v is None or v == "") and not (f.secret and optional_secrets):
+            kept = f.secret and optional_secrets and (self.stored_secrets is None or f.name in self.stored_secrets)
+            if f.required and (v is None or v == "") and not kept:
                 out.append(f"{f.label} is needed.")
             elif f.kind == "url" and v:
                 p = url_problem(v)

@@ -124,7 +124,8 @@ class FieldsPage(QWizardPage):
         vt: VOType = self.w.wb.registry.vo_types[type_id]
         editing = self.w.editing
         self.form = FieldForm(vt.fields, self, values=dict(editing.settings) if editing else None,
-                              secret_placeholder="unchanged — type to replace" if editing else "")
+                              secret_placeholder="unchanged — type to replace" if editing else "",
+                              stored_secrets=editing.secret_fields if editing else None)
         self.v.insertWidget(0, self.form)
         self.v.addWidget(self.problem)
         self.form.changed.connect(self._changed)

@@ -308,3 +308,33 @@ def test_a_corrupt_workspace_is_told_once_and_the_window_opens(qtbot, app_paths,
     assert "Grid Projects in the file are not a list" in told[0] and ".corrupt-" in told[0]
     assert win.isVisible() and win.model.rowCount() == 0
     wb.close()
+
+
+def test_editing_a_vo_marks_only_the_secrets_it_keeps(qtbot, window, moto):
+    vo = window.wb.save_vo("Kept", "aws", {"region": "us-east-1", "credential_mode": "profile",
+                                           "profile": "default", "endpoint_url": moto})
+    wiz = VOWizard(window.wb, window, editing=vo)
+    qtbot.addWidget(wiz)
+    wiz.show()
+    wiz.next()
+    form = wiz.fields_page.form
+    secret = form.widgets["secret_access_key"]
+    assert "unchanged" not in secret.placeholderText()  # a profile VO keeps no secret key
+    # switching it to keys: the secret key is needed, there is none to keep
+    form.set_values({"credential_mode": "keys", "access_key_id": "AKIDNEW"})
+    assert not wiz.fields_page.isComplete() and "Secret access key is needed" in wiz.fields_page.problem.text()
+    form.set_values({"secret_access_key": "new-secret"})
+    assert wiz.fields_page.isComplete(), wiz.fields_page.problem.text()
+
+    keys_vo = window.wb.save_vo("Keys", "aws", {"region": "us-east-1", "credential_mode": "keys",
+                                                "access_key_id": "A", "secret_access_key": "B",
+                                                "endpoint_url": moto})
+    wiz2 = VOWizard(window.wb, window, editing=keys_vo)
+    qtbot.addWidget(wiz2)
+    wiz2.show()
+    wiz2.next()
+    form2 = wiz2.fields_page.form
+    assert "unchanged" in form2.widgets["secret_access_key"].placeholderText()
+    assert "unchanged" not in form2.widgets["session_token"].placeholderText()
+    assert "unchanged" not in form2.widgets["proxy_password"].placeholderText()
+    assert wiz2.fields_page.isComplete()  # the kept secret need not be typed again
