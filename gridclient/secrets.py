@@ -42,6 +42,14 @@ class WrongMasterPassword(ValueError):
     pass
 
 
+class SecretUnavailable(RuntimeError):
+    """A VO's stored secret cannot be had: the encrypted keyring is locked, or the entry is gone.
+
+    A token is then not made at all: boto3 would otherwise fall back to whatever credentials the
+    environment holds, and act on another account than the VO's.
+    """
+
+
 def _qualname(backend: object) -> str:
     cls = type(backend)
     return f"{cls.__module__}.{cls.__qualname__}"

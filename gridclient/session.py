@@ -16,7 +16,7 @@ from gridclient.interaction import Interaction
 from gridclient.operations import Operation
 from gridclient.paths import AppPaths
 from gridclient.registry import ExtensionRegistry, VOType, resolve
-from gridclient.secrets import SecretStore
+from gridclient.secrets import SecretStore, SecretUnavailable
 from gridclient.workspace import VirtualOrganization
 
 
@@ -49,11 +49,27 @@ class AuthTokens:
                 out[name] = value
         return out
 
+    def stored_secrets(self, vo: VirtualOrganization) -> dict[str, str]:
+        """Every secret the VO keeps, or SecretUnavailable saying which and what to do."""
+        if vo.secret_fields and not self.secrets.safe:
+            raise SecretUnavailable(
+                f"The secrets of “{vo.name}” are locked: they are kept in the encrypted file keyring. "
+                "Unlock it with File → Unlock secrets…, or use a named AWS profile for this VO.")
+        out = self.secrets_of(vo)
+        missing = [name for name in vo.secret_fields if name not in out]
+        if missing:
+            fields = {f.name: f.label for f in self.vo_type(vo).fields}
+            names = ", ".join(fields.get(m, m) for m in missing)
+            raise SecretUnavailable(
+                f"The keyring no longer holds {names} of “{vo.name}”. "
+                "Enter it again in Edit → Preferences → Edit.")
+        return out
+
     def make(self, vo: VirtualOrganization, secrets: dict[str, str] | None = None) -> Any:
         """A fresh token from the VO's settings and the given (or stored) secrets."""
         vt = self.vo_type(vo)
         factory = resolve(vt.token_factory)
-        return factory(vo, self.secrets_of(vo) if secrets is None else secrets)
+        return factory(vo, self.stored_secrets(vo) if secrets is None else secrets)
 
     def token(self, vo: VirtualOrganization) -> Any:
         with self._lock:
@@ -74,6 +90,8 @@ class AuthTokens:
         return resolve(vt.connection_test)(self.make(vo, secrets))
 
     def explain(self, vo: VirtualOrganization | None, exc: BaseException) -> str:
+        if isinstance(exc, (SecretUnavailable, UnknownVOType)):
+            return str(exc)  # ours, already in words
         if vo is not None:
             vt = self.registry.vo_types.get(vo.type)
             if vt is not None and vt.explain_error:

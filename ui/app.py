@@ -112,11 +112,10 @@ def run(args: Any) -> int:
 
     def after_show() -> None:
         window.show_problems()
-        needs = any(vo.secret_fields for vo in wb.workspace.vos.values())
-        if needs and not wb.secrets.safe and (paths.data / "secrets.cfg").exists():
-            from ui.vo_wizard import ensure_safe_keyring
-
-            ensure_safe_keyring(wb, window, unlock_only=True)
+        if window.secrets_locked():
+            window.unlock_secrets()  # cancelled: the status bar keeps saying so, File → Unlock secrets…
+        else:
+            window.update_lock_state()
         freeze_imports()  # start-up's modules live for the run: later collections skip them
 
     QTimer.singleShot(0, after_show)

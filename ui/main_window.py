@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDockWidget, QHeaderView, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QTabWidget, QTreeView, QWidget)
+                               QMenu, QMessageBox, QPushButton, QTabWidget, QTreeView, QWidget)
 
 from gridclient import __version__
 from gridclient.operations import Operation
@@ -89,6 +89,17 @@ class MainWindow(QMainWindow):
 
         self.docks = [tree_dock, props_dock, ops_dock, self.console_dock]
         self._build_menus()
+        self.lock_button = QPushButton(icon("key"), "Secrets locked — Unlock…")
+        self.lock_button.setObjectName("unlockButton")
+        self.lock_button.setFlat(True)
+        self.lock_button.setToolTip("VOs that use access keys cannot connect until the encrypted keyring "
+                                    "is unlocked with its master password.")
+        self.lock_button.clicked.connect(self.unlock_secrets)
+        self.statusBar().addPermanentWidget(self.lock_button)
+        # shown by update_lock_state() once the window is up: asking whether the keyring is safe
+        # imports keyring, which start-up leaves for later
+        self.lock_button.setVisible(False)
+        self.unlock_act.setVisible(False)
         props_dock.raise_()
         self.resizeDocks([tree_dock], [560], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready", 3000)
@@ -120,6 +131,9 @@ class MainWindow(QMainWindow):
         self.new_project_act.setObjectName("newProject")
         self.new_ssh_act = new_menu.addAction(icon("terminal"), "&SSH connection…", self.new_ssh)
         self.new_ssh_act.setObjectName("newSSH")
+        file_menu.addSeparator()
+        self.unlock_act = file_menu.addAction(icon("key"), "&Unlock secrets…", self.unlock_secrets)
+        self.unlock_act.setObjectName("unlockSecrets")
         file_menu.addSeparator()
         quit_act = file_menu.addAction("&Quit", self.close)
         quit_act.setShortcut(QKeySequence.StandardKey.Quit)
@@ -403,6 +417,29 @@ class MainWindow(QMainWindow):
                 log.warning("console unavailable: %s", exc)
                 self.console_dock.setWidget(QLabel(f"The Python console could not start: {exc}"))
                 self.console = False
+
+    # -- secrets -------------------------------------------------------------------------------
+    def secrets_locked(self) -> bool:
+        """VOs keep secrets in the encrypted file keyring, and it has not been unlocked."""
+        needs = any(vo.secret_fields for vo in self.wb.workspace.vos.values())
+        return needs and not self.wb.secrets.safe
+
+    def update_lock_state(self) -> None:
+        locked = self.secrets_locked()
+        self.unlock_act.setVisible(locked)
+        self.lock_button.setVisible(locked)
+
+    def unlock_secrets(self) -> bool:
+        """Ask for the master password; on success, VOs that failed for want of a secret work again."""
+        from ui.vo_wizard import ensure_safe_keyring
+
+        ok = ensure_safe_keyring(self.wb, self, unlock_only=True)
+        if ok:
+            for vo_id in list(self.wb.workspace.vos):
+                self.wb.tokens.forget(vo_id)  # made before, they hold no secret
+            self.statusBar().showMessage("Secrets unlocked. Retry what failed (F5).", 8000)
+        self.update_lock_state()
+        return ok
 
     def show_problems(self) -> None:
         """What could not be read from the workspace, in one message."""

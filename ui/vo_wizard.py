@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QRadioButton, QVBoxLayout, QWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
                                QWizard, QWizardPage)
 
 from gridclient.registry import VOType, resolve
@@ -107,6 +107,7 @@ class FieldsPage(QWizardPage):
         self.w = wizard
         self.setTitle("Account and endpoint")
         self.setSubTitle("Secrets go to the system keyring only. Fields marked * are needed.")
+        # where the system has no keyring, say so before Finish, not after
         self.v = QVBoxLayout(self)
         self.form: FieldForm | None = None
         self.problem = QLabel()
@@ -116,6 +117,10 @@ class FieldsPage(QWizardPage):
         self.built_for = ""
 
     def initializePage(self) -> None:
+        if not self.w.wb.secrets.safe:
+            self.setSubTitle("This system has no keyring service: secrets will be kept in an encrypted "
+                             "file with a master password (asked on Finish), or choose a named AWS "
+                             "profile. Fields marked * are needed.")
         type_id = self.w.type_page.type_id()
         if self.built_for == type_id and self.form is not None:
             return
@@ -254,42 +259,51 @@ class KeyringDialog(QDialog):
         super().__init__(parent)
         self.wb = wb
         self.setObjectName("keyringDialog")
-        self.setWindowTitle("No system keyring")
         path = wb.paths.data / "secrets.cfg"
         exists = path.exists()
+        self.setWindowTitle("Unlock secrets" if unlock_only else "No system keyring")
         v = QVBoxLayout(self)
-        text = QLabel(
-            f"This system offers no safe keyring for secrets ({wb.secrets.describe()}). "
-            "gridclient never stores a secret in plain text. You can:\n\n"
-            "• use a named AWS profile instead of keys (go back in the wizard), or\n"
-            "• keep secrets in an encrypted file, protected by a master password"
-            + (" (it exists: enter its password)." if exists else " (choose one now).")
-        )
+        no_service = ("This system has no keyring service (such as GNOME Keyring, KWallet or the macOS "
+                      "Keychain), and gridclient never stores a secret in plain text.")
+        if unlock_only and exists:
+            words = ("The secrets of your Virtual Organisations (secret keys, proxy passwords) are kept in "
+                     "an encrypted file. Enter its master password to unlock them.\n\nWithout it, VOs "
+                     "that use access keys cannot connect; VOs that use a named AWS profile still work.")
+        elif unlock_only:
+            words = (no_service + " Your VOs' secrets were kept in a keyring this system does not offer "
+                     "now. Set a master password to keep secrets in an encrypted file from now on, then "
+                     "enter the secrets again in Edit → Preferences → Edit.")
+        else:
+            words = (no_service + " You can:\n\n"
+                     "• go back and choose a named AWS profile instead of keys (the profile keeps the "
+                     "secret, not gridclient), or\n"
+                     "• keep secrets in an encrypted file, protected by a master password"
+                     + (": it exists, enter its password." if exists else ": choose the password now."))
+        text = QLabel(words)
         text.setWordWrap(True)
+        text.setToolTip(f"Keyring backend found: {wb.secrets.describe()}; encrypted file: {path}")
         v.addWidget(text)
-        self.encrypted = QRadioButton("Use the encrypted file keyring")
-        self.encrypted.setChecked(True)
-        if not unlock_only:
-            v.addWidget(self.encrypted)
         form = QFormLayout()
         self.password = QLineEdit()
         self.password.setObjectName("masterPassword")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow("Master password", self.password)
+        form.addRow("&Master password:", self.password)
         self.again = QLineEdit()
         self.again.setObjectName("masterPasswordAgain")
         self.again.setEchoMode(QLineEdit.EchoMode.Password)
         if not exists:
-            form.addRow("Repeat", self.again)
+            form.addRow("&Repeat:", self.again)
         v.addLayout(form)
         self.problem = QLabel()
         self.problem.setStyleSheet(ERROR_STYLE)
         self.problem.setObjectName("problem")
         v.addWidget(self.problem)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Unlock" if exists else "Use encrypted file")
         self.buttons.accepted.connect(self._ok)
         self.buttons.rejected.connect(self.reject)
         v.addWidget(self.buttons)
+        self.setMinimumWidth(520)
         self.exists = exists
         self.path = path
 

@@ -35,6 +35,10 @@ class AwsToken:
             self.session = boto3.session.Session(profile_name=s.get("profile") or None,
                                                  region_name=self.region)
         else:
+            if not s.get("access_key_id") or not secrets.get("secret_access_key"):
+                # never let boto3 fill the gap from the environment: that is another account
+                raise ValueError(f"“{vo.name}” uses access keys, and needs both the access key id and "
+                                 "the secret access key. Enter them in Edit → Preferences → Edit.")
             self.session = boto3.session.Session(
                 aws_access_key_id=s.get("access_key_id") or None,
                 aws_secret_access_key=secrets.get("secret_access_key") or None,

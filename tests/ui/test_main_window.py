@@ -9,7 +9,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 from PySide6.QtCore import QThreadPool
-from PySide6.QtWidgets import QMenu, QWizard
+from PySide6.QtWidgets import QLabel, QMenu, QWizard
 
 from gridclient.registry import ExtensionRegistry
 from tests.ui.test_project_model import child_by_label, expand, labels
@@ -338,3 +338,59 @@ def test_editing_a_vo_marks_only_the_secrets_it_keeps(qtbot, window, moto):
     assert "unchanged" not in form2.widgets["session_token"].placeholderText()
     assert "unchanged" not in form2.widgets["proxy_password"].placeholderText()
     assert wiz2.fields_page.isComplete()  # the kept secret need not be typed again
+
+
+def test_locked_secrets_are_told_never_replaced_and_unlock_later(qtbot, app_paths, moto, boto, monkeypatch):
+    """The encrypted keyring left locked at start: a keys VO must not fall back to other
+    credentials (moto would accept any), the tree says why, and File → Unlock secrets… fixes it."""
+    from keyring.backends import fail
+
+    from gridclient.secrets import SecretStore, encrypted_file_keyring
+    from gridclient.workbench import Workbench
+    from gridclient.workspace import GridProject
+    from ui.project_model import ERROR
+    from ui.vo_wizard import KeyringDialog
+
+    keyfile = app_paths.data / "secrets.cfg"
+    first = Workbench(app_paths, secrets=SecretStore(encrypted_file_keyring(keyfile, "right pw")))
+    vo = first.save_vo("Locked", "aws", {"region": "us-east-1", "credential_mode": "keys", "access_key_id": "AKID",
+                                         "secret_access_key": "kept-secret", "endpoint_url": moto})
+    first.workspace.add_project(GridProject("Locked", vo.id))
+    first.close()
+    image = boto("ec2").describe_images()["Images"][0]["ImageId"]
+    iid = boto("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+
+    wb, win = build(app_paths, secrets=SecretStore(fail.Keyring()))  # as after Cancel at start-up
+    qtbot.addWidget(win)
+    win.show()
+    win.update_lock_state()
+    assert win.secrets_locked() and win.lock_button.isVisibleTo(win) and win.unlock_act.isVisible()
+    computing = child_by_label(win.model, win.model.index(0, 0), "Computing")
+    expand(qtbot, win.model, computing)
+    row = win.model.index(0, 0, computing)
+    assert win.model.node(row).kind == ERROR and rows_text(win.model, computing) and iid not in rows_text(win.model, computing)
+    assert "are locked" in win.model.element(row).label + win.model.element(row).detail + str(win.model.element(row).properties)
+
+    typed = iter(["wrong pw", "right pw"])
+    seen = []
+
+    def fake_exec(dialog):  # a person typing into the real dialog and pressing Unlock
+        seen.append(dialog.findChild(QLabel).text())
+        dialog.password.setText(next(typed))
+        dialog._ok()
+        seen.append(dialog.problem.text())
+        return dialog.result()
+
+    monkeypatch.setattr(KeyringDialog, "exec", fake_exec)
+    assert not win.unlock_secrets() and "does not open" in seen[1] and win.secrets_locked()
+    assert "Enter its master password" in seen[0] and "wizard" not in seen[0] and "Chainer" not in seen[0]
+    assert win.unlock_secrets() and not win.secrets_locked() and not win.lock_button.isVisibleTo(win)
+    with qtbot.waitSignal(win.model.loadFinished, timeout=20000):
+        win.model.retry(win.model.index(0, 0, computing))
+    assert iid in rows_text(win.model, computing)
+    wb.close()
+
+
+def rows_text(model, parent) -> str:
+    return " ".join(f"{model.element(model.index(r, 0, parent)).id} {model.element(model.index(r, 0, parent)).label}"
+                    for r in range(model.rowCount(parent)))
