@@ -84,6 +84,8 @@ class Workbench:
         self.secrets = secrets if secrets is not None else SecretStore()
         self.workspace = Workspace(self.paths)
         self.tokens = AuthTokens(self.registry, self.secrets, self.paths)
+        #: bumped whenever a VO is saved or deleted: views showing it rebuild what depends on it
+        self.vo_revisions: dict[str, int] = {}
         self.cache = InfoCache(self.paths.cache / "listings.sqlite3")
         self.operations = OperationRunner(explain=lambda e: self.tokens.explain(None, e))
 
@@ -143,11 +145,13 @@ class Workbench:
                 self.secrets.delete(vo.id, key)
         vo.secret_fields = sorted(still)
         self.workspace.add_vo(vo)
+        self.vo_revisions[vo.id] = self.vo_revisions.get(vo.id, 0) + 1
         self.tokens.forget(vo.id)
         self.cache.forget(vo.id)
         return vo
 
     def delete_vo(self, vo_id: str) -> None:
+        self.vo_revisions[vo_id] = self.vo_revisions.get(vo_id, 0) + 1
         vo = self.workspace.vos.get(vo_id)
         if vo is not None:
             for key in vo.secret_fields:

@@ -220,6 +220,7 @@ class ProjectModel(QStandardItemModel):
         self.setHorizontalHeaderLabels(list(self.COLUMNS))
         self.wb = workbench
         self.root = Node(None, None, kind="root")
+        self._shown_sig: dict[str, tuple] = {}  # project id → what its row was built from
         self.root.item = self.invisibleRootItem()
         self.root.state = "loaded"
         self._in_change = 0
@@ -238,6 +239,7 @@ class ProjectModel(QStandardItemModel):
 
     # -- projects --------------------------------------------------------------------------
     def _project_node(self, project: GridProject) -> Node:
+        self._shown_sig[project.id] = self._project_sig(project)
         vo = self.wb.workspace.vos.get(project.vo)
         el = Element("project", project.id, project.name, has_children=True, icon="project",
                      detail=f"{vo.name} · {vo.region}" if vo else "VO missing",
@@ -269,9 +271,25 @@ class ProjectModel(QStandardItemModel):
                 self._remove_rows(self.root, node.row, node.row)
 
     def reload_projects(self) -> None:
-        if self.root.children:
-            self._remove_rows(self.root, 0, len(self.root.children) - 1)
-        self._insert(self.root, [self._project_node(p) for p in self.wb.workspace.projects.values()])
+        """Bring the projects in line with the workspace. A project whose VO did not change keeps
+        its node, so what is expanded and loaded under it stays (after Edit → Preferences)."""
+        wanted = list(self.wb.workspace.projects.values())
+        sigs = {p.id: self._project_sig(p) for p in wanted}
+        kept = self.root.children
+        for row in range(len(kept) - 1, -1, -1):
+            project = kept[row].project
+            if project is None or sigs.get(project.id) != self._shown_sig.get(project.id):
+                self._remove_rows(self.root, row, row)
+        for i, project in enumerate(wanted):
+            children = self.root.children
+            if i < len(children) and children[i].project is not None and children[i].project.id == project.id:
+                continue
+            self._insert(self.root, [self._project_node(project)], at=i)
+
+    def _project_sig(self, project: GridProject) -> tuple:
+        vo = self.wb.workspace.vos.get(project.vo)
+        return (project.name, project.vo, self.wb.vo_revisions.get(project.vo, 0),
+                None if vo is None else (vo.name, vo.type, repr(sorted(vo.settings.items()))))
 
     def _retire(self, node: Node) -> None:
         """node leaves the tree: its loads stop and late pages for it are dropped."""

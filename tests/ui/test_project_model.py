@@ -180,3 +180,26 @@ def test_cached_listing_shows_first_then_revalidates(qtbot, workbench, cloud, bo
     assert any("alpha-bucket" in s and "gamma-bucket" not in s for s in seen)
     assert "gamma-bucket" in labels(m2, storage2)
     QThreadPool.globalInstance().waitForDone(10000)
+
+
+def test_reload_keeps_projects_whose_vo_did_not_change(qtbot, qtmodeltester, workbench, model, cloud):
+    from gridclient.workspace import GridProject
+
+    project = model.index(0, 0)
+    node = model.node(project)
+    computing = child_by_label(model, project, "Computing")
+    expand(qtbot, model, computing)
+    loaded = labels(model, computing)
+    vo = workbench.workspace.vos[node.project.vo]
+    # a second project is added elsewhere (Preferences, the console): it appears, the first stays as it was
+    workbench.workspace.add_project(GridProject("Second", vo.id))
+    model.reload_projects()
+    assert [model.element(model.index(r, 0)).label for r in range(model.rowCount())] == ["Sandbox project", "Second"]
+    assert model.node(model.index(0, 0)) is node and labels(model, computing) == loaded
+    # the VO is edited: projects on it are rebuilt, showing the new name, nothing stale below
+    workbench.save_vo("Renamed VO", vo.type, {**vo.settings, "secret_access_key": ""}, vo=vo)
+    model.reload_projects()
+    first = model.index(0, 0)
+    assert model.node(first) is not node and model.element(first).detail.startswith("Renamed VO")
+    assert model.canFetchMore(child_by_label(model, first, "Computing"))
+    qtmodeltester.check(model, force_py=True)
