@@ -67,6 +67,7 @@ class TypePage(QWizardPage):
         v.addWidget(self.problem)
         self.types.currentRowChanged.connect(self._changed)
         self.name.textChanged.connect(self._changed)
+        self.name.textEdited.connect(wizard.mark_touched)
         if wizard.editing is not None:
             self.name.setText(wizard.editing.name)
             for i in range(self.types.count()):
@@ -134,6 +135,7 @@ class FieldsPage(QWizardPage):
         self.v.insertWidget(0, self.form)
         self.v.addWidget(self.problem)
         self.form.changed.connect(self._changed)
+        self.form.changed.connect(self.w.mark_touched)
         self.built_for = type_id
         self._changed()
 
@@ -222,9 +224,40 @@ class VOWizard(QWizard):
         for p in (self.type_page, self.fields_page, self.test_page):
             self.addPage(p)
         self.resize(620, 520)
+        cancel = self.button(QWizard.WizardButton.CancelButton)
+        cancel.clicked.disconnect()  # QWizard's own connection goes straight to reject()
+        cancel.clicked.connect(self._cancel_clicked)
 
     def values(self) -> dict[str, Any]:
         return self.fields_page.form.values() if self.fields_page.form else {}
+
+    touched = False  # the person typed or chose something
+
+    @Slot()
+    def mark_touched(self) -> None:
+        self.touched = True
+
+    def _may_discard(self) -> bool:
+        if not self.touched or self.created is not None:
+            return True
+        answer = QMessageBox.question(
+            self, self.windowTitle(), "Discard what you entered in this wizard?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Discard
+
+    @Slot()
+    def _cancel_clicked(self) -> None:
+        if self._may_discard():
+            self.reject()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Escape, easily hit while typing, does not throw away what was typed without asking.
+        (Only the person's Escape and Cancel ask: a close by the program, e.g. on quit, does not.)"""
+        if event.key() == Qt.Key.Key_Escape and not self._may_discard():
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def draft(self) -> tuple[VirtualOrganization, dict[str, str]]:
         """A VO (not saved) and its secrets, from what the pages hold now."""

@@ -394,3 +394,30 @@ def test_locked_secrets_are_told_never_replaced_and_unlock_later(qtbot, app_path
 def rows_text(model, parent) -> str:
     return " ".join(f"{model.element(model.index(r, 0, parent)).id} {model.element(model.index(r, 0, parent)).label}"
                     for r in range(model.rowCount(parent)))
+
+
+def test_escape_in_the_wizard_asks_before_dropping_what_was_typed(qtbot, window, monkeypatch):
+    from PySide6.QtCore import Qt as QtNs
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+    answer = [QMessageBox.StandardButton.Cancel]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or answer[0])
+    untouched = VOWizard(window.wb, window)
+    qtbot.addWidget(untouched)
+    untouched.show()
+    qtbot.keyClick(untouched, QtNs.Key.Key_Escape)
+    assert not untouched.isVisible() and asked == []  # nothing typed: nothing to lose, nothing asked
+
+    wiz = VOWizard(window.wb, window)
+    qtbot.addWidget(wiz)
+    wiz.show()
+    qtbot.keyClicks(wiz.type_page.name, "Half done")
+    qtbot.keyClick(wiz.type_page.name, QtNs.Key.Key_Escape)
+    assert asked and "Discard" in asked[0]
+    assert wiz.isVisible() and wiz.type_page.name.text() == "Half done"  # Cancel: still there
+    wiz.button(QWizard.WizardButton.CancelButton).click()
+    assert len(asked) == 2 and wiz.isVisible()  # Cancel asks the same
+    answer[0] = QMessageBox.StandardButton.Discard
+    qtbot.keyClick(wiz.type_page.name, QtNs.Key.Key_Escape)
+    assert not wiz.isVisible() and wiz.created is None
