@@ -105,6 +105,9 @@ class Node:
             return (detail + " · " if detail else "") + f"loading… {len(self.children):,} so far"
         if self.kind == ERROR:
             return "double-click or F5 to retry"
+        if self.state == "error" and any(c.kind == ELEMENT for c in self.children):
+            # a refresh failed: the rows shown are the last listing, not what is there now
+            return (detail + " · " if detail else "") + "not up to date: refresh failed"
         return detail
 
     def build(self) -> None:

@@ -203,3 +203,29 @@ def test_reload_keeps_projects_whose_vo_did_not_change(qtbot, qtmodeltester, wor
     assert model.node(first) is not node and model.element(first).detail.startswith("Renamed VO")
     assert model.canFetchMore(child_by_label(model, first, "Computing"))
     qtmodeltester.check(model, force_py=True)
+
+
+def test_a_failed_refresh_keeps_the_rows_and_says_they_are_not_up_to_date(qtbot, model, moto, cloud):
+    import urllib.request
+
+    def set_auth(count: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset-auth", data=count.encode(),
+                                                      method="POST", headers={"Content-Type": "text/plain"})).read()
+
+    computing = model.index(0, 0, model.index(0, 0))
+    expand(qtbot, model, computing)
+    before = labels(model, computing)
+    detail = lambda: model.data(computing.siblingAtColumn(1))  # noqa: E731
+    assert "not up to date" not in (detail() or "")
+    set_auth("0")  # the VO's key is now refused
+    try:
+        with qtbot.waitSignal(model.loadFailed, timeout=20000):
+            model.refresh(computing)
+    finally:
+        set_auth("inf")
+    rows = labels(model, computing)
+    assert rows[:-1] == before and "not accepted" in rows[-1]  # old rows kept, the error after them
+    assert "not up to date: refresh failed" in detail()
+    with qtbot.waitSignal(model.loadFinished, timeout=20000):
+        model.retry(model.index(len(rows) - 1, 0, computing))
+    assert labels(model, computing) == before and "not up to date" not in (detail() or "")
