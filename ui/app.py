@@ -100,6 +100,18 @@ def run(args: Any) -> int:
     else:
         paths = AppPaths.under(args.workspace) if args.workspace else AppPaths.default()
 
+    from gridclient.paths import AlreadyRunning, WorkspaceLock
+
+    try:
+        lock = WorkspaceLock(paths).acquire()
+    except AlreadyRunning as exc:
+        from PySide6.QtWidgets import QMessageBox
+
+        print(f"gridclient: {exc}", file=sys.stderr)
+        QMessageBox.warning(None, "gridclient", str(exc))
+        if sandbox is not None:
+            sandbox.stop()
+        return 1
     wb, window = build(paths, secrets=secrets, title=title)
     if sandbox is not None:
         from providers.aws.demo_workspace import prepare
@@ -123,6 +135,7 @@ def run(args: Any) -> int:
         return app.exec()
     finally:
         wb.close()
+        lock.release()
         if sandbox is not None:
             sandbox.stop()
         if throwaway:

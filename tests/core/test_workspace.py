@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import pytest
 import os
 import stat
 
@@ -82,3 +84,27 @@ def test_wrong_shapes_are_told_in_words_and_nothing_half_read_is_kept(app_paths)
     assert [p.name for p in third.projects.values()] == ["fine"]
     assert any("“orphan” is bound to a Virtual Organisation that is not in the workspace" in p
                for p in third.problems)
+
+
+def test_one_app_per_workspace_and_no_stale_lock_after_a_crash(app_paths):
+    import subprocess
+    import sys
+
+    from gridclient.paths import AlreadyRunning, WorkspaceLock
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from gridclient.paths import AppPaths, WorkspaceLock\n"
+         f"WorkspaceLock(AppPaths(*map(Path, {[str(app_paths.config), str(app_paths.cache), str(app_paths.data)]!r})))"
+         ".acquire()\nprint('held', flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(AlreadyRunning, match=f"already running with this workspace \\(process {holder.pid}\\)"):
+            WorkspaceLock(app_paths).acquire()
+    finally:
+        holder.kill()  # as a crash would end it: no clean release
+        holder.wait(30)
+    lock = WorkspaceLock(app_paths).acquire()  # the OS dropped the lock with the process
+    lock.release()
+    WorkspaceLock(app_paths).acquire().release()
