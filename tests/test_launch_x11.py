@@ -69,3 +69,18 @@ def test_demo_window_opens_on_x11_and_sigterm_closes_it_cleanly(xserver, tmp_pat
     assert TITLE not in window_names(xserver)
     assert not list(tmp.glob("gridclient-demo-*")), "the throwaway workspace was left behind"
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def test_a_signal_before_the_event_loop_runs_still_quits(tmp_path):
+    """SIGTERM can come right after the window is shown, before app.exec(): QApplication.quit()
+    called then is a no-op, and the app would run on (seen once on a loaded machine)."""
+    code = ("import os, signal, sys\n"
+            "from PySide6.QtWidgets import QMainWindow\n"
+            "from ui.app import make_app, quit_on_signals\n"
+            "app = make_app(); quit_on_signals(app)\n"
+            "w = QMainWindow(); w.show()\n"
+            "os.kill(os.getpid(), signal.SIGTERM)\n"
+            "sys.exit(app.exec())\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=GUARD)
+    assert proc.returncode == 0, proc.stderr

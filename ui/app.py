@@ -34,7 +34,7 @@ def quit_on_signals(app) -> None:
     import signal
     import socket
 
-    from PySide6.QtCore import QSocketNotifier
+    from PySide6.QtCore import QSocketNotifier, QTimer
 
     reader, writer = socket.socketpair()
     reader.setblocking(False)
@@ -53,7 +53,9 @@ def quit_on_signals(app) -> None:
         for widget in app.topLevelWidgets():
             if hasattr(widget, "ask_before_close"):
                 widget.ask_before_close = False
-        app.quit()
+        # through the event loop: a signal that comes before app.exec() has started (the window
+        # is shown just before) would make a direct quit() a no-op, and the app would run on
+        QTimer.singleShot(0, app.quit)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, quit_now)

@@ -58,6 +58,16 @@ class ChildLoad(QRunnable):
         self.prepare = prepare
 
     def run(self) -> None:  # worker thread
+        try:
+            self._run()
+        except RuntimeError:
+            import shiboken6
+
+            if shiboken6.isValid(self.signals):
+                raise
+            # the model that asked went away meanwhile (its signals object with it): nobody to tell
+
+    def _run(self) -> None:
         t = self.ticket
         try:
             for event, payload in self.produce(t):

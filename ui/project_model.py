@@ -224,7 +224,10 @@ class ProjectModel(QStandardItemModel):
         self.wb = workbench
         self.root = Node(None, None, kind="root")
         self._shown_sig: dict[str, tuple] = {}  # project id → what its row was built from
-        self.root.item = self.invisibleRootItem()
+        # root.item stays None: the invisible root item is made by C++, so PySide is not told when
+        # the model deletes it, and a wrapper of it kept in the node tree (which loading tickets
+        # reach through node.parent) would outlive it and be handed out for whatever C++ object
+        # is later made at that address. _item_of() asks the model each time instead.
         self.root.state = "loaded"
         self._in_change = 0
         self.pool = pool or QThreadPool.globalInstance()
@@ -393,11 +396,15 @@ class ProjectModel(QStandardItemModel):
                 self._insert(node, [_loading_row(node)])
         self._changed(node)
         element = node.element
+        # the worker's callables hold the Workbench, never the model: a runnable is deleted on its
+        # worker thread, and must not drop the last reference to a Qt object there (a model
+        # dropped by its owner while a load runs would then be destroyed off the GUI thread)
+        wb = self.wb
 
         def produce(t: LoadTicket, vo=vo, element=element, merge=merge):
-            return self.wb.listing(vo, element, show_cached=not merge, merge=merge, stop=t.stop)
+            return wb.listing(vo, element, show_cached=not merge, merge=merge, stop=t.stop)
 
-        self.pool.start(ChildLoad(ticket, self._signals, produce, lambda e: self.wb.tokens.explain(vo, e),
+        self.pool.start(ChildLoad(ticket, self._signals, produce, lambda e: wb.tokens.explain(vo, e),
                                   prepare=_prepare))
 
     def _current(self, ticket: LoadTicket) -> Node | None:
@@ -499,18 +506,22 @@ class ProjectModel(QStandardItemModel):
         finally:
             self._in_change -= 1
 
+    def _item_of(self, node: Node) -> QStandardItem:
+        return self.invisibleRootItem() if node is self.root else node.item
+
     def _put_items(self, parent: Node, rows: list[Node], at: int) -> None:
         """Put rows' items (built here, or on the worker that loaded them) under parent's item."""
         for node in rows:
             if node.item is None:
                 node.build()
             node.finish_icons()
-        if parent.item.columnCount() < len(self.COLUMNS):
-            parent.item.setColumnCount(len(self.COLUMNS))
+        into = self._item_of(parent)
+        if into.columnCount() < len(self.COLUMNS):
+            into.setColumnCount(len(self.COLUMNS))
         # one rowsInserted for the names; then each row's Details cell
-        parent.item.insertRows(at, [node.item for node in rows])
+        into.insertRows(at, [node.item for node in rows])
         for i, node in enumerate(rows):
-            parent.item.setChild(at + i, 1, node.detail_item)
+            into.setChild(at + i, 1, node.detail_item)
 
     def _remove_rows(self, parent: Node, first: int, last: int) -> None:
         self._in_change += 1
@@ -518,7 +529,7 @@ class ProjectModel(QStandardItemModel):
             for gone in parent.children[first:last + 1]:
                 self._retire(gone)
             del parent.children[first:last + 1]
-            parent.item.removeRows(first, last - first + 1)
+            self._item_of(parent).removeRows(first, last - first + 1)
         finally:
             self._in_change -= 1
 

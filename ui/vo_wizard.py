@@ -29,10 +29,17 @@ class _TestRun(QRunnable):
 
     def run(self) -> None:  # worker thread: the network is touched here only
         try:
-            text = self.wb.tokens.test(self.vo, self.secrets)
-            self.signals.done.emit(self.serial, True, text)
+            ok, text = True, self.wb.tokens.test(self.vo, self.secrets)
         except Exception as exc:  # noqa: BLE001 - shown to the person
-            self.signals.done.emit(self.serial, False, self.wb.tokens.explain(self.vo, exc))
+            ok, text = False, self.wb.tokens.explain(self.vo, exc)
+        import shiboken6
+
+        try:
+            self.signals.done.emit(self.serial, ok, text)
+        except RuntimeError:
+            if shiboken6.isValid(self.signals):
+                raise
+            # the wizard was closed while the test ran: nobody to tell
 
 
 class TypePage(QWizardPage):
