@@ -453,7 +453,10 @@ class DemoSSHServer:
         except (OSError, EOFError, paramiko.SSHException):
             pass
         finally:
-            channel.close()
+            try:
+                channel.close()
+            except (OSError, EOFError, paramiko.SSHException):
+                pass  # the connection is gone already (the server is stopping, the client hung up)
 
     def _pump_pty_out(self, channel: paramiko.Channel, child: _Child) -> None:
         """The pty's output to the channel; when the program ends, its status and close."""
