@@ -42,6 +42,15 @@ def fill_wizard(qtbot, wiz: VOWizard, name: str, values: dict) -> None:
     form.set_values(values)
 
 
+def project_on_moto(window, moto: str, name: str):
+    """A keys VO on the moto server and a project on it, shown in the window's tree."""
+    from gridclient.workspace import GridProject
+
+    vo = window.wb.save_vo(name, "aws", {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "B",
+                                         "endpoint_url": moto})
+    return window.model.add_project(window.wb.workspace.add_project(GridProject(name, vo.id)))
+
+
 def test_vo_wizard_to_live_tree(qtbot, window, moto, boto, app_paths):
     wiz = VOWizard(window.wb, window)
     qtbot.addWidget(wiz)
@@ -200,11 +209,7 @@ def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkey
     ec2 = boto("ec2")
     image = ec2.describe_images()["Images"][0]["ImageId"]
     iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    vo = window.wb.save_vo("S", "aws", {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "B",
-                                        "endpoint_url": moto})
-    from gridclient.workspace import GridProject
-
-    project = window.model.add_project(window.wb.workspace.add_project(GridProject("S", vo.id)))
+    project = project_on_moto(window, moto, "S")
     computing = child_by_label(window.model, project, "Computing")
     expand(qtbot, window.model, computing)
     window.tree.setCurrentIndex(child_by_label(window.model, computing, iid))
@@ -230,12 +235,8 @@ def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkey
 
 
 def test_image_catalog_searches_only_what_was_asked(qtbot, window, moto, boto, monkeypatch):
-    vo = window.wb.save_vo("C", "aws", {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "B",
-                                        "endpoint_url": moto})
-    from gridclient.workspace import GridProject
-
     model = window.model
-    project = model.add_project(window.wb.workspace.add_project(GridProject("C", vo.id)))
+    project = project_on_moto(window, moto, "C")
     services = child_by_label(model, project, "Services")
     expand(qtbot, model, services)
     catalog = child_by_label(model, services, "Image catalog")
@@ -264,12 +265,8 @@ def test_properties_start_at_the_top_for_another_element(qtbot, window, moto, bo
     ec2 = boto("ec2")
     image = ec2.describe_images()["Images"][0]["ImageId"]
     ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2)["Instances"]]
-    vo = window.wb.save_vo("P", "aws", {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "B",
-                                        "endpoint_url": moto})
-    from gridclient.workspace import GridProject
-
     model = window.model
-    project = model.add_project(window.wb.workspace.add_project(GridProject("P", vo.id)))
+    project = project_on_moto(window, moto, "P")
     computing = child_by_label(model, project, "Computing")
     expand(qtbot, model, computing)
     window.resize(1000, 700)
