@@ -45,4 +45,38 @@ def _make(name: str) -> QIcon:
     if not candidate.is_file():
         return QIcon()
     with as_file(candidate) as path:
-        return QIcon(str(path))
+        made = QIcon(str(path))
+    return _with_selected_halo(made)
+
+
+def _with_selected_halo(base: QIcon) -> QIcon:
+    """The icon plus a Selected-mode variant with a 1 px light outline.
+
+    Our icons are drawn in the blue of the selection highlight; on a selected row they vanished
+    into it. The outline keeps their shape readable there; unselected rows are unchanged.
+    """
+    from PySide6.QtCore import QPoint, QSize
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+
+    icon_ = QIcon(base)
+    for side in (16, 32):
+        pm = base.pixmap(QSize(side, side))
+        if pm.isNull():
+            continue
+        halo = QPixmap(pm.size())
+        halo.fill(QColor(0, 0, 0, 0))
+        white = QPixmap(pm.size())
+        white.fill(QColor(255, 255, 255, 0))
+        p = QPainter(white)
+        p.drawPixmap(0, 0, pm)
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        p.fillRect(white.rect(), QColor(255, 255, 255, 235))
+        p.end()
+        p = QPainter(halo)
+        step = max(1, side // 16)
+        for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, 1), (-1, 1), (1, -1)):
+            p.drawPixmap(QPoint(dx * step, dy * step), white)
+        p.drawPixmap(0, 0, pm)
+        p.end()
+        icon_.addPixmap(halo, QIcon.Mode.Selected)
+    return icon_
