@@ -49,6 +49,7 @@ def quit_on_signals(app) -> None:
             pass
 
     notifier.activated.connect(drain)
+
     def quit_now(*_args) -> None:
         for widget in app.topLevelWidgets():
             if hasattr(widget, "ask_before_close"):

@@ -57,6 +57,10 @@ class FieldForm(QWidget):
             self.set_values(values)
         self._update_visibility()
 
+    def _kept(self, name: str) -> bool:
+        """A secret of this name is stored already (all are, when the form was not told which)."""
+        return self.stored_secrets is None or name in self.stored_secrets
+
     def _make(self, f: Field, secret_placeholder: str) -> QWidget:
         if f.kind == "choice":
             w = QComboBox()
@@ -98,8 +102,8 @@ class FieldForm(QWidget):
             box.edit = edit  # type: ignore[attr-defined]
             return box
         w = QLineEdit(str(f.default or ""))
-        stored = self.stored_secrets is None or f.name in self.stored_secrets
-        w.setPlaceholderText(secret_placeholder if f.secret and secret_placeholder and stored else f.placeholder)
+        w.setPlaceholderText(secret_placeholder if f.secret and secret_placeholder and self._kept(f.name)
+                             else f.placeholder)
         if f.secret:
             w.setEchoMode(QLineEdit.EchoMode.Password)
         w.textChanged.connect(self._on_change)
@@ -167,7 +171,7 @@ class FieldForm(QWidget):
             if not self.is_active(f, raw):
                 continue
             v = raw[f.name]
-            kept = f.secret and optional_secrets and (self.stored_secrets is None or f.name in self.stored_secrets)
+            kept = f.secret and optional_secrets and self._kept(f.name)
             if f.required and (v is None or v == "") and not kept:
                 out.append(f"{f.label} is needed.")
             elif f.kind == "url" and v:

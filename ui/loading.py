@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def unless_receiver_gone(signals: QObject) -> Iterator[None]:
+    """For a worker's emits: when the object carrying the signals was deleted meanwhile (its
+    window or model closed), PySide raises RuntimeError; there is nobody left to tell, so stop
+    quietly. Any other RuntimeError goes on."""
+    try:
+        yield
+    except RuntimeError:
+        import shiboken6
+
+        if shiboken6.isValid(signals):
+            raise
 
 
 class LoadSignals(QObject):
@@ -58,14 +73,8 @@ class ChildLoad(QRunnable):
         self.prepare = prepare
 
     def run(self) -> None:  # worker thread
-        try:
+        with unless_receiver_gone(self.signals):  # the model that asked may have gone meanwhile
             self._run()
-        except RuntimeError:
-            import shiboken6
-
-            if shiboken6.isValid(self.signals):
-                raise
-            # the model that asked went away meanwhile (its signals object with it): nobody to tell
 
     def _run(self) -> None:
         t = self.ticket

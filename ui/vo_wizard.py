@@ -14,6 +14,7 @@ from gridclient.secrets import WrongMasterPassword, encrypted_file_keyring
 from gridclient.workbench import Workbench
 from gridclient.workspace import VirtualOrganization
 from ui.forms import FieldForm
+from ui.loading import unless_receiver_gone
 
 ERROR_STYLE = "color: #c62828"
 
@@ -32,14 +33,8 @@ class _TestRun(QRunnable):
             ok, text = True, self.wb.tokens.test(self.vo, self.secrets)
         except Exception as exc:  # noqa: BLE001 - shown to the person
             ok, text = False, self.wb.tokens.explain(self.vo, exc)
-        import shiboken6
-
-        try:
+        with unless_receiver_gone(self.signals):  # the wizard may have been closed meanwhile
             self.signals.done.emit(self.serial, ok, text)
-        except RuntimeError:
-            if shiboken6.isValid(self.signals):
-                raise
-            # the wizard was closed while the test ran: nobody to tell
 
 
 class TypePage(QWizardPage):
@@ -115,7 +110,6 @@ class FieldsPage(QWizardPage):
         self.w = wizard
         self.setTitle("Account and endpoint")
         self.setSubTitle("Secrets go to the system keyring only. Fields marked * are needed.")
-        # where the system has no keyring, say so before Finish, not after
         self.v = QVBoxLayout(self)
         self.form: FieldForm | None = None
         self.problem = QLabel()
@@ -125,7 +119,7 @@ class FieldsPage(QWizardPage):
         self.built_for = ""
 
     def initializePage(self) -> None:
-        if not self.w.wb.secrets.safe:
+        if not self.w.wb.secrets.safe:  # where the system has no keyring, say so before Finish
             self.setSubTitle("This system has no keyring service: secrets will be kept in an encrypted "
                              "file with a master password (asked on Finish), or choose a named AWS "
                              "profile. Fields marked * are needed.")
