@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
+import hmac
 import logging
 import os
 import socket
 import stat
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -226,6 +230,96 @@ def test_fingerprint_matches_ssh_keygen_for_rsa(tmp_path):
     expected = subprocess.run(["ssh-keygen", "-lf", f"{key}.pub"], capture_output=True, text=True,
                               check=True).stdout.split()[1]
     assert fingerprint(paramiko.PKey.from_path(key)) == expected
+
+
+def _hashed_name(name: str) -> str:
+    """A known_hosts name hashed as ``ssh-keygen -H`` writes it."""
+    salt = os.urandom(20)
+    digest = hmac.new(salt, name.encode(), hashlib.sha1).digest()
+    return f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+
+
+def test_forget_removes_only_the_app_files_lines_naming_that_host_and_port(tmp_path):
+    app_file = tmp_path / "cfg" / "known_hosts"
+    app_file.parent.mkdir()
+    kept = [
+        "# remembered hosts\n",
+        "h.example ssh-ed25519 AAAAport22\n",  # same host, port 22: another entry
+        "[h.example]:22222 ssh-ed25519 AAAAotherport\n",
+        "*.example ssh-ed25519 AAAAwildcard\n",  # speaks for other hosts too
+        "[h.example]:2222,![h.example]:2222 ssh-ed25519 AAAAnegated\n",
+        "@revoked [h.example]:2222 ssh-ed25519 AAAArevoked\n",  # a person's deliberate refusal
+        "\n",
+    ]
+    gone = [
+        "[h.example]:2222 ssh-ed25519 AAAAold\n",
+        "[H.Example]:2222 ssh-rsa AAAAoldrsa\n",
+        "other.example,[h.example]:2222 ssh-ed25519 AAAAlisted\n",
+        f"{_hashed_name('[h.example]:2222')} ecdsa-sha2-nistp256 AAAAhashed\n",
+    ]
+    lines = [kept[0], gone[0], kept[1], gone[1], kept[2], kept[3], gone[2], kept[4], kept[5],
+             kept[6], gone[3]]
+    app_file.write_text("".join(lines) + "[last.example]:2222 ssh-ed25519 AAAAnonewline")
+    app_file.chmod(0o644)
+    user_file = tmp_path / "user_known_hosts"
+    user_file.write_text("[h.example]:2222 ssh-ed25519 AAAAuserkey\n")
+    before_user = user_file.read_bytes()
+    kh = KnownHosts(app_file, user_file)
+
+    assert kh.forget("h.example", 2222) == 4
+
+    assert app_file.read_text() == "".join(kept) + "[last.example]:2222 ssh-ed25519 AAAAnonewline"
+    assert stat.S_IMODE(app_file.stat().st_mode) == 0o600
+    assert sorted(p.name for p in app_file.parent.iterdir()) == ["known_hosts"]  # no temp file left
+    assert user_file.read_bytes() == before_user  # the person's file is never written
+    left = [(e.file, e.key_b64, e.marker) for e in kh.entries("h.example", 2222)]
+    assert left == [(app_file, "AAAArevoked", "@revoked"), (user_file, "AAAAuserkey", "")]
+    assert kh.forget("h.example", 2222) == 0
+
+
+def test_forget_without_a_match_or_a_file_changes_nothing(tmp_path):
+    app_file = tmp_path / "known_hosts"
+    kh = KnownHosts(app_file, user_file=None)
+    assert kh.forget("h.example", 22) == 0
+    assert not app_file.exists()  # not created
+
+    app_file.write_text("other.example ssh-ed25519 AAAAother\n")
+    before = app_file.stat()
+    assert kh.forget("h.example", 22) == 0
+    after = app_file.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+
+
+def test_forgetting_a_changed_host_key_lets_the_new_one_be_accepted(sshd_factory, tmp_path):
+    server = sshd_factory()
+    app_file = tmp_path / "known_hosts"
+    kh = KnownHosts(app_file, user_file=None)
+    kh.add(server.host, server.port, server.host_pkey())
+    kh.add("other.example", 22, server.host_pkey())
+    server.restart(new_host_key=True)
+    with pytest.raises(HostKeyChanged):
+        _session(server, kh, ScriptedInteraction(default_confirm=True)).connect()
+
+    assert kh.forget(server.host, server.port) == 1
+    it = ScriptedInteraction(confirm_answers=[True])
+    with _session(server, kh, it) as s:
+        s.connect()
+        assert s.connected
+    assert [e[0] for e in it.log] == ["confirm"]  # asked as an unknown key, not refused as changed
+    assert kh.check(server.host, server.port, server.host_pkey()) == "known"
+    assert kh.entries("other.example", 22)  # other hosts keep their keys
+
+
+def test_describing_a_login_does_not_import_paramiko():
+    """The AWS provider and the dialogs import SSHTarget at startup; paramiko is for connecting."""
+    code = ("import sys\n"
+            "from gridclient.ssh import SSHTarget, SSHError, ConnectionFailed, AuthenticationFailed\n"
+            "SSHTarget('h.example').title()\n"
+            "print('paramiko' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=GUARD)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 # -- authentication ------------------------------------------------------------------------
