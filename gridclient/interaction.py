@@ -33,6 +33,11 @@ class Field:
     def secret(self) -> bool:
         return self.kind == "secret"
 
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether this field is in use for these values: a field ``when`` another field has one
+        of some values (keys only in the "keys" credential mode) is not in use otherwise."""
+        return self.when is None or str(values.get(self.when[0], "")) in self.when[1]
+
 
 @runtime_checkable
 class Interaction(Protocol):
@@ -45,19 +50,15 @@ class Interaction(Protocol):
     def notify(self, level: str, title: str, text: str) -> None:
         """level is one of "info", "warning", "error"."""
 
-    def open_terminal(self, request: Any) -> None:
-        """Open an interactive terminal for an SSH request (gridclient.ssh.SSHTarget)."""
-
 
 @dataclass
 class ScriptedInteraction:
-    """An Interaction that answers from a script and records what it was told (for tests, CLI -y)."""
+    """An Interaction that answers from a script and records what it was told (tests, ``--yes``)."""
 
     confirm_answers: list[bool] = field(default_factory=list)
     ask_answers: list[dict[str, Any] | None] = field(default_factory=list)
     default_confirm: bool = False
     log: list[tuple[str, ...]] = field(default_factory=list)
-    terminals: list[Any] = field(default_factory=list)
 
     def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
         self.log.append(("confirm", title, text))
@@ -69,7 +70,3 @@ class ScriptedInteraction:
 
     def notify(self, level: str, title: str, text: str) -> None:
         self.log.append(("notify", level, title, text))
-
-    def open_terminal(self, request: Any) -> None:
-        self.log.append(("terminal", repr(request)))
-        self.terminals.append(request)

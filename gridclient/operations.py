@@ -85,7 +85,10 @@ class OperationRunner:
     def on_change(self, fn: Callable[[Operation], None]) -> None:
         self._listeners.append(fn)
 
-    def submit(self, title: str, work: Callable[[Operation], Any]) -> tuple[Operation, "Future"]:
+    def submit(self, title: str, work: Callable[[Operation], Any],
+               observer: Callable[[Operation], None] | None = None) -> tuple[Operation, "Future"]:
+        """Run ``work(operation)`` on the pool; ``observer`` is told of every change, like the
+        runner's listeners, from the moment the operation exists."""
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -93,6 +96,8 @@ class OperationRunner:
         op = Operation(title)
         for fn in self._listeners:
             op.observe(fn)
+        if observer is not None:
+            op.observe(observer)
         self.operations.append(op)
         op._notify()
 

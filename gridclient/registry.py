@@ -41,6 +41,23 @@ def resolve(ref: str | Callable) -> Any:
     return obj
 
 
+# -- shared ids: names that several providers and every front end use alike --------------------
+#: menu groups, in the order context menus show them (a group of no provider's own comes after)
+GROUP_CONNECT = "connect"  # log in, open, browse
+GROUP_LIFECYCLE = "lifecycle"  # start, stop, reboot, terminate
+GROUP_CREATE = "create"  # make something from or under the element
+GROUP_SEARCH = "search"
+GROUP_EDIT = "edit"
+MENU_GROUPS = (GROUP_CONNECT, GROUP_LIFECYCLE, GROUP_CREATE, GROUP_SEARCH, GROUP_EDIT)
+
+#: standard commands: a front end binds its key (Del in the tree) to the command, and runs the
+#: action that carries it out for the selected elements (Terminate for instances)
+COMMAND_DELETE = "edit.delete"
+COMMANDS = {COMMAND_DELETE: "Del"}
+
+REFRESHES = ("parent", "self", "")
+
+
 @dataclass(frozen=True)
 class VOType:
     """A kind of Virtual Organisation: its auth-token description and how to check it."""
@@ -53,6 +70,8 @@ class VOType:
     # "module:attr" of (token) -> str (a one-line "who am I"), raising on failure
     connection_test: str
     description: str = ""
+    # what the connection test checks, in a sentence for the wizard's Test page
+    test_description: str = ""
     # "module:attr" of (exception) -> str: a plain sentence of what went wrong and what to do
     explain_error: str | None = None
     # "module:attr" of (values: dict) -> list[str]: problems across fields (e.g. unknown region)
@@ -73,13 +92,14 @@ class NodeContributor:
     """Tree contributions for one VO type: categories and a child loader per element kind.
 
     A loader is ``(token, element) -> Iterable[list[Element]]``: it yields pages of children.
+    Several contributors may serve one VO type (g-Eclipse's separate ec2 and s3 bundles under
+    one VO): their categories are shown side by side and their loaders merged; two that claim
+    the same kind are refused when the second registers.
     """
 
     vo_type: str
     categories: tuple[Category, ...]
     loaders: dict[str, str]
-    # kinds whose elements may have children (answers hasChildren without fetching)
-    container_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,7 @@ class Action:
 
     id: str
     label: str
-    handler: str  # "module:attr" of (ctx: ActionContext) -> Any
+    handler: str  # "module:attr" of (ctx: ActionContext) -> str | ActionResult
     kinds: frozenset[str]
     selection: str = "1"  # "1" or "+"
     icon: str = ""
@@ -96,12 +116,12 @@ class Action:
     states: frozenset[str] = frozenset()
     confirm: str = ""  # confirmation text, "{count}" and "{labels}" are filled in
     fields: tuple[Field, ...] = ()
-    shortcut: str = ""
+    # the standard command (COMMANDS) this action carries out for its kinds: Del → Terminate
+    command: str = ""
     group: str = ""
-    # runs as a background Operation (True) or directly on the caller's thread (False: dialogs)
-    background: bool = True
-    # refresh the parent listing of the selected elements once the action is done
-    refreshes: str = "parent"  # "parent" | "self" | ""
+    # once the action is done, reload the listing the selected elements are in ("parent"), their
+    # own children ("self"), or nothing
+    refreshes: str = "parent"
 
     def applies_to(self, elements: list[Any]) -> bool:
         if not elements:
@@ -115,11 +135,30 @@ class Action:
             return False
         return not self.states or all(e.state in self.states for e in elements)
 
+    @property
+    def title(self) -> str:
+        """The label as a dialog's title: "SSH login" for "SSH login…"."""
+        return self.label.rstrip("…").rstrip(".")
+
 
 @dataclass(frozen=True)
 class StorageScheme:
     scheme: str
     implementation: str  # "module:attr"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A local stand-in cloud that ``gridclient --demo`` starts: never an account of the person's.
+
+    ``factory`` names a callable () -> an object with ``start()`` (returns itself, ready),
+    ``prepare(workbench)`` (puts its VOs and projects into a throwaway workspace) and ``stop()``.
+    """
+
+    id: str
+    label: str
+    factory: str
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,6 +170,7 @@ class ProviderManifest:
     node_contributors: tuple[NodeContributor, ...] = ()
     actions: tuple[Action, ...] = ()
     storage_schemes: tuple[StorageScheme, ...] = ()
+    sandboxes: tuple[Sandbox, ...] = ()
 
 
 @dataclass
@@ -154,9 +194,13 @@ class ContributionError(ValueError):
 class ExtensionRegistry:
     providers: list[ProviderRecord] = field(default_factory=list)
     vo_types: dict[str, VOType] = field(default_factory=dict)
-    node_contributors: dict[str, NodeContributor] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
     storage_schemes: dict[str, StorageScheme] = field(default_factory=dict)
+    sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+    # merged tree contributions: categories per VO type in registration order; a loader per
+    # (VO type, kind), with the provider that gave it (for the conflict message)
+    _categories: dict[str, list[Category]] = field(default_factory=dict)
+    _loaders: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     # -- discovery -------------------------------------------------------------------------
     def discover(self, group: str = ENTRY_POINT_GROUP) -> "ExtensionRegistry":
@@ -181,6 +225,7 @@ class ExtensionRegistry:
 
     # -- registration, checked now rather than at call time ---------------------------------
     def register(self, manifest: ProviderManifest, *, entry_point: str = "") -> None:
+        """Add a provider's contributions, all or none: a manifest that fails a check adds nothing."""
         if not isinstance(manifest, ProviderManifest):
             raise ContributionError(f"entry point gave {type(manifest).__name__}, not a ProviderManifest")
         if any(r.ok and r.manifest.id == manifest.id for r in self.providers):
@@ -189,48 +234,118 @@ class ExtensionRegistry:
         for vt in manifest.vo_types:
             self.vo_types[vt.id] = vt
         for nc in manifest.node_contributors:
-            self.node_contributors[nc.vo_type] = nc
+            self._categories.setdefault(nc.vo_type, []).extend(nc.categories)
+            for kind, ref in nc.loaders.items():
+                self._loaders[(nc.vo_type, kind)] = (ref, manifest.id)
         for action in manifest.actions:
             self.actions[action.id] = action
         for scheme in manifest.storage_schemes:
             self.storage_schemes[scheme.scheme] = scheme
+        for sandbox in manifest.sandboxes:
+            self.sandboxes[sandbox.id] = sandbox
         self.providers.append(ProviderRecord(entry_point or manifest.id, manifest))
 
     def _check(self, m: ProviderManifest) -> None:
-        def ref_ok(ref: str, what: str) -> None:
-            module, sep, attr = ref.partition(":")
-            if not sep or not module or not attr:
-                raise ContributionError(f"{m.id}: {what} must be 'module:attr', got {ref!r}")
+        def fail(text: str) -> None:
+            raise ContributionError(f"{m.id}: {text}")
 
+        def ref_ok(ref: str | None, what: str) -> None:
+            module, sep, attr = (ref or "").partition(":")
+            if not sep or not module or not attr:
+                fail(f"{what} must be 'module:attr', got {ref!r}")
+
+        def unique(ids: list[str], what: str) -> None:
+            seen = set()
+            for i in ids:
+                if i in seen:
+                    fail(f"{what} {i!r} is declared twice")
+                seen.add(i)
+
+        def fields_ok(fields: tuple[Field, ...], owner: str) -> None:
+            names = [f.name for f in fields]
+            unique(names, f"{owner}: field")
+            for f in fields:
+                if f.choices_from is not None:
+                    ref_ok(f.choices_from, f"{owner}: field {f.name} choices_from")
+                if f.when is not None and f.when[0] not in names:
+                    fail(f"{owner}: field {f.name} depends on {f.when[0]!r}, which is not one of its fields")
+
+        unique([vt.id for vt in m.vo_types], "VO type")
         for vt in m.vo_types:
             if vt.id in self.vo_types:
-                raise ContributionError(f"{m.id}: VO type {vt.id!r} already registered")
+                fail(f"VO type {vt.id!r} already registered")
             ref_ok(vt.token_factory, f"VO type {vt.id} token_factory")
             ref_ok(vt.connection_test, f"VO type {vt.id} connection_test")
-            names = [f.name for f in vt.fields]
-            if len(names) != len(set(names)):
-                raise ContributionError(f"{m.id}: VO type {vt.id} has duplicate field names")
+            if vt.explain_error is not None:
+                ref_ok(vt.explain_error, f"VO type {vt.id} explain_error")
+            if vt.validator is not None:
+                ref_ok(vt.validator, f"VO type {vt.id} validator")
+            fields_ok(vt.fields, f"VO type {vt.id}")
+
+        claimed: dict[tuple[str, str], str] = {}  # (VO type, kind) → what claims it, this manifest
         for nc in m.node_contributors:
+            for cat in nc.categories:
+                key = (nc.vo_type, cat.kind)
+                if key in claimed or any(c.kind == cat.kind for c in self._categories.get(nc.vo_type, ())):
+                    fail(f"category {cat.kind!r} of VO type {nc.vo_type!r} is contributed twice")
+                claimed[key] = "category"
             for kind, ref in nc.loaders.items():
                 ref_ok(ref, f"loader for {kind}")
+                key = (nc.vo_type, kind)
+                if key in self._loaders:
+                    fail(f"a loader for {kind!r} under VO type {nc.vo_type!r} is already given by "
+                         f"provider {self._loaders[key][1]!r}")
+                if claimed.get(key) == "loader":
+                    fail(f"two loaders for {kind!r} under VO type {nc.vo_type!r}")
+                if key not in claimed:
+                    claimed[key] = "loader"
+
+        unique([a.id for a in m.actions], "action")
         for a in m.actions:
             if a.id in self.actions:
-                raise ContributionError(f"{m.id}: action {a.id!r} already registered")
+                fail(f"action {a.id!r} already registered")
             if a.selection not in ("1", "+"):
-                raise ContributionError(f"{m.id}: action {a.id} selection must be '1' or '+'")
+                fail(f"action {a.id} selection must be '1' or '+'")
             if not a.kinds:
-                raise ContributionError(f"{m.id}: action {a.id} names no element kinds")
+                fail(f"action {a.id} names no element kinds")
+            if a.command and a.command not in COMMANDS:
+                fail(f"action {a.id} carries out {a.command!r}, which is not a standard command "
+                     f"({', '.join(COMMANDS)})")
+            if a.refreshes not in REFRESHES:
+                fail(f"action {a.id} refreshes must be one of {REFRESHES}, got {a.refreshes!r}")
             ref_ok(a.handler, f"action {a.id} handler")
+            fields_ok(a.fields, f"action {a.id}")
+
+        unique([s.scheme for s in m.storage_schemes], "storage scheme")
+        for s in m.storage_schemes:
+            if s.scheme in self.storage_schemes:
+                fail(f"storage scheme {s.scheme!r} already registered")
+            ref_ok(s.implementation, f"storage scheme {s.scheme} implementation")
+
+        unique([s.id for s in m.sandboxes], "sandbox")
+        for s in m.sandboxes:
+            if s.id in self.sandboxes:
+                fail(f"sandbox {s.id!r} already registered")
+            ref_ok(s.factory, f"sandbox {s.id} factory")
 
     # -- queries ---------------------------------------------------------------------------
-    def actions_for(self, elements: list[Any]) -> list[Action]:
-        return [a for a in self.actions.values() if a.applies_to(elements)]
+    def categories(self, vo_type: str) -> list[Category]:
+        """The top-level nodes of a project on this VO type, from every contributor."""
+        return list(self._categories.get(vo_type, ()))
 
     def loader_for(self, vo_type: str, kind: str) -> Callable | None:
-        nc = self.node_contributors.get(vo_type)
-        if nc is None or kind not in nc.loaders:
-            return None
-        return resolve(nc.loaders[kind])
+        found = self._loaders.get((vo_type, kind))
+        return None if found is None else resolve(found[0])
+
+    def actions_for(self, elements: list[Any]) -> list[Action]:
+        """Actions that apply to the elements, in menu order (by group, then as registered)."""
+        order = {g: i for i, g in enumerate(MENU_GROUPS)}
+        found = [a for a in self.actions.values() if a.applies_to(elements)]
+        return sorted(found, key=lambda a: (order.get(a.group, len(order)), a.group))
+
+    def action_for_command(self, command: str, elements: list[Any]) -> Action | None:
+        """The action that carries out a standard command (COMMAND_DELETE) for the elements."""
+        return next((a for a in self.actions_for(elements) if a.command == command), None)
 
     def all_references(self) -> Iterable[str]:
         """Every dotted name every manifest names (a test imports them all)."""
@@ -245,12 +360,13 @@ class ExtensionRegistry:
                     yield vt.explain_error
                 if vt.validator:
                     yield vt.validator
-                for f in vt.fields:
-                    if f.choices_from:
-                        yield f.choices_from
+                yield from (f.choices_from for f in vt.fields if f.choices_from)
             for nc in m.node_contributors:
                 yield from nc.loaders.values()
             for a in m.actions:
                 yield a.handler
+                yield from (f.choices_from for f in a.fields if f.choices_from)
             for s in m.storage_schemes:
                 yield s.implementation
+            for s in m.sandboxes:
+                yield s.factory

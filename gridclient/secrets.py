@@ -2,9 +2,9 @@
 
 Workspace files hold a reference (service + user name), never the secret. Where the OS offers no
 safe keyring backend (a bare server, a container) we say so and offer only choices that keep the
-secret safe: a named AWS profile (no secret held by us), or keyrings.alt's encrypted file keyring
-behind a master password. keyrings.alt's PlaintextKeyring is never used, even where it is the
-default backend.
+secret safe: credentials the app does not keep (a named profile, where the VO type offers one), or
+keyrings.alt's encrypted file keyring behind a master password. keyrings.alt's PlaintextKeyring
+is never used, even where it is the default backend.
 """
 
 from __future__ import annotations
@@ -126,6 +126,17 @@ class SecretStore:
     def describe(self) -> str:
         return describe_backend(self.backend)
 
+    def place(self) -> str:
+        """Where a secret saved now goes, in words for the person."""
+        backend = self.backend
+        if isinstance(backend, MemoryKeyring):
+            return "this process's memory only (nothing is stored)"
+        from keyrings.alt.file import EncryptedKeyring
+
+        if isinstance(backend, EncryptedKeyring):
+            return "the encrypted file keyring (unlocked with your master password)"
+        return "the system keyring"
+
     @staticmethod
     def user(vo_id: str, name: str) -> str:
         return f"{vo_id}/{name}"
@@ -133,8 +144,9 @@ class SecretStore:
     def set(self, vo_id: str, name: str, value: str) -> None:
         if not self.safe:
             raise NoSafeKeyring(
-                f"No safe keyring is available ({self.describe()}). Use a named AWS profile, "
-                "or unlock the encrypted file keyring with a master password."
+                f"No safe keyring is available ({self.describe()}). Set the VO up with credentials "
+                "the app does not keep (a named profile, where its type offers one), or unlock the "
+                "encrypted file keyring with a master password."
             )
         self.backend.set_password(SERVICE, self.user(vo_id, name), value)
 

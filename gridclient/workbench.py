@@ -6,74 +6,21 @@ One Workbench is made by each front end (ui/app.py, the CLI, tests); there is no
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
+from gridclient.actions import ActionRunner
 from gridclient.cache import InfoCache
 from gridclient.elements import Element
+from gridclient.listing import Cached, Failed, ListingEvent, ListingFailed, NoLoader, Page, Replace, read_ahead
 from gridclient.operations import OperationRunner
 from gridclient.paths import AppPaths
 from gridclient.registry import ExtensionRegistry
 from gridclient.secrets import SecretStore
-from gridclient.session import AuthTokens
+from gridclient.tokens import AuthTokens
 from gridclient.workspace import VirtualOrganization, Workspace
 
 log = logging.getLogger(__name__)
-
-
-class NoLoader(LookupError):
-    pass
-
-
-def read_ahead(pages: Iterable[Any], stop: threading.Event | None = None) -> Iterator[Any]:
-    """``pages``, fetched one page ahead on a helper thread.
-
-    A loader asks for the next page only when its consumer wants it, so every page's network
-    round trip used to wait for the consumer's work on the page before (turning it into rows,
-    encoding it for the cache): ~10% of a 10,000-object listing. The helper stops after the page
-    in flight once ``stop`` is set or the consumer goes away; an error reaches the consumer in
-    order, after the pages before it.
-    """
-    q: queue.Queue = queue.Queue(maxsize=1)
-    gone = threading.Event()
-
-    def put(item: tuple[str, Any]) -> bool:
-        while not gone.is_set():
-            try:
-                q.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fetch() -> None:
-        try:
-            for page in pages:
-                if not put(("page", page)):
-                    return  # the consumer has gone
-                if stop is not None and stop.is_set():
-                    break
-            put(("done", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put(("error", exc))
-
-    threading.Thread(target=fetch, name="gridclient-read-ahead", daemon=True).start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "page":
-                yield value
-            elif kind == "error":
-                raise value
-            else:
-                return
-    finally:
-        gone.set()
-        try:  # unblock a helper waiting to put
-            q.get_nowait()
-        except queue.Empty:
-            pass
 
 
 class Workbench:
@@ -88,6 +35,7 @@ class Workbench:
         self.vo_revisions: dict[str, int] = {}
         self.cache = InfoCache(self.paths.cache / "listings.sqlite3")
         self.operations = OperationRunner(explain=lambda e: self.tokens.explain(None, e))
+        self.actions = ActionRunner(self)
 
     @property
     def live_refresh(self) -> bool:
@@ -100,46 +48,44 @@ class Workbench:
     def split_values(self, type_id: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """(settings, secrets) from form values: secret fields never reach the settings."""
         vt = self.registry.vo_types[type_id]
+        declared = {f.name for f in vt.fields}
+        values = {**{f.name: f.default for f in vt.fields if f.default is not None}, **values}
         settings: dict[str, Any] = {}
         secrets: dict[str, str] = {}
-        defaults = {f.name: f.default for f in vt.fields}
-        values = {**{k: v for k, v in defaults.items() if v is not None}, **values}
         for f in vt.fields:
-            if f.name not in values:
+            if f.name not in values or not f.applies(values):  # absent, or for another mode
                 continue
             value = values[f.name]
-            if f.when is not None and values.get(f.when[0]) not in f.when[1]:
-                continue  # a field for another credential mode
             if f.secret:
                 if value:
                     secrets[f.name] = str(value)
             elif value not in (None, ""):
                 settings[f.name] = value
-        for k, v in values.items():  # values of no declared field (ssh_users, …) stay settings
-            if k not in {f.name for f in vt.fields}:
-                settings[k] = v
+        # values of no declared field are settings too (what a handler remembered, a sandbox's own)
+        settings.update({k: v for k, v in values.items() if k not in declared})
         return settings, secrets
 
     def save_vo(self, name: str, type_id: str, values: dict[str, Any],
                 vo: VirtualOrganization | None = None) -> VirtualOrganization:
         """Create or update a VO: settings to the workspace file, secrets to the keyring only.
 
-        A secret field left empty on edit keeps the stored secret.
+        A secret field left empty on edit keeps the stored secret; settings of no declared field
+        (remembered by actions, e.g. login users) survive an edit.
         """
         settings, secrets = self.split_values(type_id, values)
+        fields = {f.name: f for f in self.registry.vo_types[type_id].fields}
         if vo is None:
             vo = VirtualOrganization(name=name, type=type_id)
         vo.name = name
         vo.type = type_id
-        keep = {k: v for k, v in vo.settings.items() if k in ("ssh_users",)}
-        vo.settings = {**keep, **settings}
+        remembered = {k: v for k, v in vo.settings.items() if k not in fields}
+        vo.settings = {**remembered, **settings}
         for key, value in secrets.items():
             self.secrets.set(vo.id, key, value)
-        declared = {f.name: f for f in self.registry.vo_types[type_id].fields}
         still = []
         for key in set(vo.secret_fields) | set(secrets):
-            f = declared.get(key)
-            if f is not None and (f.when is None or settings.get(f.when[0], f.when[1][0]) in f.when[1]):
+            f = fields.get(key)
+            if f is not None and f.applies(vo.settings):
                 still.append(key)
             else:
                 self.secrets.delete(vo.id, key)
@@ -162,14 +108,24 @@ class Workbench:
 
     # -- listings --------------------------------------------------------------------------
     def listing(self, vo: VirtualOrganization, element: Element, *, show_cached: bool = True,
-                merge: bool = False, stop: threading.Event | None = None) -> Iterator[tuple[str, Any]]:
-        """Events for one node's children, run on a worker thread.
+                merge: bool = False, stop: threading.Event | None = None) -> Iterator[ListingEvent]:
+        """Events for one node's children (see :mod:`gridclient.listing`), run on a worker thread.
 
-        ``("cached", children)`` first when the cache knows the node (and ``show_cached``);
-        then, unless live refresh is off and the cache answered, the live listing: as
-        ``("page", children)`` pages when nothing is shown yet, or one ``("replace", children)``
-        when it revalidates what is shown (cached rows, or a refresh with ``merge``).
+        ``Cached`` first when the cache knows the node (and ``show_cached``); then, unless live
+        refresh is off and the cache answered, the live listing: as ``Page`` events when nothing
+        is shown yet, or one ``Replace`` when it revalidates what is shown (cached rows, or a
+        refresh with ``merge``). An error ends the events with ``Failed``, already explained.
         """
+        try:
+            yield from self._listing(vo, element, show_cached, merge, stop)
+        except Exception as exc:  # noqa: BLE001 - told to the person on the node
+            message = self.tokens.explain(vo, exc)
+            # the explained message only: str(exc) of a proxy error may hold its password
+            log.info("listing %s failed: %s: %s", element.key, type(exc).__name__, message)
+            yield Failed(message, exc)
+
+    def _listing(self, vo: VirtualOrganization, element: Element, show_cached: bool, merge: bool,
+                 stop: threading.Event | None) -> Iterator[ListingEvent]:
         loader = self.registry.loader_for(vo.type, element.kind)
         if loader is None:
             raise NoLoader(f"No provider loads children of {element.kind!r}.")
@@ -177,7 +133,7 @@ class Workbench:
         if show_cached:
             hit = self.cache.get(vo.id, element.key)
             if hit is not None:
-                yield "cached", hit[0]
+                yield Cached(*hit)
                 shown = True
                 if not self.live_refresh:
                     return
@@ -193,16 +149,18 @@ class Workbench:
             # for the GIL for ~100 ms
             encoded.append(self.cache.encode(page))
             if not shown:
-                yield "page", page
+                yield Page(page)
         if shown:
-            yield "replace", children
+            yield Replace(children)
         self.cache.put_encoded(vo.id, element.key, encoded)
 
     def children(self, vo: VirtualOrganization, element: Element) -> list[Element]:
-        """Every child, live (for the CLI and tests)."""
+        """Every child, live (the command line, tests); ListingFailed says what went wrong."""
         out: list[Element] = []
-        for _event, page in self.listing(vo, element, show_cached=False):
-            out.extend(page)
+        for event in self.listing(vo, element, show_cached=False):
+            if isinstance(event, Failed):
+                raise ListingFailed(event.message) from event.error
+            out.extend(event.children)
         return out
 
     def close(self) -> None:

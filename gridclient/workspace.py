@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -133,6 +134,8 @@ class Workspace:
         self.projects: dict[str, GridProject] = {}
         self.preferences: dict[str, Any] = {"live_refresh": True}
         self.problems: list[str] = []
+        # an action's handler may have a setting remembered from a worker thread
+        self._lock = threading.RLock()
         self.load()
 
     @property
@@ -166,6 +169,12 @@ class Workspace:
             self.preferences.update(data["preferences"])
         if self.problems:
             self._move_aside("had entries that could not be read", keep_original=True)
+            # written back with what could be read: else the same warning, and another copy of the
+            # same damaged file, would come back at every start
+            try:
+                self.save()
+            except OSError as exc:
+                self.problems.append(f"The workspace file could not be written back ({exc.strerror or exc}).")
 
     def _move_aside(self, why: str, keep_original: bool = False) -> None:
         aside = self.file.with_name(f"{self.file.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -180,13 +189,20 @@ class Workspace:
         )
 
     def save(self) -> None:
-        data = {
-            "schema": SCHEMA,
-            "vos": [asdict(v) for v in self.vos.values()],
-            "projects": [asdict(p) for p in self.projects.values()],
-            "preferences": self.preferences,
-        }
-        atomic_write_text(self.file, json.dumps(data, indent=2, sort_keys=True))
+        with self._lock:
+            data = {
+                "schema": SCHEMA,
+                "vos": [asdict(v) for v in self.vos.values()],
+                "projects": [asdict(p) for p in self.projects.values()],
+                "preferences": self.preferences,
+            }
+            atomic_write_text(self.file, json.dumps(data, indent=2, sort_keys=True))
+
+    def update_vo_settings(self, vo: VirtualOrganization, values: dict[str, Any]) -> None:
+        """Keep settings a handler learnt (the login user of an image), from any thread."""
+        with self._lock:
+            vo.settings.update(values)
+            self.save()
 
     # -- VOs and projects ------------------------------------------------------------------
     def vo_by_name(self, name: str) -> VirtualOrganization | None:

@@ -4,7 +4,9 @@ Code is named as "module:attr" and imported on first use.
 """
 
 from gridclient.interaction import Field
-from gridclient.registry import Action, Category, NodeContributor, ProviderManifest, VOType
+from gridclient.registry import (COMMAND_DELETE, GROUP_CONNECT, GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category,
+                                 NodeContributor, ProviderManifest, VOType)
+from providers.aws import kinds as K
 
 M = "providers.aws"
 KEYS = ("credential_mode", ("keys",))
@@ -34,7 +36,7 @@ AWS_FIELDS = (
           help="Log into instances through this address instead of theirs (a bastion, NAT)."),
 )
 
-INSTANCE = frozenset({"aws.ec2.instance"})
+INSTANCE = frozenset({K.INSTANCE})
 
 manifest = ProviderManifest(
     id="aws",
@@ -49,6 +51,8 @@ manifest = ProviderManifest(
             fields=AWS_FIELDS,
             token_factory=f"{M}.token:AwsToken",
             connection_test=f"{M}.token:test_connection",
+            test_description="Checks the credentials with STS GetCallerIdentity (or EC2 DescribeRegions "
+                             "where the endpoint has no STS).",
             explain_error=f"{M}.errors:explain",
             validator=f"{M}.vo:validate",
         ),
@@ -57,48 +61,48 @@ manifest = ProviderManifest(
         NodeContributor(
             vo_type="aws",
             categories=(
-                Category("aws.computing", "Computing", "computing"),
-                Category("aws.services", "Services", "services"),
-                Category("aws.storage", "Storage", "storage"),
+                Category(K.COMPUTING, "Computing", "computing"),
+                Category(K.SERVICES, "Services", "services"),
+                Category(K.STORAGE, "Storage", "storage"),
             ),
             loaders={
-                "aws.computing": f"{M}.nodes:load_computing",
-                "aws.services": f"{M}.nodes:load_services",
-                "aws.storage": f"{M}.nodes:load_storage",
-                "aws.images": f"{M}.nodes:load_images",
-                "aws.catalog": f"{M}.nodes:load_catalog",
-                "aws.keypairs": f"{M}.nodes:load_keypairs",
-                "aws.securitygroups": f"{M}.nodes:load_security_groups",
-                "aws.regions": f"{M}.nodes:load_regions",
-                "aws.volumes": f"{M}.nodes:load_volumes",
-                "aws.s3.bucket": f"{M}.nodes:load_bucket",
-                "aws.s3.folder": f"{M}.nodes:load_bucket",
+                K.COMPUTING: f"{M}.nodes:load_computing",
+                K.SERVICES: f"{M}.nodes:load_services",
+                K.STORAGE: f"{M}.nodes:load_storage",
+                K.IMAGES: f"{M}.nodes:load_images",
+                K.CATALOG: f"{M}.nodes:load_catalog",
+                K.KEYPAIRS: f"{M}.nodes:load_keypairs",
+                K.SECURITY_GROUPS: f"{M}.nodes:load_security_groups",
+                K.REGIONS: f"{M}.nodes:load_regions",
+                K.VOLUMES: f"{M}.nodes:load_volumes",
+                K.BUCKET: f"{M}.nodes:load_bucket",
+                K.FOLDER: f"{M}.nodes:load_bucket",
             },
         ),
     ),
     actions=(
         Action("aws.ec2.ssh", "SSH login…", f"{M}.actions:ssh_login", INSTANCE,
                icon="terminal", states=frozenset({"running"}), refreshes="",
-               group="connect"),
+               group=GROUP_CONNECT),
         Action("aws.ec2.start", "Start", f"{M}.actions:start_instances", INSTANCE, selection="+",
-               icon="start", states=frozenset({"stopped"}), group="lifecycle"),
+               icon="start", states=frozenset({"stopped"}), group=GROUP_LIFECYCLE),
         Action("aws.ec2.stop", "Stop", f"{M}.actions:stop_instances", INSTANCE, selection="+",
-               icon="stop", states=frozenset({"running"}), group="lifecycle",
+               icon="stop", states=frozenset({"running"}), group=GROUP_LIFECYCLE,
                confirm="Stop {labels}? Data on instance-store volumes is lost."),
         Action("aws.ec2.reboot", "Reboot", f"{M}.actions:reboot_instances", INSTANCE,
-               selection="+", icon="reboot", states=frozenset({"running"}), group="lifecycle",
+               selection="+", icon="reboot", states=frozenset({"running"}), group=GROUP_LIFECYCLE,
                confirm="Reboot {labels}?"),
         Action("aws.ec2.terminate", "Terminate", f"{M}.actions:terminate_instances", INSTANCE,
-               selection="+", icon="terminate", group="lifecycle", shortcut="Del",
+               selection="+", icon="terminate", group=GROUP_LIFECYCLE, command=COMMAND_DELETE,
                states=frozenset({"running", "stopped", "pending", "stopping"}),
                confirm="Terminate {labels}? This cannot be undone: the instances and their "
                        "root volumes are deleted."),
         Action("aws.catalog.search", "Search image catalog…", f"{M}.actions:search_catalog",
-               frozenset({"aws.catalog"}), icon="search", refreshes="self",
+               frozenset({K.CATALOG}), icon="search", refreshes="self",
                fields=(Field("query", "Image name contains", required=True,
                              placeholder="ubuntu 24.04"),
                        Field("owner", "Owner", kind="choice", default="amazon",
                              choices=("amazon", "aws-marketplace", "self", "any"))),
-               group="catalog"),
+               group=GROUP_SEARCH),
     ),
 )

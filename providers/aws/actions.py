@@ -1,10 +1,12 @@
-"""Handlers of the AWS provider's actions. They run as background Operations (never on the GUI
-thread) and talk to the person only through ``ctx.interaction``."""
+"""Handlers of the AWS provider's actions. The core's ActionRunner runs them as background
+Operations (never on the GUI thread); they talk to the person only through ``ctx.interaction``
+and say what to show through their return value."""
 
 from __future__ import annotations
 
+from gridclient.actions import ActionContext, ActionResult, Cancelled
 from gridclient.interaction import Field
-from gridclient.session import ActionContext
+from providers.aws.errors import acting_on
 
 
 def _ids(ctx: ActionContext) -> list[str]:
@@ -13,7 +15,8 @@ def _ids(ctx: ActionContext) -> list[str]:
 
 def _lifecycle(ctx: ActionContext, call: str, verb: str) -> str:
     ec2 = ctx.token.client("ec2")
-    getattr(ec2, call)(InstanceIds=_ids(ctx))
+    with acting_on(ctx.elements):
+        getattr(ec2, call)(InstanceIds=_ids(ctx))
     return f"{verb} {', '.join(e.label for e in ctx.elements)}."
 
 
@@ -33,19 +36,20 @@ def terminate_instances(ctx: ActionContext) -> str:
     return _lifecycle(ctx, "terminate_instances", "Terminating")
 
 
-def search_catalog(ctx: ActionContext) -> dict:
+def search_catalog(ctx: ActionContext) -> ActionResult:
     """Store the query on the catalog node; the tree then reloads it (refreshes="self")."""
-    return {"ref": {"query": str(ctx.values.get("query", "")).strip(),
-                    "owner": ctx.values.get("owner") or "amazon"}}
+    return ActionResult(ref={"query": str(ctx.values.get("query", "")).strip(),
+                             "owner": ctx.values.get("owner") or "amazon"})
 
 
-def ssh_login(ctx: ActionContext) -> str:
-    """Address, user and key from the instance; opens a terminal tab through the interaction."""
+def ssh_login(ctx: ActionContext) -> ActionResult:
+    """Address, user and key from the instance: the terminal to open."""
     from providers.aws import ssh_login as sl
 
     inst_el = ctx.element
     ec2 = ctx.token.client("ec2")
-    res = ec2.describe_instances(InstanceIds=[inst_el.id])["Reservations"]
+    with acting_on(ctx.elements):
+        res = ec2.describe_instances(InstanceIds=[inst_el.id])["Reservations"]
     instance = res[0]["Instances"][0]
     image = None
     if instance.get("ImageId"):
@@ -62,7 +66,7 @@ def ssh_login(ctx: ActionContext) -> str:
             text=f"Which user logs into {inst_el.label}? (The image does not tell; it will be remembered.)",
         )
         if not answer or not answer.get("user"):
-            return "SSH login cancelled."
+            raise Cancelled()
         target.user = answer["user"].strip()
         users = dict(ctx.vo.settings.get("ssh_users", {}))
         users[instance.get("ImageId", "")] = target.user
@@ -72,5 +76,4 @@ def ssh_login(ctx: ActionContext) -> str:
             "warning", "SSH login",
             f"The app holds no private key for the key pair “{instance['KeyName']}”; "
             "trying ssh-agent and your default keys.")
-    ctx.interaction.open_terminal(target)
-    return f"Opened a terminal to {target.title()}."
+    return ActionResult(message=f"Opening a terminal to {target.title()}.", terminal=target)

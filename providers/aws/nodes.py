@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Iterator
 
 from gridclient.elements import Element
+from providers.aws import kinds as K
 
 Pages = Iterator[list[Element]]
 
@@ -17,8 +18,6 @@ def flatten(data: Any, prefix: str = "", out: dict[str, Any] | None = None) -> d
     """Every attribute as one flat "Path.To.Value" → scalar mapping, for the Properties view."""
     out = {} if out is None else out
     if isinstance(data, dict):
-        if prefix.endswith("Tags") or prefix == "Tags":
-            pass
         for k, v in data.items():
             if k == "ResponseMetadata":
                 continue
@@ -68,7 +67,7 @@ def instance_element(inst: dict) -> Element:
     name = name_tag(inst.get("Tags"))
     props = flatten(inst)
     return Element(
-        kind="aws.ec2.instance", id=iid, label=name or iid, state=state, properties=props,
+        kind=K.INSTANCE, id=iid, label=name or iid, state=state, properties=props,
         icon=f"instance-{state}" if state else "instance",
         detail=" · ".join(x for x in (inst.get("InstanceType", ""), state, addr) if x),
         ref={"image_id": inst.get("ImageId", ""), "key_name": inst.get("KeyName", "")},
@@ -78,12 +77,12 @@ def instance_element(inst: dict) -> Element:
 def load_services(token, parent: Element) -> Pages:
     region = token.region
     yield [
-        Element("aws.images", f"{region}/images", "My images (AMIs)", has_children=True, icon="images"),
-        Element("aws.catalog", f"{region}/catalog", "Image catalog", has_children=True, icon="catalog",
+        Element(K.IMAGES, f"{region}/images", "My images (AMIs)", has_children=True, icon="images"),
+        Element(K.CATALOG, f"{region}/catalog", "Image catalog", has_children=True, icon="catalog",
                 detail="right-click → Search…"),
-        Element("aws.keypairs", f"{region}/keypairs", "Key pairs", has_children=True, icon="keys"),
-        Element("aws.securitygroups", f"{region}/sg", "Security groups", has_children=True, icon="firewall"),
-        Element("aws.regions", "regions", "Regions", has_children=True, icon="regions"),
+        Element(K.KEYPAIRS, f"{region}/keypairs", "Key pairs", has_children=True, icon="keys"),
+        Element(K.SECURITY_GROUPS, f"{region}/sg", "Security groups", has_children=True, icon="firewall"),
+        Element(K.REGIONS, "regions", "Regions", has_children=True, icon="regions"),
     ]
 
 
@@ -93,19 +92,19 @@ def load_storage(token, parent: Element) -> Pages:
     buckets = []
     for b in resp.get("Buckets", []):
         buckets.append(Element(
-            "aws.s3.bucket", b["Name"], b["Name"], has_children=True, icon="bucket",
+            K.BUCKET, b["Name"], b["Name"], has_children=True, icon="bucket",
             properties=flatten(b), ref={"bucket": b["Name"], "prefix": ""},
         ))
     buckets.sort(key=lambda e: e.label.lower())
     yield buckets
-    yield [Element("aws.volumes", f"{token.region}/volumes", "Volumes (EBS)", has_children=True,
+    yield [Element(K.VOLUMES, f"{token.region}/volumes", "Volumes (EBS)", has_children=True,
                    icon="volume")]
 
 
 # -- services -------------------------------------------------------------------------------
 def image_element(img: dict) -> Element:
     return Element(
-        "aws.ec2.image", img["ImageId"], img.get("Name") or img["ImageId"], state=img.get("State", ""),
+        K.IMAGE, img["ImageId"], img.get("Name") or img["ImageId"], state=img.get("State", ""),
         properties=flatten(img), icon="image",
         detail=" · ".join(x for x in (img.get("Architecture", ""), img.get("PlatformDetails", ""),
                                       str(img.get("CreationDate", ""))[:10]) if x),
@@ -144,21 +143,21 @@ def load_catalog(token, parent: Element) -> Pages:
 
 def load_keypairs(token, parent: Element) -> Pages:
     pairs = token.client("ec2").describe_key_pairs().get("KeyPairs", [])
-    yield [Element("aws.ec2.keypair", k.get("KeyPairId") or k["KeyName"], k["KeyName"],
+    yield [Element(K.KEYPAIR, k.get("KeyPairId") or k["KeyName"], k["KeyName"],
                    properties=flatten(k), icon="key", detail=k.get("KeyFingerprint", "")[:23])
            for k in sorted(pairs, key=lambda k: k["KeyName"].lower())]
 
 
 def load_security_groups(token, parent: Element) -> Pages:
     for page in token.client("ec2").get_paginator("describe_security_groups").paginate():
-        yield [Element("aws.ec2.securitygroup", g["GroupId"], g.get("GroupName") or g["GroupId"],
+        yield [Element(K.SECURITY_GROUP, g["GroupId"], g.get("GroupName") or g["GroupId"],
                        properties=flatten(g), icon="firewall", detail=g.get("Description", ""))
                for g in page.get("SecurityGroups", [])]
 
 
 def load_regions(token, parent: Element) -> Pages:
     regions = token.client("ec2").describe_regions().get("Regions", [])
-    yield [Element("aws.region", r["RegionName"], r["RegionName"], properties=flatten(r), icon="region",
+    yield [Element(K.REGION, r["RegionName"], r["RegionName"], properties=flatten(r), icon="region",
                    state="current" if r["RegionName"] == token.region else "",
                    detail="current" if r["RegionName"] == token.region else r.get("Endpoint", ""))
            for r in sorted(regions, key=lambda r: r["RegionName"])]
@@ -170,7 +169,7 @@ def load_volumes(token, parent: Element) -> Pages:
         out = []
         for v in page.get("Volumes", []):
             name = name_tag(v.get("Tags"))
-            out.append(Element("aws.ec2.volume", v["VolumeId"], name or v["VolumeId"],
+            out.append(Element(K.VOLUME, v["VolumeId"], name or v["VolumeId"],
                                state=v.get("State", ""), properties=flatten(v), icon="volume",
                                detail=f"{v.get('Size', '?')} GiB · {v.get('VolumeType', '')} · "
                                       f"{v.get('State', '')}"))
@@ -196,7 +195,7 @@ def load_bucket(token, parent: Element) -> Pages:
         out = []
         for cp in page.get("CommonPrefixes", ()):
             p = cp["Prefix"]
-            out.append(Element("aws.s3.folder", f"{bucket}/{p}", p[len(prefix):].rstrip("/") + "/",
+            out.append(Element(K.FOLDER, f"{bucket}/{p}", p[len(prefix):].rstrip("/") + "/",
                                has_children=True, icon="folder",
                                properties={"Bucket": bucket, "Prefix": p},
                                ref={"bucket": bucket, "prefix": p}))
@@ -208,7 +207,7 @@ def load_bucket(token, parent: Element) -> Pages:
             modified = obj.get("LastModified")
             modified = modified.isoformat() if isinstance(modified, datetime) else str(modified or "")
             out.append(Element(
-                "aws.s3.object", f"{bucket}/{key}", key[len(prefix):], icon="file",
+                K.OBJECT, f"{bucket}/{key}", key[len(prefix):], icon="file",
                 properties={"Bucket": bucket, "Key": key, "Size": size, "LastModified": modified,
                             "ETag": obj.get("ETag", ""), "StorageClass": obj.get("StorageClass", "")},
                 detail=f"{human_size(size)} · {modified[:19].replace('T', ' ')}",

@@ -2,17 +2,15 @@
 
 The action handler (providers/aws/actions.py:ssh_login) describes the instance and its image,
 calls :func:`build_target`, asks the person for a user name when the image does not tell,
-and hands the :class:`~gridclient.ssh.SSHTarget` to ``interaction.open_terminal``.
+and returns the :class:`~gridclient.ssh.SSHTarget` as the action's terminal to open.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
+from gridclient.keys import key_path
 from gridclient.paths import AppPaths
-from gridclient.workspace import atomic_write_text
 from gridclient.ssh import SSHTarget
 from providers.aws.nodes import name_tag
 
@@ -82,44 +80,6 @@ def instance_address(instance: dict, override: str = "") -> tuple[str, int]:
     raise ValueError(
         f"{name} has no IP address (state: {state}). Wait until it is running, "
         "or set “SSH via host[:port]” in the VO's settings.")
-
-
-def _checked_name(what: str, name: str) -> str:
-    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name \
-            or "\0" in name or name != name.strip():
-        raise ValueError(f"The {what} “{name}” cannot name a file in the key store "
-                         "(it is empty, or contains a path separator or “..”).")
-    return name
-
-
-def _key_file(paths: AppPaths, vo_id: str, key_name: str) -> Path:
-    root = Path(paths.keys)
-    path = root / _checked_name("VO id", vo_id) / f"{_checked_name('key pair name', key_name)}.pem"
-    # belt and braces: the resolved file must stay inside the store
-    if root.resolve() not in path.resolve().parents:
-        raise ValueError(f"The key pair name “{key_name}” would leave the key store.")
-    return path
-
-
-def key_path(paths: AppPaths, vo_id: str, key_name: str) -> Path | None:
-    """The stored private key of key pair ``key_name`` in VO ``vo_id``, or None if the app holds none.
-
-    Raises ValueError for names that would escape the key store."""
-    path = _key_file(paths, vo_id, key_name)
-    return path if path.is_file() else None
-
-
-def store_key(paths: AppPaths, vo_id: str, key_name: str, pem: str) -> Path:
-    """Write a key pair's private key into the store: 0600, atomically, in 0700 folders."""
-    path = _key_file(paths, vo_id, key_name)
-    if not isinstance(pem, str) or "PRIVATE KEY-----" not in pem:
-        raise ValueError(f"The key material for “{key_name}” is not a PEM/OpenSSH private key.")
-    text = pem.strip() + "\n"  # OpenSSH wants the final newline
-    for d in (Path(paths.keys), path.parent):
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(d, 0o700)
-    atomic_write_text(path, text, mode=0o600)
-    return path
 
 
 def build_target(instance: dict, image: dict | None, vo_id: str, settings: dict, paths: AppPaths,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from gridclient.workbench import read_ahead
+from gridclient.listing import read_ahead
 
 
 def test_pages_arrive_in_order_and_the_next_is_fetched_meanwhile():

@@ -16,7 +16,7 @@ def test_no_silent_plaintext_fallback(tmp_path):
     for backend in (plain, fail.Keyring()):
         store = SecretStore(backend)
         assert not store.safe
-        with pytest.raises(NoSafeKeyring, match="named AWS profile"):
+        with pytest.raises(NoSafeKeyring, match="named profile"):
             store.set("vo1", "secret_access_key", "abc")
     assert not (tmp_path / "plain.cfg").exists()
 

@@ -13,7 +13,7 @@ from gridclient.workspace import GridProject, VirtualOrganization, Workspace
 
 def test_round_trip_and_mode(app_paths):
     ws = Workspace(app_paths)
-    vo = ws.add_vo(VirtualOrganization("lab", "aws", settings={"region": "eu-west-1"}))
+    vo = ws.add_vo(VirtualOrganization("lab", "sample", settings={"region": "eu-west-1"}))
     ws.add_project(GridProject("P1", vo.id))
     ws.add_project(GridProject("P2", vo.id))
     assert stat.S_IMODE(os.stat(ws.file).st_mode) == 0o600
@@ -25,7 +25,7 @@ def test_round_trip_and_mode(app_paths):
 
 def test_corrupt_file_is_moved_aside_and_the_app_starts(app_paths):
     ws = Workspace(app_paths)
-    ws.add_vo(VirtualOrganization("lab", "aws"))
+    ws.add_vo(VirtualOrganization("lab", "sample"))
     ws.file.write_text('{"vos": [ {"name": "lab", "ty')  # cut off mid-write by something else
     again = Workspace(app_paths)
     assert again.vos == {} and again.projects == {}
@@ -33,13 +33,13 @@ def test_corrupt_file_is_moved_aside_and_the_app_starts(app_paths):
     aside = [p for p in ws.file.parent.iterdir() if ".corrupt-" in p.name]
     assert len(aside) == 1 and aside[0].read_text().startswith('{"vos"')
     assert not ws.file.exists()
-    again.add_vo(VirtualOrganization("fresh", "aws"))  # and it can be written again
+    again.add_vo(VirtualOrganization("fresh", "sample"))  # and it can be written again
     assert json.loads(ws.file.read_text())["vos"][0]["name"] == "fresh"
 
 
 def test_bad_entries_are_skipped_and_the_rest_kept(app_paths):
     ws = Workspace(app_paths)
-    good = ws.add_vo(VirtualOrganization("good", "aws"))
+    good = ws.add_vo(VirtualOrganization("good", "sample"))
     data = json.loads(ws.file.read_text())
     data["vos"].append({"name": "bad", "unexpected": 1})
     ws.file.write_text(json.dumps(data))
@@ -50,7 +50,7 @@ def test_bad_entries_are_skipped_and_the_rest_kept(app_paths):
 
 def test_name_checks(app_paths):
     ws = Workspace(app_paths)
-    ws.add_vo(VirtualOrganization("taken", "aws"))
+    ws.add_vo(VirtualOrganization("taken", "sample"))
     assert ws.check_name("", ws.vos) == "A name is needed."
     assert "already used" in ws.check_name("taken", ws.vos)
     assert ws.check_name("new one", ws.vos) == ""
@@ -59,10 +59,10 @@ def test_name_checks(app_paths):
 
 def test_wrong_shapes_are_told_in_words_and_nothing_half_read_is_kept(app_paths):
     ws = Workspace(app_paths)
-    good = ws.add_vo(VirtualOrganization("good", "aws", settings={"region": "eu-west-1"}))
+    good = ws.add_vo(VirtualOrganization("good", "sample", settings={"region": "eu-west-1"}))
     data = json.loads(ws.file.read_text())
-    data["vos"] += [{"name": "oops", "type": "aws", "settings": "oops"},
-                    {"name": 5, "type": "aws"},
+    data["vos"] += [{"name": "oops", "type": "sample", "settings": "oops"},
+                    {"name": 5, "type": "sample"},
                     "not an object"]
     data["projects"] = {"p": {"name": "x", "vo": good.id}}
     ws.file.write_text(json.dumps(data))
@@ -76,6 +76,14 @@ def test_wrong_shapes_are_told_in_words_and_nothing_half_read_is_kept(app_paths)
     assert "Grid Projects in the file are not a list" in text
     for jargon in ("argument after", "mapping", "TypeError", "object has no attribute"):
         assert jargon not in text
+    # the damaged file was kept aside once and written back with what could be read: the next
+    # start has nothing to say, and makes no second copy
+    asides = sorted(p.name for p in app_paths.config.glob("workspace.json.corrupt-*"))
+    assert len(asides) == 1
+    assert "oops" in (app_paths.config / asides[0]).read_text()
+    quiet = Workspace(app_paths)
+    assert quiet.problems == [] and list(quiet.vos) == [good.id]
+    assert sorted(p.name for p in app_paths.config.glob("workspace.json.corrupt-*")) == asides
     # a project bound to a VO that is gone
     data = json.loads(again.file.read_text())
     data["projects"] = [{"name": "orphan", "vo": "nope"}, {"name": "fine", "vo": good.id}]

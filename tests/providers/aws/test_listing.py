@@ -1,8 +1,9 @@
-"""The core end to end against moto over HTTP: VO with secrets in the keyring, listings, cache."""
+"""The AWS provider end to end on moto over HTTP: VO with secrets in the keyring, listings, cache."""
 
 from __future__ import annotations
 
 from gridclient.elements import Element
+from gridclient.listing import Cached, Page, Replace
 from gridclient.workbench import Workbench
 from gridclient.workspace import GridProject
 
@@ -46,21 +47,21 @@ def test_listing_pages_then_cache_then_revalidate(app_paths, keyring_backend, bo
     vo = make_vo(wb, moto)
     bucket = Element("aws.s3.bucket", "bucket-one", "bucket-one", has_children=True, ref={"bucket": "bucket-one", "prefix": ""})
     events = list(wb.listing(vo, bucket))
-    assert [e for e, _ in events] == ["page"]
-    labels = [c.label for c in events[0][1]]
+    assert [type(e) for e in events] == [Page]
+    labels = [c.label for c in events[0].children]
     assert labels == ["dir/", "top.txt"]
-    folder = events[0][1][0]
+    folder = events[0].children[0]
     assert [c.label for c in wb.children(vo, folder)] == [f"f{i}.txt" for i in range(5)]
     # second time: the cached listing first, then the live one as a replacement
     s3.put_object(Bucket="bucket-one", Key="new.txt", Body=b"n")
     events = list(wb.listing(vo, bucket))
-    assert [e for e, _ in events] == ["cached", "replace"]
-    assert [c.label for c in events[0][1]] == ["dir/", "top.txt"]
-    assert [c.label for c in events[1][1]] == ["dir/", "new.txt", "top.txt"]
+    assert [type(e) for e in events] == [Cached, Replace]
+    assert [c.label for c in events[0].children] == ["dir/", "top.txt"]
+    assert [c.label for c in events[1].children] == ["dir/", "new.txt", "top.txt"]
     # refresh off: only the cache answers, no network
     wb.workspace.preferences["live_refresh"] = False
     events = list(wb.listing(vo, bucket))
-    assert [e for e, _ in events] == ["cached"]
+    assert [type(e) for e in events] == [Cached]
     wb.close()
 
 

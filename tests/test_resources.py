@@ -57,7 +57,7 @@ def test_every_icon_the_builtin_providers_name_exists():
     reg = ExtensionRegistry().discover()
     present = {p.name[:-4] for p in svg_files()}
     named = {a.icon for a in reg.actions.values() if a.icon}
-    named |= {c.icon for nc in reg.node_contributors.values() for c in nc.categories if c.icon}
+    named |= {c.icon for vo_type in reg.vo_types for c in reg.categories(vo_type) if c.icon}
     assert named, "the built-in provider contributed no icons; the registry did not load"
     assert not sorted(named - present), f"icons named by providers but not packaged: {sorted(named - present)}"
 

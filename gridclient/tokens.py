@@ -1,4 +1,4 @@
-"""From a VO to live clients: auth tokens, and what an action handler is handed.
+"""From a VO to live clients: auth tokens.
 
 ``AuthTokens`` gathers a VO's secrets from the SecretStore and asks the VO type's token factory
 for a token (for AWS: a boto3 Session with retries, proxy and endpoint). Tokens are made on first
@@ -8,12 +8,8 @@ use, on a worker thread, and kept until the VO changes.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
-from gridclient.elements import Element
-from gridclient.interaction import Interaction
-from gridclient.operations import Operation
 from gridclient.paths import AppPaths
 from gridclient.registry import ExtensionRegistry, VOType, resolve
 from gridclient.secrets import SecretStore, SecretUnavailable
@@ -22,6 +18,18 @@ from gridclient.workspace import VirtualOrganization
 
 class UnknownVOType(LookupError):
     pass
+
+
+class SettingsFix(str):
+    """An explained error whose remedy is in the VO's own settings (a key, the endpoint, the proxy).
+
+    A VO type's ``explain_error`` returns one instead of a plain ``str`` to say so; the front end
+    then adds where those settings are changed from where the person stands (Edit → Preferences
+    in the window, Back in the wizard that is making the VO)."""
+
+
+#: where a VO's settings are changed, said after a :class:`SettingsFix` when the caller names no other place
+SETTINGS_PLACE = "Change them in Edit → Preferences → Edit."
 
 
 class AuthTokens:
@@ -54,7 +62,8 @@ class AuthTokens:
         if vo.secret_fields and not self.secrets.safe:
             raise SecretUnavailable(
                 f"The secrets of “{vo.name}” are locked: they are kept in the encrypted file keyring. "
-                "Unlock it with File → Unlock secrets…, or use a named AWS profile for this VO.")
+                "Unlock it with File → Unlock secrets…, or set the VO up with credentials the app "
+                "does not keep (a named profile, where its type offers one).")
         out = self.secrets_of(vo)
         missing = [name for name in vo.secret_fields if name not in out]
         if missing:
@@ -89,32 +98,21 @@ class AuthTokens:
         vt = self.vo_type(vo)
         return resolve(vt.connection_test)(self.make(vo, secrets))
 
-    def explain(self, vo: VirtualOrganization | None, exc: BaseException) -> str:
+    def explain(self, vo: VirtualOrganization | None, exc: BaseException,
+                settings_place: str = SETTINGS_PLACE) -> str:
+        """``exc`` as a sentence for the person, by the VO type's ``explain_error``; where the
+        remedy is in the VO's settings, ``settings_place`` says where to change them."""
         if isinstance(exc, (SecretUnavailable, UnknownVOType)):
             return str(exc)  # ours, already in words
         if vo is not None:
             vt = self.registry.vo_types.get(vo.type)
             if vt is not None and vt.explain_error:
                 try:
-                    return resolve(vt.explain_error)(exc)
+                    text = resolve(vt.explain_error)(exc)
                 except Exception:  # explaining must never fail louder than the error
-                    pass
+                    text = None
+                if isinstance(text, SettingsFix):
+                    return f"{text} {settings_place}".strip()
+                if text:
+                    return str(text)
         return str(exc) or type(exc).__name__
-
-
-@dataclass
-class ActionContext:
-    """What an action handler is handed."""
-
-    elements: list[Element]
-    vo: VirtualOrganization
-    token: Any
-    interaction: Interaction
-    paths: AppPaths
-    operation: Operation | None = None
-    values: dict[str, Any] = field(default_factory=dict)  # the action's parameter fields
-    remember: dict[str, Any] = field(default_factory=dict)  # VO settings the handler wants kept
-
-    @property
-    def element(self) -> Element:
-        return self.elements[0]

@@ -1,0 +1,30 @@
+"""The element kinds of the AWS provider: the ids its manifest, its loaders and its actions share.
+
+A kind chooses an element's loader, its actions and its icon; the tree's cache keys hold it too.
+"""
+
+# top-level categories of a project on an AWS VO
+COMPUTING = "aws.computing"
+SERVICES = "aws.services"
+STORAGE = "aws.storage"
+
+# Services
+IMAGES = "aws.images"  # the account's own AMIs
+CATALOG = "aws.catalog"  # public images, for a search the person typed
+KEYPAIRS = "aws.keypairs"
+SECURITY_GROUPS = "aws.securitygroups"
+REGIONS = "aws.regions"
+
+# Storage
+VOLUMES = "aws.volumes"
+BUCKET = "aws.s3.bucket"
+FOLDER = "aws.s3.folder"
+
+# leaves
+INSTANCE = "aws.ec2.instance"
+IMAGE = "aws.ec2.image"
+KEYPAIR = "aws.ec2.keypair"
+SECURITY_GROUP = "aws.ec2.securitygroup"
+REGION = "aws.region"
+VOLUME = "aws.ec2.volume"
+OBJECT = "aws.s3.object"

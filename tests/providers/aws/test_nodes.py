@@ -1,0 +1,522 @@
+"""providers.aws.nodes: every child loader against a real moto server over HTTP.
+
+Each test seeds moto through its own boto3 client, runs the loader with an ``AwsToken`` pointed at
+the server, and checks what a person would see in the tree: kinds, ids, labels, state, icons,
+detail text, whether a row expands, the ``ref`` that finds its children, the flattened
+properties, sorting and paging. No Qt.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import pytest
+
+from gridclient.elements import Element
+from gridclient.workspace import VirtualOrganization
+from providers.aws import nodes
+from providers.aws.nodes import (
+    CATALOG_LIMIT,
+    flatten,
+    human_size,
+    load_bucket,
+    load_catalog,
+    load_computing,
+    load_images,
+    load_keypairs,
+    load_regions,
+    load_security_groups,
+    load_services,
+    load_storage,
+    load_volumes,
+)
+from providers.aws.token import AwsToken
+
+pytest.importorskip("moto.server")
+
+AMAZON_IMAGE = "ami-760aaa0f"  # in moto's default catalog (see providers/aws/demo.py)
+
+
+def make_token(endpoint: str, region: str = "us-east-1") -> AwsToken:
+    vo = VirtualOrganization(name="T", type="aws", settings={
+        "region": region, "credential_mode": "keys", "access_key_id": "AKIDTEST", "endpoint_url": endpoint})
+    return AwsToken(vo, {"secret_access_key": "x"})
+
+
+@pytest.fixture
+def token(moto):
+    return make_token(moto)
+
+
+def pages_of(loader, token, parent: Element) -> list[list[Element]]:
+    return [list(page) for page in loader(token, parent)]
+
+
+def rows_of(loader, token, parent: Element) -> list[Element]:
+    return [e for page in pages_of(loader, token, parent) for e in page]
+
+
+def run_instance(ec2, **kw) -> dict:
+    kw.setdefault("ImageId", AMAZON_IMAGE)
+    kw.setdefault("InstanceType", "t3.micro")
+    return ec2.run_instances(MinCount=1, MaxCount=1, **kw)
+
+
+def describe(ec2, iid: str) -> dict:
+    return ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+
+
+# -- small helpers ----------------------------------------------------------------------------
+def test_flatten_nested_lists_tags_and_dates():
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    data = {
+        "InstanceId": "i-1",
+        "Placement": {"AvailabilityZone": "us-east-1a", "Tenancy": "default"},
+        "Tags": [{"Key": "Name", "Value": "web"}, {"Key": "Env", "Value": "prod"}],
+        "SecurityGroups": [{"GroupId": "sg-1"}, {"GroupId": "sg-2"}],
+        "ProductCodes": ["a", "b"],
+        "Empty": [],
+        "LaunchTime": when,
+        "NetworkInterfaces": [{"Tags": [{"Key": "Role", "Value": "eth0"}], "Ipv6Addresses": []}],
+        "ResponseMetadata": {"RequestId": "r"},
+    }
+    flat = flatten(data)
+    assert flat["InstanceId"] == "i-1"
+    assert flat["Placement.AvailabilityZone"] == "us-east-1a"
+    assert flat["Placement.Tenancy"] == "default"
+    assert flat["Tag:Name"] == "web" and flat["Tag:Env"] == "prod"
+    assert "Tags" not in flat and not any(k.startswith("Tags") for k in flat)
+    assert flat["SecurityGroups[0].GroupId"] == "sg-1"
+    assert flat["SecurityGroups[1].GroupId"] == "sg-2"
+    assert flat["ProductCodes"] == "a, b"  # a list of scalars reads as one value
+    assert flat["Empty"] == ""
+    assert flat["LaunchTime"] == "2026-03-04T05:06:07+00:00"
+    assert flat["NetworkInterfaces[0].Tag:Role"] == "eth0"
+    assert not any(k.startswith("ResponseMetadata") for k in flat)
+    # every value is a scalar: the Properties view shows one line per key
+    assert all(not isinstance(v, (dict, list)) for v in flat.values())
+
+
+def test_human_size():
+    assert human_size(0) == "0 B"
+    assert human_size(1023) == "1023 B"
+    assert human_size(1024) == "1.0 KiB"
+    assert human_size(1536) == "1.5 KiB"
+    assert human_size(5 * 1024 ** 2) == "5.0 MiB"
+    assert human_size(3 * 1024 ** 3 // 2) == "1.5 GiB"
+    assert human_size(1024 ** 4) == "1.0 TiB"
+    assert human_size(2048 * 1024 ** 4) == "2048.0 TiB"  # nothing above TiB
+
+
+# -- categories -------------------------------------------------------------------------------
+def test_load_computing_lists_every_instance_with_state_address_and_properties(token, boto):
+    ec2 = boto("ec2")
+    ec2.create_key_pair(KeyName="team-key")
+    named = run_instance(ec2, KeyName="team-key", TagSpecifications=[{
+        "ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web-1"}, {"Key": "Env", "Value": "prod"}]}])
+    named_id = named["Instances"][0]["InstanceId"]
+    pair = ec2.run_instances(ImageId=AMAZON_IMAGE, InstanceType="t3.small", MinCount=2, MaxCount=2)
+    plain_ids = [i["InstanceId"] for i in pair["Instances"]]
+    ec2.stop_instances(InstanceIds=[plain_ids[1]])
+
+    pages = pages_of(load_computing, token, Element("aws.computing", "computing", "Computing"))
+    rows = {e.id: e for page in pages for e in page}
+    assert set(rows) == {named_id, *plain_ids}  # both reservations, every instance
+    assert all(e.kind == "aws.ec2.instance" and not e.has_children for e in rows.values())
+
+    web = rows[named_id]
+    inst = describe(ec2, named_id)
+    addr = inst.get("PublicIpAddress") or inst["PrivateIpAddress"]
+    assert web.label == "web-1"  # the Name tag, not the id
+    assert web.state == "running" and web.icon == "instance-running"
+    assert web.detail == f"t3.micro · running · {addr}"
+    assert web.ref == {"image_id": AMAZON_IMAGE, "key_name": "team-key"}
+    assert web.properties["InstanceId"] == named_id
+    assert web.properties["Placement.AvailabilityZone"] == inst["Placement"]["AvailabilityZone"]
+    assert web.properties["Tag:Name"] == "web-1" and web.properties["Tag:Env"] == "prod"
+    assert web.properties["InstanceType"] == "t3.micro"
+    assert web.properties["KeyName"] == "team-key"
+
+    running, stopped = rows[plain_ids[0]], rows[plain_ids[1]]
+    assert running.label == plain_ids[0]  # no Name tag: the id
+    assert stopped.label == plain_ids[1]
+    assert stopped.state == "stopped" and stopped.icon == "instance-stopped"
+    assert stopped.detail.startswith("t3.small · stopped")
+    assert running.ref["key_name"] == ""
+
+
+def test_load_computing_with_no_instances_yields_an_empty_page(token):
+    rows = rows_of(load_computing, token, Element("aws.computing", "computing", "Computing"))
+    assert rows == []
+
+
+def test_load_services_yields_the_five_service_nodes_scoped_to_the_region(moto):
+    token = make_token(moto, region="eu-west-1")
+    pages = pages_of(load_services, token, Element("aws.services", "services", "Services"))
+    assert len(pages) == 1
+    rows = pages[0]
+    assert [(e.kind, e.id, e.label) for e in rows] == [
+        ("aws.images", "eu-west-1/images", "My images (AMIs)"),
+        ("aws.catalog", "eu-west-1/catalog", "Image catalog"),
+        ("aws.keypairs", "eu-west-1/keypairs", "Key pairs"),
+        ("aws.securitygroups", "eu-west-1/sg", "Security groups"),
+        ("aws.regions", "regions", "Regions"),
+    ]
+    assert all(e.has_children for e in rows)  # each one expands
+    assert [e.icon for e in rows] == ["images", "catalog", "keys", "firewall", "regions"]
+    assert rows[1].detail == "right-click → Search…"
+
+
+def test_load_storage_yields_buckets_case_insensitively_then_the_volumes_node(token, boto):
+    s3 = boto("s3")
+    for name in ("Zeta-Bucket", "alpha", "Beta"):  # list_buckets answers in creation order
+        s3.create_bucket(Bucket=name)
+
+    pages = pages_of(load_storage, token, Element("aws.storage", "storage", "Storage"))
+    assert len(pages) == 2
+    buckets, volumes = pages
+    assert [e.label for e in buckets] == ["alpha", "Beta", "Zeta-Bucket"]
+    for b in buckets:
+        assert b.kind == "aws.s3.bucket" and b.id == b.label
+        assert b.has_children and b.icon == "bucket"
+        assert b.ref == {"bucket": b.label, "prefix": ""}
+        assert b.properties["Name"] == b.label
+        assert re.match(r"\d{4}-\d\d-\d\dT", b.properties["CreationDate"])  # flattened date
+    assert [(e.kind, e.id, e.label, e.has_children, e.icon) for e in volumes] == [
+        ("aws.volumes", "us-east-1/volumes", "Volumes (EBS)", True, "volume")]
+
+
+def test_load_storage_without_buckets_still_offers_volumes(token):
+    pages = pages_of(load_storage, token, Element("aws.storage", "storage", "Storage"))
+    assert pages[0] == []
+    assert [e.kind for e in pages[1]] == ["aws.volumes"]
+
+
+# -- services ---------------------------------------------------------------------------------
+def test_load_images_lists_only_own_images_sorted_by_name(token, boto):
+    ec2 = boto("ec2")
+    iid = run_instance(ec2)["Instances"][0]["InstanceId"]
+    made = {}
+    for name in ("zulu-image", "Mike-image", "alpha-image"):  # case-sensitive: "Mike" first
+        made[name] = ec2.create_image(InstanceId=iid, Name=name, Description=f"{name} desc")["ImageId"]
+
+    rows = rows_of(load_images, token, Element("aws.images", "us-east-1/images", "My images"))
+    # moto's public catalog (Owner amazon) has >1,000 images: none of them is "mine"
+    assert [e.label for e in rows] == ["alpha-image", "Mike-image", "zulu-image"]
+    assert {e.id for e in rows} == set(made.values())
+    ref = {i["ImageId"]: i for i in ec2.describe_images(ImageIds=list(made.values()))["Images"]}
+    for e in rows:
+        img = ref[e.id]
+        assert e.id == made[e.label]
+        assert e.kind == "aws.ec2.image" and e.icon == "image" and not e.has_children
+        assert e.state == "available"
+        assert e.properties["ImageId"] == e.id and e.properties["Name"] == e.label
+        assert e.properties["Description"] == f"{e.label} desc"
+        expected = " · ".join(x for x in (img.get("Architecture", ""), img.get("PlatformDetails", ""),
+                                          str(img["CreationDate"])[:10]) if x)
+        assert e.detail == expected
+        assert str(img["CreationDate"])[:10] in e.detail and img["Architecture"] in e.detail
+
+
+def test_load_images_without_own_images_is_empty(token):
+    assert rows_of(load_images, token, Element("aws.images", "us-east-1/images", "My images")) == []
+
+
+def _catalog(query: str | None = None, owner: str | None = None) -> Element:
+    ref = {}
+    if query is not None:
+        ref["query"] = query
+    if owner is not None:
+        ref["owner"] = owner
+    return Element("aws.catalog", "us-east-1/catalog", "Image catalog", has_children=True, ref=ref)
+
+
+@pytest.mark.parametrize("ref_query", [None, "", "   "])
+def test_load_catalog_without_a_query_says_how_to_search(token, ref_query):
+    rows = rows_of(load_catalog, token, _catalog(ref_query))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.kind == "info" and row.icon == "info" and not row.has_children
+    assert row.id == "us-east-1/catalog#info"
+    assert "Search image catalog" in row.label and "Right-click" in row.label
+
+
+def _seed_catalog_images(token, images: list[dict]) -> None:
+    """Amazon-owned public images with chosen dates and states, straight into the moto backend
+    serving this process's server (moto loads its default catalog all with today's date, and
+    CreateImage makes only the caller's own, available images)."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.amis import Ami
+
+    account = token.client("sts").get_caller_identity()["Account"]
+    backend = ec2_backends[account][token.region]
+    for spec in images:
+        backend.amis[spec["id"]] = Ami(
+            backend, spec["id"], name=spec["name"], owner_id="137112412989", owner_alias="amazon",
+            public=True, architecture="x86_64", state=spec.get("state", "available"),
+            creation_date=spec["date"], region_name=f"{token.region}a")
+
+
+def test_load_catalog_query_lists_matching_public_available_images_newest_first(token, boto):
+    ec2 = boto("ec2")
+    _seed_catalog_images(token, [
+        {"id": "ami-0000000000000a021", "name": "gc-catalog-2021", "date": datetime(2021, 5, 1, tzinfo=timezone.utc)},
+        {"id": "ami-0000000000000a023", "name": "gc-catalog-2023", "date": datetime(2023, 5, 1, tzinfo=timezone.utc)},
+        {"id": "ami-0000000000000a022", "name": "gc-catalog-2022", "date": datetime(2022, 5, 1, tzinfo=timezone.utc)},
+        {"id": "ami-0000000000000a024", "name": "gc-catalog-2024-pending", "state": "pending",
+         "date": datetime(2024, 5, 1, tzinfo=timezone.utc)},
+    ])
+    # my own (private) image with a matching name is not in the public catalog
+    iid = run_instance(ec2)["Instances"][0]["InstanceId"]
+    own = ec2.create_image(InstanceId=iid, Name="gc-catalog-mine")["ImageId"]
+
+    rows = rows_of(load_catalog, token, _catalog("  gc-catalog "))  # surrounding blanks ignored
+    assert [e.label for e in rows] == ["gc-catalog-2023", "gc-catalog-2022", "gc-catalog-2021"]
+    assert [e.id for e in rows] == ["ami-0000000000000a023", "ami-0000000000000a022", "ami-0000000000000a021"]
+    assert own not in {e.id for e in rows}
+    for e in rows:
+        assert e.kind == "aws.ec2.image" and e.icon == "image" and e.state == "available"
+        assert e.properties["Public"] is True
+        assert e.properties["ImageOwnerAlias"] == "amazon"
+    assert rows[0].detail == "x86_64 · 2023-05-01"
+
+    # the owner choice "self" finds my own image instead
+    mine = rows_of(load_catalog, token, _catalog("gc-catalog", owner="self"))
+    assert [e.id for e in mine] == [own]
+
+
+def test_load_catalog_query_on_the_default_catalog(token, boto):
+    ec2 = boto("ec2")
+    expected = ec2.describe_images(Owners=["amazon"], Filters=[
+        {"Name": "name", "Values": ["*ubuntu*"]}, {"Name": "state", "Values": ["available"]}])["Images"]
+    assert 0 < len(expected) <= CATALOG_LIMIT  # moto's catalog: a query with a short answer
+
+    rows = rows_of(load_catalog, token, _catalog("ubuntu"))
+    assert {e.id for e in rows} == {i["ImageId"] for i in expected}
+    assert all(e.kind == "aws.ec2.image" and "ubuntu" in e.label for e in rows)
+    assert not any(e.kind == "info" for e in rows)
+
+
+def test_load_catalog_query_matching_nothing_says_so(token):
+    rows = rows_of(load_catalog, token, _catalog("no-such-image-xyzzy"))
+    assert len(rows) == 1
+    assert rows[0].kind == "info" and rows[0].icon == "info"
+    assert rows[0].label == "No public image matches “no-such-image-xyzzy”"
+
+
+def test_load_catalog_caps_a_broad_query_and_says_how_many_more(token, boto):
+    ec2 = boto("ec2")
+    total = len(ec2.describe_images(Owners=["amazon"], Filters=[
+        {"Name": "name", "Values": ["*amzn*"]}, {"Name": "state", "Values": ["available"]}])["Images"])
+    assert total > CATALOG_LIMIT  # moto's default catalog has hundreds of Amazon Linux images
+
+    rows = rows_of(load_catalog, token, _catalog("amzn"))
+    assert len(rows) == CATALOG_LIMIT + 1
+    images, overflow = rows[:-1], rows[-1]
+    assert all(e.kind == "aws.ec2.image" and "amzn" in e.label for e in images)
+    assert len({e.id for e in images}) == CATALOG_LIMIT
+    assert overflow.kind == "info" and overflow.icon == "info"
+    assert overflow.label == f"{total - CATALOG_LIMIT} more — narrow the search"
+
+
+def test_load_keypairs_sorted_by_name_with_fingerprint(token, boto):
+    ec2 = boto("ec2")
+    made = {}
+    for name in ("zeta", "Beta", "alpha"):  # case-sensitive order would put "Beta" first
+        made[name] = ec2.create_key_pair(KeyName=name)
+
+    pages = pages_of(load_keypairs, token, Element("aws.keypairs", "us-east-1/keypairs", "Key pairs"))
+    assert len(pages) == 1
+    rows = pages[0]
+    assert [e.label for e in rows] == ["alpha", "Beta", "zeta"]
+    for e in rows:
+        kp = made[e.label]
+        assert e.kind == "aws.ec2.keypair" and e.icon == "key" and not e.has_children
+        assert e.id == kp["KeyPairId"] and e.id.startswith("key-")
+        assert e.detail == kp["KeyFingerprint"][:23] and len(e.detail) == 23
+        assert e.properties["KeyName"] == e.label
+        assert e.properties["KeyFingerprint"] == kp["KeyFingerprint"]
+        assert "KeyMaterial" not in e.properties  # no private key in the tree
+
+
+def test_load_security_groups_lists_groups_with_rules_flattened(token, boto):
+    ec2 = boto("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    gid = ec2.create_security_group(GroupName="web", Description="HTTP from anywhere", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.create_tags(Resources=[gid], Tags=[{"Key": "Name", "Value": "web-sg"}])
+
+    rows = rows_of(load_security_groups, token, Element("aws.securitygroups", "us-east-1/sg", "Security groups"))
+    by_id = {e.id: e for e in rows}
+    expected = {g["GroupId"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
+    assert set(by_id) == set(expected)  # the default group too
+    assert any(e.label == "default" for e in rows)
+    web = by_id[gid]
+    assert web.kind == "aws.ec2.securitygroup" and web.icon == "firewall" and not web.has_children
+    assert web.label == "web"
+    assert web.detail == "HTTP from anywhere"
+    assert web.properties["VpcId"] == vpc
+    assert web.properties["IpPermissions[0].FromPort"] == 80
+    assert web.properties["IpPermissions[0].IpRanges[0].CidrIp"] == "0.0.0.0/0"
+    assert web.properties["Tag:Name"] == "web-sg"
+
+
+def test_load_regions_sorted_with_the_tokens_region_marked_current(moto, boto):
+    token = make_token(moto, region="eu-west-1")
+    rows = rows_of(load_regions, token, Element("aws.regions", "regions", "Regions"))
+    expected = boto("ec2", region="eu-west-1").describe_regions()["Regions"]
+    names = [e.id for e in rows]
+    assert names == sorted(r["RegionName"] for r in expected)
+    assert len(names) > 5 and names == sorted(names)
+    current = [e for e in rows if e.state == "current"]
+    assert [e.id for e in current] == ["eu-west-1"]
+    assert current[0].detail == "current"
+    endpoints = {r["RegionName"]: r["Endpoint"] for r in expected}
+    for e in rows:
+        assert e.kind == "aws.region" and e.label == e.id and e.icon == "region"
+        assert e.properties["RegionName"] == e.id
+        if e.id != "eu-west-1":
+            assert e.state == "" and e.detail == endpoints[e.id]
+    us = next(e for e in rows if e.id == "us-east-1")
+    assert us.detail == "ec2.us-east-1.amazonaws.com"
+
+
+# -- storage ----------------------------------------------------------------------------------
+def test_load_volumes_detail_name_and_state(token, boto):
+    ec2 = boto("ec2")
+    named = ec2.create_volume(Size=8, AvailabilityZone="us-east-1a", VolumeType="gp3", TagSpecifications=[
+        {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "data"}]}])["VolumeId"]
+    plain = ec2.create_volume(Size=100, AvailabilityZone="us-east-1b", VolumeType="io1", Iops=1000)["VolumeId"]
+    inst = run_instance(ec2, Placement={"AvailabilityZone": "us-east-1a"})["Instances"][0]["InstanceId"]
+    ec2.attach_volume(VolumeId=named, InstanceId=inst, Device="/dev/sdf")
+    volumes = {v["VolumeId"]: v for v in ec2.describe_volumes()["Volumes"]}
+
+    rows = rows_of(load_volumes, token, Element("aws.volumes", "us-east-1/volumes", "Volumes (EBS)"))
+    by_id = {e.id: e for e in rows}
+    assert set(by_id) == set(volumes)  # the instance's root volume as well
+    data, big = by_id[named], by_id[plain]
+    assert data.label == "data" and big.label == plain
+    assert data.detail == "8 GiB · gp3 · in-use" and data.state == "in-use"
+    assert big.detail == "100 GiB · io1 · available" and big.state == "available"
+    assert data.properties["Attachments[0].InstanceId"] == inst
+    assert data.properties["Tag:Name"] == "data"
+    assert big.properties["AvailabilityZone"] == "us-east-1b"
+    assert all(e.kind == "aws.ec2.volume" and e.icon == "volume" and not e.has_children for e in rows)
+
+
+def _put_objects(endpoint: str, bucket: str, keys: list[str], body: bytes = b"x", workers: int = 4) -> None:
+    """Plain S3 REST PUTs over kept-alive connections (moto does not check signatures)."""
+    url = urlsplit(endpoint)
+    auth = ("AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/s3/aws4_request, "
+            f"SignedHeaders=host, Signature={'0' * 64}")
+
+    def put(chunk: list[str]) -> None:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            for key in chunk:
+                conn.request("PUT", f"/{bucket}/{key}", body=body, headers={"Authorization": auth})
+                resp = conn.getresponse()
+                resp.read()
+                assert resp.status == 200, (key, resp.status)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for f in [pool.submit(put, keys[i::workers]) for i in range(workers)]:
+            f.result()
+
+
+def _bucket(name: str, prefix: str = "") -> Element:
+    kind = "aws.s3.folder" if prefix else "aws.s3.bucket"
+    return Element(kind, f"{name}/{prefix}" if prefix else name, prefix or name, has_children=True,
+                   ref={"bucket": name, "prefix": prefix})
+
+
+def test_load_bucket_folders_then_objects(token, boto):
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="photos")
+    s3.put_object(Bucket="photos", Key="readme.txt", Body=b"r" * 1536)
+    s3.put_object(Bucket="photos", Key="2024/", Body=b"")  # the console's folder marker
+    s3.put_object(Bucket="photos", Key="2024/summary.csv", Body=b"a,b\n")
+    s3.put_object(Bucket="photos", Key="2024/jan/a.jpg", Body=b"j" * 3 * 1024 ** 2)
+    s3.put_object(Bucket="photos", Key="2024/feb/b.jpg", Body=b"f")
+    s3.put_object(Bucket="photos", Key="2025/x.jpg", Body=b"x")
+
+    top = rows_of(load_bucket, token, _bucket("photos"))
+    assert [(e.kind, e.label) for e in top] == [
+        ("aws.s3.folder", "2024/"), ("aws.s3.folder", "2025/"), ("aws.s3.object", "readme.txt")]
+    folder = top[0]
+    assert folder.id == "photos/2024/" and folder.has_children and folder.icon == "folder"
+    assert folder.ref == {"bucket": "photos", "prefix": "2024/"}
+    assert folder.properties == {"Bucket": "photos", "Prefix": "2024/"}
+    readme = top[2]
+    head = s3.head_object(Bucket="photos", Key="readme.txt")
+    assert readme.id == "photos/readme.txt" and not readme.has_children and readme.icon == "file"
+    assert readme.ref == {"bucket": "photos", "key": "readme.txt"}
+    assert readme.properties["Size"] == 1536
+    assert readme.properties["Key"] == "readme.txt" and readme.properties["Bucket"] == "photos"
+    assert readme.properties["ETag"] == head["ETag"]
+    assert readme.properties["LastModified"].startswith(head["LastModified"].strftime("%Y-%m-%dT%H:%M"))
+    assert readme.detail == f"1.5 KiB · {readme.properties['LastModified'][:19].replace('T', ' ')}"
+    assert re.fullmatch(r"1\.5 KiB · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", readme.detail)
+
+    # a folder found through its ref: sub-folders relative to the prefix, its own marker skipped
+    inside = rows_of(load_bucket, token, Element(folder.kind, folder.id, folder.label, ref=folder.ref))
+    assert [(e.kind, e.label) for e in inside] == [
+        ("aws.s3.folder", "feb/"), ("aws.s3.folder", "jan/"), ("aws.s3.object", "summary.csv")]
+    assert inside[1].ref == {"bucket": "photos", "prefix": "2024/jan/"}
+    assert inside[1].id == "photos/2024/jan/"
+    assert inside[2].ref == {"bucket": "photos", "key": "2024/summary.csv"}
+    assert inside[2].id == "photos/2024/summary.csv"
+    assert "2024/" not in {e.properties.get("Key") for e in inside}
+
+    deeper = rows_of(load_bucket, token, _bucket("photos", "2024/jan/"))
+    assert [(e.label, e.properties["Key"]) for e in deeper] == [("a.jpg", "2024/jan/a.jpg")]
+    assert deeper[0].detail.startswith("3.0 MiB · ")
+
+
+def test_load_bucket_empty_bucket_and_empty_folder(token, boto):
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="empty")
+    assert rows_of(load_bucket, token, _bucket("empty")) == []
+    s3.put_object(Bucket="empty", Key="only-marker/", Body=b"")
+    top = rows_of(load_bucket, token, _bucket("empty"))
+    assert [(e.kind, e.label) for e in top] == [("aws.s3.folder", "only-marker/")]
+    assert rows_of(load_bucket, token, _bucket("empty", "only-marker/")) == []  # the marker is no row
+
+
+def test_load_bucket_pages_through_more_than_a_thousand_objects(token, boto, moto):
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="big")
+    keys = [f"k{i:05d}.txt" for i in range(1005)]
+    _put_objects(moto, "big", keys)
+    _put_objects(moto, "big", ["sub/inner.txt"], workers=1)
+
+    pages = pages_of(load_bucket, token, _bucket("big"))
+    assert len(pages) >= 2  # S3 answers at most 1,000 keys a request
+    assert len(pages[0]) <= 1001  # one page is one answer, not the whole bucket
+    rows = [e for page in pages for e in page]
+    objects = [e.label for e in rows if e.kind == "aws.s3.object"]
+    assert sorted(objects) == keys  # every key, once
+    assert [e.label for e in rows if e.kind == "aws.s3.folder"] == ["sub/"]
+    assert all(e.detail.startswith("1 B · ") for e in rows if e.kind == "aws.s3.object")
+
+
+def test_every_expandable_kind_has_a_loader_here():
+    """Each kind a loader's rows expand into is mapped, in the provider manifest, to a loader of
+    this module (a node without one would show an arrow that does nothing)."""
+    from providers.aws import manifest
+
+    loaders = {}
+    for contributor in manifest.node_contributors:
+        loaders.update(contributor.loaders)
+    for kind in ("aws.computing", "aws.services", "aws.storage", "aws.images", "aws.catalog",
+                 "aws.keypairs", "aws.securitygroups", "aws.regions", "aws.volumes", "aws.s3.bucket",
+                 "aws.s3.folder"):
+        module, _, name = loaders[kind].partition(":")
+        assert module == "providers.aws.nodes" and callable(getattr(nodes, name)), kind
