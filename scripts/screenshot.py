@@ -15,18 +15,19 @@ from PySide6.QtCore import QTimer  # noqa: E402
 
 import ui.app as app_module  # noqa: E402
 from gridclient.paths import AppPaths  # noqa: E402
+from gridclient.registry import ExtensionRegistry  # noqa: E402
 from gridclient.secrets import MemoryKeyring, SecretStore  # noqa: E402
-from providers.aws.demo import DemoSandbox  # noqa: E402
-from providers.aws.demo_workspace import prepare  # noqa: E402
 
 
 def main() -> int:
     out = sys.argv[1] if len(sys.argv) > 1 else "docs/demo.png"
     app = app_module.make_app()
-    sandbox = DemoSandbox().start()
+    registry = ExtensionRegistry().discover()
+    sandbox = app_module.start_sandbox(registry)
     with tempfile.TemporaryDirectory() as ws:
-        wb, win = app_module.build(AppPaths.under(ws), secrets=SecretStore(MemoryKeyring()), title="demo sandbox")
-        prepare(wb, sandbox)
+        wb, win = app_module.build(AppPaths.under(ws), secrets=SecretStore(MemoryKeyring()), registry=registry,
+                                   title="demo sandbox")
+        sandbox.prepare(wb)
         win.model.reload_projects()
         m, tree = win.model, win.tree
         project = m.index(0, 0)

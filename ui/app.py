@@ -1,4 +1,4 @@
-"""The composition root: makes the Workbench, the window and (with --demo) the sandbox."""
+"""The composition root: makes the Workbench, the window and (with --demo) a contributed sandbox."""
 
 from __future__ import annotations
 
@@ -72,24 +72,34 @@ def build(paths, *, secrets=None, registry=None, title: str = ""):
     return wb, MainWindow(wb, title_suffix=title)
 
 
+def start_sandbox(registry) -> Any:
+    """The first sandbox a provider contributes, started; RuntimeError says why there is none."""
+    from gridclient.registry import resolve
+
+    if not registry.sandboxes:
+        raise RuntimeError("no installed provider offers a demo sandbox (pip install 'gridclient[demo]')")
+    contribution = next(iter(registry.sandboxes.values()))
+    print(f"gridclient: starting the demo sandbox ({contribution.label})…", file=sys.stderr)
+    return resolve(contribution.factory)().start()
+
+
 def run(args: Any) -> int:
     from PySide6.QtCore import QTimer
 
     from gridclient.paths import AppPaths
+    from gridclient.registry import ExtensionRegistry
     from gridclient.secrets import MemoryKeyring, SecretStore
 
     app = make_app()
     quit_on_signals(app)
+    registry = ExtensionRegistry().discover()
     sandbox = None
     throwaway = None
     secrets = None
     title = ""
     if args.demo:
         try:
-            from providers.aws.demo import DemoSandbox
-
-            print("gridclient: starting the demo sandbox (moto on 127.0.0.1)…", file=sys.stderr)
-            sandbox = DemoSandbox().start()
+            sandbox = start_sandbox(registry)
         except Exception as exc:  # noqa: BLE001
             print(f"gridclient: the demo sandbox could not start: {exc}", file=sys.stderr)
             return 2
@@ -115,11 +125,9 @@ def run(args: Any) -> int:
         if sandbox is not None:
             sandbox.stop()
         return 1
-    wb, window = build(paths, secrets=secrets, title=title)
+    wb, window = build(paths, secrets=secrets, registry=registry, title=title)
     if sandbox is not None:
-        from providers.aws.demo_workspace import prepare
-
-        prepare(wb, sandbox)
+        sandbox.prepare(wb)
         window.model.reload_projects()
         for row in range(window.model.rowCount()):
             window.tree.expand(window.model.index(row, 0))

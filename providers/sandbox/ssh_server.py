@@ -135,7 +135,7 @@ class _ChannelState:
 class _Interface(paramiko.ServerInterface):
     """Per connection: authentication and the requests on its session channels."""
 
-    def __init__(self, server: "DemoSSHServer", peer: str):
+    def __init__(self, server: "LoopbackSSHServer", peer: str):
         self.server = server
         self.peer = peer
         self.channels: dict[int, _ChannelState] = {}
@@ -215,7 +215,7 @@ class _Interface(paramiko.ServerInterface):
         return True
 
 
-class DemoSSHServer:
+class LoopbackSSHServer:
     """A paramiko SSH server on 127.0.0.1 that accepts only ``authorized_key``.
 
     ``start()`` binds a free port (``port``) and makes the host key (``host_key``);
@@ -245,7 +245,7 @@ class DemoSSHServer:
         self._home = user.pw_dir if os.path.isdir(user.pw_dir) else os.path.expanduser("~")
 
     # -- life cycle ------------------------------------------------------------------------
-    def start(self) -> "DemoSSHServer":
+    def start(self) -> "LoopbackSSHServer":
         if self._sock is not None:
             return self
         if self.host_key is None:
@@ -295,7 +295,7 @@ class DemoSSHServer:
             t.close()
         log.info("demo ssh: stopped")
 
-    def __enter__(self) -> "DemoSSHServer":
+    def __enter__(self) -> "LoopbackSSHServer":
         return self.start()
 
     def __exit__(self, *exc) -> None:

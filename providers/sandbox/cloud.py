@@ -3,10 +3,12 @@
 ``DemoSandbox().start()`` starts moto's ``ThreadedMotoServer`` in this process at a free port,
 seeds it over HTTP with boto3 (two regions, instances running and stopped, two owned AMIs, a
 key pair, security groups, three buckets with nested folders and a few hundred objects) and
-starts a loopback-only SSH endpoint (:mod:`providers.aws.demo_ssh`) that accepts only the demo
-key pair, so "SSH login…" on a demo instance opens a real shell. It never contacts AWS: every
-client is built with fixed fake keys, no profile, no config file, no proxy and the sandbox's
-endpoint URL. ``stop()`` (or leaving the ``with`` block) stops both.
+starts a loopback-only SSH endpoint (:mod:`providers.sandbox.ssh_server`) that accepts only the
+demo key pair, so "SSH login…" on a demo instance opens a real shell. It never contacts AWS:
+every client is built with fixed fake keys, no profile, no config file, no proxy and the
+sandbox's endpoint URL. ``prepare(workbench)`` puts a "Demo" VO (of the AWS provider's type) and
+project into the app's (throwaway) workspace, with the demo key held and the endpoint's host key
+trusted. ``stop()`` (or leaving the ``with`` block) stops both servers.
 
 moto keeps its state in module globals, so every moto server in one process shares one set of
 data: ``start()`` empties it before seeding (``/moto-api/reset``), and a later reset by someone
@@ -69,7 +71,7 @@ class DemoSandbox:
             ) from exc
         import paramiko
 
-        from providers.aws.demo_ssh import DemoSSHServer
+        from providers.sandbox.ssh_server import LoopbackSSHServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -82,7 +84,7 @@ class DemoSandbox:
             buf = io.StringIO()
             self._key.write_private_key(buf)
             self.private_key_pem = buf.getvalue()
-            self._ssh = DemoSSHServer(self._key, host=self.ssh_host).start()
+            self._ssh = LoopbackSSHServer(self._key, host=self.ssh_host).start()
             self.ssh_port = self._ssh.port
             with _without_missing_profile():
                 self.reseed()
@@ -115,6 +117,23 @@ class DemoSandbox:
         return self._server is not None
 
     # -- what the demo workspace needs -------------------------------------------------------
+    def prepare(self, wb) -> None:
+        """The Demo VO and project (made once, updated after), the demo key pair's private key
+        held for it, and the SSH endpoint's host key trusted (a new one at every start)."""
+        from gridclient.keys import store_key
+        from gridclient.ssh import KnownHosts
+        from gridclient.workspace import GridProject
+
+        self._require()
+        vo = wb.workspace.vo_by_name("Demo")
+        vo = wb.save_vo("Demo", "aws", {**self.vo_settings(), **self.vo_secrets()}, vo=vo)
+        if not any(p.vo == vo.id for p in wb.workspace.projects.values()):
+            wb.workspace.add_project(GridProject("Demo", vo.id))
+        store_key(wb.paths, vo.id, self.key_name, self.private_key_pem)
+        known = KnownHosts(wb.paths.known_hosts, user_file=None)
+        known.forget(self.ssh_host, self.ssh_port)  # an earlier start's key, if this workspace is kept
+        known.add(self.ssh_host, self.ssh_port, self._ssh.host_key)
+
     def vo_settings(self) -> dict:
         self._require()
         return {
@@ -129,7 +148,7 @@ class DemoSandbox:
         return {"access_key_id": ACCESS_KEY_ID, "secret_access_key": SECRET_ACCESS_KEY}
 
     def known_hosts_line(self) -> str:
-        """The OpenSSH known_hosts line of the demo SSH endpoint's host key."""
+        """The OpenSSH known_hosts line of the demo SSH endpoint's host key (for an ``ssh`` client)."""
         self._require()
         key = self._ssh.host_key
         host = self.ssh_host if self.ssh_port == 22 else f"[{self.ssh_host}]:{self.ssh_port}"

@@ -22,8 +22,8 @@ import pytest
 
 pytest.importorskip("moto.server")
 
-from providers.aws.demo import BUCKETS, DemoSandbox  # noqa: E402
-from providers.aws.demo_ssh import DemoSSHServer  # noqa: E402
+from providers.sandbox.cloud import BUCKETS, DemoSandbox  # noqa: E402
+from providers.sandbox.ssh_server import LoopbackSSHServer  # noqa: E402
 
 WAIT = 20.0  # seconds before a read that never comes fails the test (a hang guard, not a timing check)
 
@@ -413,12 +413,12 @@ def test_servers_listen_only_on_loopback(demo_sandbox):
         if outside:
             assert _refuses(port, outside), (port, outside)
     with pytest.raises(ValueError, match="loopback"):
-        DemoSSHServer(paramiko.RSAKey.generate(1024), host="0.0.0.0")
+        LoopbackSSHServer(paramiko.RSAKey.generate(1024), host="0.0.0.0")
 
 
 def test_ssh_server_stop_hangs_up_sessions_and_refuses_connections():
     key = paramiko.RSAKey.generate(2048)
-    server = DemoSSHServer(key).start()
+    server = LoopbackSSHServer(key).start()
     port = server.port
     client = _connect(server, key)
     try:
@@ -464,7 +464,7 @@ def test_objects_over_http_when_moto_internals_differ(demo_sandbox, monkeypatch)
     s3 = demo_sandbox.client("s3")
     pages = s3.get_paginator("list_objects_v2")
     total = sum(p.get("KeyCount", 0) for b in BUCKETS for p in pages.paginate(Bucket=b))
-    from providers.aws.demo import _demo_objects
+    from providers.sandbox.cloud import _demo_objects
 
     assert total == len(list(_demo_objects()))
     index = s3.get_object(Bucket="demo-website", Key="index.html")
@@ -476,7 +476,7 @@ def test_starts_in_a_fresh_process_despite_a_missing_aws_profile(tmp_path):
     boto3 Sessions as it loads each service), and the profile variable is left as it was."""
     code = (
         "import os\n"
-        "from providers.aws.demo import DemoSandbox\n"
+        "from providers.sandbox.cloud import DemoSandbox\n"
         "s = DemoSandbox().start()\n"
         "try:\n"
         "    ec2 = s.client('ec2')\n"
@@ -486,7 +486,7 @@ def test_starts_in_a_fresh_process_despite_a_missing_aws_profile(tmp_path):
         "finally:\n"
         "    s.stop()\n"
     )
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parents[3])
     env = {**os.environ, "AWS_PROFILE": "no-such-profile", "PYTHONPATH": root}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120, cwd=str(tmp_path))
