@@ -235,9 +235,9 @@ class Session:
         self.wb.tokens.token(self.vo)
 
     def close(self) -> None:
-        from PySide6.QtCore import QThreadPool
+        from ui.worker import io_pool
 
-        QThreadPool.globalInstance().waitForDone(30000)
+        io_pool().waitForDone(30000)
         self.wb.close()
         shutil.rmtree(self.root, ignore_errors=True)
 

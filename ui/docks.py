@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPro
 
 from gridclient.elements import Element
 from gridclient.operations import Operation
+from ui.project_rows import shown_text
 
 
 class PropertiesView(QTableWidget):
@@ -26,9 +27,9 @@ class PropertiesView(QTableWidget):
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self._shown: tuple[str, str] | None = None
 
-    def show_element(self, el: Element | None) -> None:
+    def show_element(self, el: Element | None, problem: str = "") -> None:
         """Show ``el``; the same element shown again (refreshed) keeps its scroll position, another
-        one starts at the top (Name, Id, Kind, State)."""
+        one starts at the top (Name, Id, Kind, State, and why its children are not up to date)."""
         key = None if el is None else (el.kind, el.id)
         same = key is not None and key == self._shown
         self._shown = key
@@ -39,12 +40,16 @@ class PropertiesView(QTableWidget):
         rows = [("Name", el.label), ("Id", el.id), ("Kind", el.kind)]
         if el.state:
             rows.append(("State", el.state))
+        if problem:
+            rows.append(("Not up to date", f"The last refresh failed: {problem}"))
         rows += [(str(k), "" if v is None else str(v)) for k, v in el.properties.items()]
         self.setRowCount(len(rows))
         for i, (k, v) in enumerate(rows):
-            self.setItem(i, 0, QTableWidgetItem(k))
-            item = QTableWidgetItem(v)
+            self.setItem(i, 0, QTableWidgetItem(shown_text(k)))
+            item = QTableWidgetItem(shown_text(v))
             item.setToolTip(v)
+            if k == "Not up to date":
+                item.setForeground(Qt.GlobalColor.red)
             self.setItem(i, 1, item)
         self.verticalScrollBar().setValue(scroll if same else 0)
 

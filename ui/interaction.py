@@ -53,12 +53,9 @@ class GuiThreadCaller(QObject):
 
 
 class QtInteraction(GuiThreadCaller):
-    def __init__(self, parent_widget: QWidget | None = None,
-                 open_terminal: Callable[[Any], None] | None = None,
-                 status: Callable[[str], None] | None = None):
+    def __init__(self, parent_widget: QWidget | None = None, status: Callable[[str], None] | None = None):
         super().__init__()
         self.parent_widget = parent_widget
-        self._open_terminal = open_terminal
         self._status = status
 
     # -- the Interaction protocol ----------------------------------------------------------
@@ -95,11 +92,6 @@ class QtInteraction(GuiThreadCaller):
 
         self._on_gui(show)
 
-    def open_terminal(self, request: Any) -> None:
-        if self._open_terminal is None:
-            raise RuntimeError("this window has no terminal area")
-        self._on_gui(lambda: self._open_terminal(request))
-
 
 class GuiThreadInteraction(GuiThreadCaller):
     """Wraps any Interaction (a test's ScriptedInteraction, a CLI's) so that each call runs on the
@@ -117,9 +109,6 @@ class GuiThreadInteraction(GuiThreadCaller):
 
     def notify(self, level: str, title: str, text: str) -> None:
         self._on_gui(lambda: self.inner.notify(level, title, text))
-
-    def open_terminal(self, request: Any) -> None:
-        self._on_gui(lambda: self.inner.open_terminal(request))
 
 
 def gui_safe(interaction: Any) -> Any:

@@ -1,8 +1,9 @@
 """The main window: Projects tree, editor tabs, Properties / Operations / Console docks, menus.
 
 Menus and the context menu are built from the registry's contributed actions, chosen by element
-kind, selection count and state. Actions run as background Operations; nothing here waits on the
-network.
+kind, selection count and state. The core's ActionRunner runs them (confirmation, fields, the
+handler as a background Operation, errors in words); the window turns each outcome into view
+changes: a listing reloaded, a terminal opened, a message. Nothing here waits on the network.
 """
 
 from __future__ import annotations
@@ -10,20 +11,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Slot
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDockWidget, QHeaderView, QLabel, QMainWindow,
                                QMenu, QMessageBox, QPushButton, QTabWidget, QTreeView, QWidget)
 
 from gridclient import __version__
-from gridclient.operations import Operation
-from gridclient.registry import Action, resolve
-from gridclient.session import ActionContext
+from gridclient.actions import ActionOutcome, ActionRun
+from gridclient.registry import COMMAND_DELETE, COMMANDS, Action
 from gridclient.workbench import Workbench
 from ui.docks import OperationsBridge, OperationsView, PropertiesView
 from ui.icons import icon
 from ui.interaction import QtInteraction
-from ui.project_model import ERROR, LOADING, PROJECT, ProjectModel
+from ui.project_model import ERROR, PROJECT, SPECIAL, ProjectModel
+
+
+class _OutcomeBridge(QObject):
+    """An action's outcome arrives on the thread that ended it; this hands it to the GUI thread."""
+
+    arrived = Signal(object, object)  # (ActionOutcome, [QPersistentModelIndex])
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +42,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("gridclient" + (f" — {title_suffix}" if title_suffix else ""))
         self.setWindowIcon(icon("gridclient"))
         self.resize(1280, 800)
-        self.interaction = QtInteraction(self, open_terminal=self.open_terminal,
-                                         status=lambda t: self.statusBar().showMessage(t, 8000))
+        self.interaction = QtInteraction(self, status=lambda t: self.statusBar().showMessage(t, 8000))
 
         # the project tree
         self.model = ProjectModel(wb, self)
@@ -45,12 +50,15 @@ class MainWindow(QMainWindow):
         self.tree.setObjectName("projectView")
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)
+        # long names that differ only at the end (AMI names with dates) stay told apart
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.tree.header().resizeSection(0, 250)
         self.tree.doubleClicked.connect(self._double_clicked)
+        self.tree.expanded.connect(self.model.revalidate)
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.dataChanged.connect(self._rows_changed)
         self.model.loadFailed.connect(self._load_failed)
@@ -83,9 +91,9 @@ class MainWindow(QMainWindow):
 
         self.ops_bridge = OperationsBridge(self)
         self.ops_bridge.changed.connect(self.operations_view.update_operation)
-        self.ops_bridge.changed.connect(self._operation_changed)
         wb.operations.on_change(self.ops_bridge)
-        self._pending: dict[int, tuple[Action, list[QPersistentModelIndex], ActionContext]] = {}
+        self.outcomes = _OutcomeBridge(self)
+        self.outcomes.arrived.connect(self._action_ended)
 
         self.docks = [tree_dock, props_dock, ops_dock, self.console_dock]
         self._build_menus()
@@ -176,17 +184,24 @@ class MainWindow(QMainWindow):
     def selected_elements(self) -> list[Any]:
         return [self.model.element(i) for i in self.selected_indexes()]
 
+    def _show_properties(self, index: QModelIndex | None) -> None:
+        if index is None:
+            self.properties.show_element(None)
+            return
+        node = self.model.node(index)
+        self.properties.show_element(node.element, problem=node.error if node.stale else "")
+
     @Slot()
     def _selection_changed(self, *_args) -> None:
         idx = self.selected_indexes()
-        self.properties.show_element(self.model.element(idx[0]) if len(idx) == 1 else None)
+        self._show_properties(idx[0] if len(idx) == 1 else None)
 
     @Slot(QModelIndex, QModelIndex)
     def _rows_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles) -> None:
         """A refresh or an action changed the shown element (Stop: state running → stopped)."""
         idx = self.selected_indexes()
         if len(idx) == 1 and idx[0].parent() == top.parent() and top.row() <= idx[0].row() <= bottom.row():
-            self.properties.show_element(self.model.element(idx[0]))
+            self._show_properties(idx[0])
 
     @Slot(QModelIndex)
     def _double_clicked(self, index: QModelIndex) -> None:
@@ -215,18 +230,18 @@ class MainWindow(QMainWindow):
         if len(nodes) == 1 and nodes[0].kind == ERROR:
             menu.addAction(icon("retry"), "Retry", lambda: self.model.retry(indexes[0]))
             return
-        elements = [n.element for n in nodes if n.kind not in (LOADING, ERROR)]
+        elements = [n.element for n in nodes if n.kind not in SPECIAL]
         vos = {self.model.vo_of(n).id for n in nodes if self.model.vo_of(n)}
         group = None
         if elements and len(vos) == 1:
-            for action in sorted(self.wb.registry.actions_for(elements), key=lambda a: a.group):
+            for action in self.wb.registry.actions_for(elements):
                 if group is not None and action.group != group:
                     menu.addSeparator()
                 group = action.group
                 qa = menu.addAction(icon(action.icon), action.label)
                 qa.setObjectName(f"action:{action.id}")
-                if action.shortcut:  # shown as a reminder; the window's own action handles the key
-                    qa.setShortcut(QKeySequence(action.shortcut))
+                if action.command in COMMANDS:  # a reminder: the window's own action handles the key
+                    qa.setShortcut(QKeySequence(COMMANDS[action.command]))
                     qa.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
                     qa.setShortcutVisibleInContextMenu(True)
                 qa.setEnabled(action.enabled_for(elements))
@@ -240,65 +255,46 @@ class MainWindow(QMainWindow):
             menu.addAction(self.copy_id_act)
 
     # -- actions ---------------------------------------------------------------------------
-    def run_action(self, action: Action, indexes: list[QModelIndex]) -> Operation | None:
+    def run_action(self, action: Action, indexes: list[QModelIndex]) -> ActionRun | None:
+        """Run ``action`` on the rows at ``indexes`` through the core's runner."""
         nodes = [self.model.node(i) for i in indexes]
-        elements = [n.element for n in nodes]
-        if not action.enabled_for(elements):
+        if not nodes or any(n.kind in SPECIAL for n in nodes):
             return None
         vo = self.model.vo_of(nodes[0])
-        labels = ", ".join(e.label for e in elements[:5]) + (" …" if len(elements) > 5 else "")
-        if action.confirm:
-            text = action.confirm.format(count=len(elements), labels=labels)
-            if not self.interaction.confirm(action.label.rstrip("…"), text):
-                return None
-        values: dict[str, Any] = {}
-        if action.fields:
-            answer = self.interaction.ask(action.label.rstrip("…"), list(action.fields))
-            if answer is None:
-                return None
-            values = answer
-        ctx = ActionContext(elements, vo, None, self.interaction, self.wb.paths, values=values)
-        wb = self.wb
+        if vo is None:
+            return None
+        rows = [QPersistentModelIndex(i) for i in indexes]
+        run = self.wb.actions.start(action, [n.element for n in nodes], vo, self.interaction)
+        run.on_done(lambda outcome: self.outcomes.arrived.emit(outcome, rows))
+        return run
 
-        def work(op: Operation) -> Any:
-            ctx.operation = op
-            handler = resolve(action.handler)  # imported on first use
-            try:
-                ctx.token = wb.tokens.token(vo)
-                return handler(ctx)
-            except Exception as exc:
-                if type(exc).__name__ == "Cancelled":
-                    raise
-                raise RuntimeError(wb.tokens.explain(vo, exc)) from exc
-
-        op, _future = self.wb.operations.submit(f"{action.label.rstrip('…')} — {labels}", work)
-        self._pending[op.id] = (action, [QPersistentModelIndex(i) for i in indexes], ctx)
-        return op
-
-    @Slot(object)
-    def _operation_changed(self, op: Operation) -> None:
-        if op.state not in ("done", "failed", "cancelled") or op.id not in self._pending:
+    @Slot(object, object)
+    def _action_ended(self, outcome: ActionOutcome, rows: list[QPersistentModelIndex]) -> None:
+        """The outcome as view changes: a message, a terminal, a new ref, listings reloaded."""
+        title = outcome.action.title
+        if outcome.state == "failed":
+            self.interaction.notify("error", title, outcome.message)
             return
-        action, indexes, ctx = self._pending.pop(op.id)
-        if ctx.remember:
-            ctx.vo.settings.update(ctx.remember)
-            self.wb.workspace.save()
-        if op.state == "failed":
-            self.interaction.notify("error", action.label.rstrip("…"), op.error)
+        if outcome.state == "gone":
+            self.interaction.notify("warning", title, outcome.message)
+        elif outcome.state == "refused":
+            self.statusBar().showMessage(outcome.message, 8000)
             return
-        if op.state == "cancelled":
+        elif outcome.state != "done":  # declined or cancelled: nothing happened to show
             return
-        live = [QModelIndex(i) for i in indexes if i.isValid()]
-        if isinstance(op.result, dict) and "ref" in op.result:
+        elif outcome.message:
+            self.statusBar().showMessage(outcome.message, 8000)
+        if outcome.terminal is not None:
+            self.open_terminal(outcome.terminal)
+        live = [QModelIndex(i) for i in rows if i.isValid()]
+        if outcome.ref:
             for i in live:
-                self.model.set_ref(i, op.result["ref"])
-        elif isinstance(op.result, str):
-            self.statusBar().showMessage(op.result, 8000)
-        if action.refreshes == "self":
+                self.model.set_ref(i, outcome.ref)
+        if outcome.refresh == "self":
             for i in live:
                 self.model.refresh(i)
                 self.tree.expand(i)
-        elif action.refreshes == "parent" and live:
+        elif outcome.refresh == "parent" and live:
             for parent in {QPersistentModelIndex(i.parent()) for i in live}:
                 self.model.refresh(QModelIndex(parent))
 
@@ -313,7 +309,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def copy_id(self) -> None:
-        ids = [e.id for e in self.selected_elements() if e is not None and e.kind not in ("__error__", "__loading__")]
+        ids = [self.model.node(i).element.id for i in self.selected_indexes()
+               if self.model.node(i).kind not in SPECIAL]
         if ids:
             QGuiApplication.clipboard().setText("\n".join(ids))
             self.statusBar().showMessage(f"Copied {', '.join(ids[:3])}{' …' if len(ids) > 3 else ''}", 4000)
@@ -330,12 +327,13 @@ class MainWindow(QMainWindow):
                 self.wb.workspace.remove_project(project.id)
                 self.model.remove_project(project.id)
             return
-        elements = [n.element for n in nodes]
-        for action in self.wb.registry.actions_for(elements):
-            if action.shortcut == "Del" and action.enabled_for(elements):
-                self.run_action(action, indexes)
-                return
-        self.statusBar().showMessage("Nothing to delete here.", 3000)
+        action = None
+        if nodes and not any(n.kind in SPECIAL for n in nodes):
+            action = self.wb.registry.action_for_command(COMMAND_DELETE, [n.element for n in nodes])
+        if action is None:
+            self.statusBar().showMessage("Nothing to delete here.", 3000)
+            return
+        self.run_action(action, indexes)
 
     # -- File → New ------------------------------------------------------------------------
     @Slot()

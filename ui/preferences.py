@@ -75,7 +75,7 @@ class PreferencesDialog(QDialog):
     def _fill(self) -> None:
         self.vos.clear()
         for vo in self.wb.workspace.vos.values():
-            where = vo.endpoint_url or "AWS"
+            where = vo.endpoint_url or "default endpoint"
             item = QListWidgetItem(f"{vo.name} — {vo.type}, {vo.region}, {where}")
             item.setData(Qt.ItemDataRole.UserRole, vo.id)
             self.vos.addItem(item)

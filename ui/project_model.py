@@ -2,8 +2,10 @@
 
 Follows Qt's fetchmore example and nextgis_connect's tree model: a node is locked while it loads
 (one ticket at a time, stale pages are dropped); a "Loading…" row shows meanwhile; a failure
-becomes an error row with Retry, kept per node, while the rest of the tree works on. A refresh
-merges by element key, so expansion and selection survive it.
+becomes an error row with Retry, kept per node, while the rest of the tree works on — or, when
+the node still shows an earlier listing, the node itself says it is not up to date and why. A
+refresh merges by element key, so expansion and selection survive it; a node shown again (expanded)
+is revalidated in the background when listings are live (stale-while-revalidate).
 
 The rows live in a QStandardItemModel, text, icon and tooltip included, so a view lays out and
 paints them without calling Python. Every insert or removal under an expanded node makes
@@ -11,202 +13,37 @@ QTreeView lay out all its rows again, calling ``index`` and ``hasChildren`` (and
 each: with a Python QAbstractItemModel that cost ~4.5 µs a row, 45 ms for a 10,000-object
 folder; and every Python callback from the GUI thread waits for the GIL whenever a worker runs
 Python (parsing a page, writing the cache), which made one repaint take 115 ms (bench/README.md).
-Python keeps a :class:`Node` per row (its Element, load state and children) on the row's column-0
-item and writes the items' data when a row is made or changes. The rows of a listing's pages are
-built on the worker thread that loaded them (items that are in no model yet belong to nobody), so
-the GUI thread only inserts them: ~3 ms for a page of 1,000. An expandable node that has not been
-loaded holds one placeholder "Loading…" row, so the view draws its expander without asking
-Python; expanding it calls :meth:`fetchMore`.
+The rows themselves (:mod:`ui.project_rows`) are built on the worker that loaded them, so the GUI
+thread only inserts them: ~3 ms for a page of 1,000. An expandable node that has not been loaded
+holds one placeholder "Loading…" row, so the view draws its expander without asking Python;
+expanding it calls :meth:`fetchMore`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+import threading
+import time
+from typing import Callable
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QThreadPool, QTimer, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from gridclient.elements import Element
 from gridclient.heap import freeze_imports
+from gridclient.listing import Failed
 from gridclient.workbench import Workbench
 from gridclient.workspace import GridProject
-from ui.icons import icon, loaded_icon
-from ui.loading import ChildLoad, LoadSignals, LoadTicket
+from ui.project_rows import (CATEGORY, ELEMENT, EMPTY, ERROR, LOADING, PROJECT, SPECIAL, Changes, LoadTicket, Node,
+                             NodeRole, Rows, empty_row, error_row, load_rows, loading_row)
+from ui.worker import Worker
 
 log = logging.getLogger(__name__)
 
-ElementRole = Qt.ItemDataRole.UserRole + 1
-RowKindRole = Qt.ItemDataRole.UserRole + 2
+__all__ = ["CATEGORY", "ELEMENT", "EMPTY", "ERROR", "LOADING", "PROJECT", "SPECIAL", "Node", "ProjectModel"]
 
-LOADING, ERROR, PROJECT, CATEGORY, ELEMENT = "loading", "error", "project", "category", "element"
-
-_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-# made once on the GUI thread; rows built on workers get copies (implicitly shared, atomic counts)
-_GREY, _RED = QBrush(QColor("#777777")), QBrush(QColor("#c62828"))
-_ITALIC = QFont()
-_ITALIC.setItalic(True)
 #: rows put into the model per event-loop turn when a big listing arrives at once (the cache)
 CHUNK = 2000
-
-
-#: column 0's item holds the row's Node under this role (no Python attribute: every object a row
-#: keeps alive is walked by each full garbage collection, ~4 per row now, 7 before)
-NodeRole = Qt.ItemDataRole.UserRole + 3
-_NO_CHILDREN: tuple = ()
-
-
-
-
-class Node:
-    __slots__ = ("element", "parent", "children", "kind", "state", "error", "project", "ticket",
-                 "generation", "expandable", "item", "detail_item", "alive", "queued", "icon_name")
-
-    def __init__(self, element: Element | None, parent: "Node | None", kind: str = ELEMENT,
-                 project: GridProject | None = None):
-        self.element = element
-        self.parent = parent
-        self.children: list[Node] | tuple = _NO_CHILDREN  # a list once it has any
-        self.kind = kind
-        self.state = "idle"  # idle | loading | refreshing | loaded | error
-        self.error = ""
-        self.project = project if project is not None else (parent.project if parent else None)
-        self.ticket: LoadTicket | None = None
-        self.generation = 0
-        self.expandable = self._expandable()
-        self.item: QStandardItem | None = None  # made when the row goes into the model
-        self.detail_item: QStandardItem | None = None  # column 1
-        self.alive = True  # False once removed from the tree
-        self.queued: list[Node] | None = None  # rows waiting to go in, CHUNK per turn
-        self.icon_name = ""  # set while the row's icon is still to be made on the GUI thread
-
-    def set_element(self, element: Element) -> None:
-        self.element = element
-        self.expandable = self._expandable()
-
-    def _expandable(self) -> bool:
-        if self.kind in (PROJECT, CATEGORY):
-            return True
-        return self.kind == ELEMENT and bool(self.element and self.element.has_children)
-
-    @property
-    def key(self) -> str:
-        return self.element.key if self.element else ""
-
-    @property
-    def row(self) -> int:
-        return self.item.row() if self.item is not None and self.parent is not None else 0
-
-    def detail_text(self) -> str:
-        detail = self.element.detail
-        if self.state == "refreshing":
-            return (detail + " · " if detail else "") + "refreshing…"
-        if self.state == "loading" and self.children and self.children[0].kind != LOADING:
-            return (detail + " · " if detail else "") + f"loading… {len(self.children):,} so far"
-        if self.kind == ERROR:
-            return "double-click or F5 to retry"
-        if self.state == "error" and any(c.kind == ELEMENT for c in self.children):
-            # a refresh failed: the rows shown are the last listing, not what is there now
-            return (detail + " · " if detail else "") + "not up to date: refresh failed"
-        return detail
-
-    def build(self) -> None:
-        """Make the row's items, and those of the children it has (or of its expander placeholder).
-
-        Runs on a worker thread for the rows of a page (see the top of the file): nothing here
-        may touch an item that is in the model, or make an icon.
-        """
-        el = self.element
-        self.item = name = QStandardItem()
-        name.setFlags(_ROW_FLAGS)
-        name.setData(self, NodeRole)
-        self.detail_item = detail = QStandardItem()
-        detail.setFlags(_ROW_FLAGS)
-        self.decorate(on_gui=False)
-        if self.kind in (LOADING, ERROR) or el.kind == "info":
-            colour = _RED if self.kind == ERROR else _GREY
-            name.setForeground(colour)
-            detail.setForeground(colour)
-            if self.kind != ERROR:
-                name.setFont(_ITALIC)
-        if self.expandable and self.state == "idle" and not self.children:
-            self.children = [_loading_row(self)]  # the expander, without asking Python
-        if self.children:
-            name.setColumnCount(2)
-            for c in self.children:
-                c.build()
-                name.appendRow([c.item, c.detail_item])
-
-    def finish_icons(self) -> None:
-        """GUI thread: make the icons a worker could not."""
-        if self.icon_name:
-            self.item.setIcon(icon(self.icon_name))
-            self.icon_name = ""
-        for c in self.children:
-            c.finish_icons()
-
-    def decorate(self, on_gui: bool = True) -> None:
-        """Write label, icon and tooltip to the row's items (on creation, and when the element changes)."""
-        el = self.element
-        self.item.setText(el.label)
-        name = el.icon or ("folder" if self.expandable else "file")
-        made = icon(name) if on_gui else loaded_icon(name)
-        if made is None:
-            self.icon_name = name
-        else:
-            self.item.setIcon(made)
-        if self.kind == ERROR:
-            self.item.setToolTip(el.label + "\n\nDouble-click or press F5 to retry.")
-        else:
-            self.item.setToolTip(f"{el.label}\n{el.kind} · {el.id}" + (f"\nstate: {el.state}" if el.state else ""))
-        self.detail_item.setText(self.detail_text())
-
-
-def _build_rows(ticket: LoadTicket, elements: list[Element]) -> list[Node]:
-    rows = [Node(e, ticket.node) for e in elements]
-    for row in rows:
-        row.build()
-    return rows
-
-
-class Changes:
-    """How a live listing differs from the rows shown: found on the worker, applied on the GUI."""
-
-    __slots__ = ("removed", "changed", "added")
-
-    def __init__(self, removed: set[str], changed: dict[str, Element], added: list[Node]):
-        self.removed = removed
-        self.changed = changed
-        self.added = added
-
-
-def _prepare(ticket: LoadTicket, event: str, payload: Any) -> Any:
-    """ChildLoad.prepare, on the worker: pages become built rows; a replacement becomes Changes."""
-    if event == "cached":
-        ticket.shown = payload
-    if event in ("page", "cached"):
-        return _build_rows(ticket, payload)
-    if event == "replace":
-        shown = {e.key: e for e in ticket.shown or ()}
-        fresh: set[str] = set()
-        changed: dict[str, Element] = {}
-        added: list[Element] = []
-        for e in payload:
-            key = e.key
-            if key in fresh:
-                continue  # a listing that repeats a key: the first one counts
-            fresh.add(key)
-            old = shown.get(key)
-            if old is None:
-                added.append(e)
-            elif old != e:
-                changed[key] = e
-        return Changes({k for k in shown if k not in fresh}, changed, _build_rows(ticket, added))
-    return payload
-
-
-def _loading_row(parent: Node) -> Node:
-    return Node(Element("__loading__", f"{parent.key}#loading", "Loading…", icon="loading"), parent, LOADING)
 
 
 class ProjectModel(QStandardItemModel):
@@ -216,6 +53,9 @@ class ProjectModel(QStandardItemModel):
     loadFinished = Signal(QModelIndex)
     #: a node failed: (index, message)
     loadFailed = Signal(QModelIndex, str)
+
+    #: a node shown again is revalidated if its last listing is older than this (seconds)
+    REVALIDATE_AFTER = 5.0
 
     def __init__(self, workbench: Workbench, parent: QObject | None = None,
                  pool: QThreadPool | None = None):
@@ -230,12 +70,7 @@ class ProjectModel(QStandardItemModel):
         # is later made at that address. _item_of() asks the model each time instead.
         self.root.state = "loaded"
         self._in_change = 0
-        self.pool = pool or QThreadPool.globalInstance()
-        self._signals = LoadSignals(self)
-        self._signals.page.connect(self._on_page)
-        self._signals.replaced.connect(self._on_replaced)
-        self._signals.failed.connect(self._on_failed)
-        self._signals.finished.connect(self._on_finished)
+        self.pool = pool  # None: ui.worker's pool for network work
         self._queued: list[Node] = []
         self._drain = QTimer(self)
         self._drain.setSingleShot(True)
@@ -251,18 +86,17 @@ class ProjectModel(QStandardItemModel):
                      detail=f"{vo.name} · {vo.region}" if vo else "VO missing",
                      properties={"Project": project.name, "Virtual Organisation": vo.name if vo else "?",
                                  "VO type": vo.type if vo else "?", "Region": vo.region if vo else "",
-                                 "Endpoint": (vo.endpoint_url or "AWS") if vo else ""})
+                                 "Endpoint": (vo.endpoint_url or "the provider's default") if vo else ""})
         node = Node(el, self.root, PROJECT, project=project)
-        contributor = self.wb.registry.node_contributors.get(vo.type) if vo else None
-        if contributor is None:
+        categories = self.wb.registry.categories(vo.type) if vo else []
+        if not categories:
             node.state = "error"
             why = ("its Virtual Organisation is missing" if vo is None else
                    f"no loaded provider offers VO type {vo.type!r} (see Help → Providers)")
-            node.children = [Node(Element("__error__", f"{project.id}#error", f"Cannot show this project: {why}.",
-                                          icon="error"), node, ERROR)]
+            node.children = [error_row(node, f"Cannot show this project: {why}.")]
         else:
             node.children = [Node(Element(cat.kind, f"{project.id}/{cat.kind}", cat.label, has_children=True,
-                                          icon=cat.icon), node, CATEGORY) for cat in contributor.categories]
+                                          icon=cat.icon), node, CATEGORY) for cat in categories]
             node.state = "loaded"
         return node
 
@@ -371,7 +205,16 @@ class ProjectModel(QStandardItemModel):
         target = n.parent if n.kind == ERROR else n
         if target is None or target is self.root:
             return
-        self._load(target, refresh=bool([c for c in target.children if c.kind not in (ERROR, LOADING)]))
+        self._load(target, refresh=any(c.kind not in SPECIAL for c in target.children))
+
+    def revalidate(self, index: QModelIndex) -> None:
+        """The node is shown again (expanded): with live listings, check its rows in the background
+        unless they are only a few seconds old."""
+        n = self.node(index)
+        if (n is self.root or n.kind not in (ELEMENT, CATEGORY) or n.state != "loaded" or not self.wb.live_refresh
+                or time.monotonic() - n.loaded_at < self.REVALIDATE_AFTER):
+            return
+        self._load(n, refresh=True)
 
     def _load(self, node: Node, refresh: bool) -> None:
         vo = self.vo_of(node)
@@ -381,11 +224,10 @@ class ProjectModel(QStandardItemModel):
             node.ticket.stop.set()
         node.queued = None
         node.generation += 1
-        merge = refresh and any(c.kind not in (ERROR, LOADING) for c in node.children)
-        shown = [c.element for c in node.children if c.kind not in (ERROR, LOADING)] if merge else None
-        ticket = LoadTicket(node, node.generation, shown)
+        merge = refresh and any(c.kind not in SPECIAL for c in node.children)
+        shown = [c.element for c in node.children if c.kind not in SPECIAL] if merge else None
+        ticket = LoadTicket(node, node.generation, threading.Event(), shown)
         node.ticket = ticket
-        node.error = ""
         if merge:
             self._drop_special_rows(node)
             node.state = "refreshing"
@@ -393,19 +235,13 @@ class ProjectModel(QStandardItemModel):
             self._drop_special_rows(node, keep_loading=True)
             node.state = "loading"
             if not node.children:
-                self._insert(node, [_loading_row(node)])
+                self._insert(node, [loading_row(node)])
+        node.error = ""
         self._changed(node)
-        element = node.element
-        # the worker's callables hold the Workbench, never the model: a runnable is deleted on its
-        # worker thread, and must not drop the last reference to a Qt object there (a model
-        # dropped by its owner while a load runs would then be destroyed off the GUI thread)
-        wb = self.wb
-
-        def produce(t: LoadTicket, vo=vo, element=element, merge=merge):
-            return wb.listing(vo, element, show_cached=not merge, merge=merge, stop=t.stop)
-
-        self.pool.start(ChildLoad(ticket, self._signals, produce, lambda e: wb.tokens.explain(vo, e),
-                                  prepare=_prepare))
+        worker = Worker(load_rows, self.wb, vo, node.element, merge, ticket, parent=self, abort=ticket.stop)
+        worker.yielded.connect(self._on_event)
+        worker.returned.connect(self._on_finished)
+        worker.start(self.pool)
 
     def _current(self, ticket: LoadTicket) -> Node | None:
         n = ticket.node
@@ -413,10 +249,22 @@ class ProjectModel(QStandardItemModel):
             return None
         return n
 
-    @Slot(object, object, object)
-    def _on_page(self, ticket: LoadTicket, rows: list[Node], cached: bool) -> None:
+    @Slot(object)
+    def _on_event(self, item: tuple) -> None:
+        ticket, prepared = item
         n = self._current(ticket)
-        if n is None or not rows:
+        if n is None:
+            return
+        if isinstance(prepared, Rows):
+            self._on_rows(n, prepared.rows)
+        elif isinstance(prepared, Changes):
+            self._flush_queued(n)
+            self._apply(n, prepared)
+        elif isinstance(prepared, Failed):
+            self._on_failed(n, prepared.message)
+
+    def _on_rows(self, n: Node, rows: list[Node]) -> None:
+        if not rows:
             return
         if n.queued:
             n.queued.extend(rows)
@@ -450,14 +298,6 @@ class ProjectModel(QStandardItemModel):
             rows, n.queued = n.queued, []
             self._insert(n, rows)
 
-    @Slot(object, object)
-    def _on_replaced(self, ticket: LoadTicket, changes: Changes) -> None:
-        n = self._current(ticket)
-        if n is None:
-            return
-        self._flush_queued(n)
-        self._apply(n, changes)
-
     @Slot(object)
     def _on_finished(self, ticket: LoadTicket) -> None:
         n = self._current(ticket)
@@ -465,23 +305,24 @@ class ProjectModel(QStandardItemModel):
             return
         self._flush_queued(n)
         self._drop_special_rows(n, errors=False)
+        if not n.children:
+            self._insert(n, [empty_row(n)])
         n.state = "loaded"
         n.ticket = None
+        n.loaded_at = time.monotonic()
         self._changed(n)
         freeze_imports()  # the first listing loaded the provider's SDK: see gridclient.heap
         self.loadFinished.emit(self.index_of(n))
 
-    @Slot(object, str)
-    def _on_failed(self, ticket: LoadTicket, message: str) -> None:
-        n = self._current(ticket)
-        if n is None:
-            return
-        self._flush_queued(n)  # the pages that came are shown, with the error row after them
+    def _on_failed(self, n: Node, message: str) -> None:
+        self._flush_queued(n)  # the pages that came are shown
         self._drop_special_rows(n)
         n.state = "error"
         n.error = message
         n.ticket = None
-        self._insert(n, [Node(Element("__error__", f"{n.key}#error", message, icon="error"), n, ERROR)])
+        if not n.stale:
+            # nothing listed to keep showing: the error is the node's only row, with Retry
+            self._insert(n, [error_row(n, message)])
         self._changed(n)
         idx = self.index_of(n)
         self.loadFailed.emit(idx, message)
@@ -489,9 +330,9 @@ class ProjectModel(QStandardItemModel):
 
     # -- row surgery -----------------------------------------------------------------------
     def _changed(self, node: Node) -> None:
-        """The node's state changed: its Details column says so."""
-        if node is not self.root and node.detail_item is not None:
-            node.detail_item.setText(node.detail_text())
+        """The node's state changed: its row says so."""
+        if node is not self.root:
+            node.show_state()
 
     def _insert(self, parent: Node, rows: list[Node], at: int | None = None) -> None:
         if not rows:
@@ -546,7 +387,7 @@ class ProjectModel(QStandardItemModel):
             i -= 1
 
     def _drop_special_rows(self, node: Node, errors: bool = True, keep_loading: bool = False) -> None:
-        kinds = {ERROR} if keep_loading else ({LOADING, ERROR} if errors else {LOADING})
+        kinds = {ERROR, EMPTY} if keep_loading else (SPECIAL if errors else {LOADING, EMPTY})
         self._remove_where(node, lambda c: c.kind in kinds)
 
     def _apply(self, node: Node, changes: Changes) -> None:
@@ -567,7 +408,7 @@ class ProjectModel(QStandardItemModel):
                     self._remove_rows(child, 0, len(child.children) - 1)
                     child.state = "idle"
                 elif child.expandable and not was_expandable and not child.children:
-                    self._insert(child, [_loading_row(child)])
+                    self._insert(child, [loading_row(child)])
         self._insert(node, changes.added)
 
     # -- helpers for views -----------------------------------------------------------------
@@ -585,7 +426,7 @@ class ProjectModel(QStandardItemModel):
         """First loaded index (depth-first) whose Element satisfies predicate."""
         n = self.node(parent)
         for c in n.children:
-            if c.kind in (LOADING, ERROR):
+            if c.kind in SPECIAL:
                 continue
             if c.element is not None and predicate(c.element):
                 return self.index_of(c)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QThreadPool, Qt, Slot
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
                                QWizard, QWizardPage)
@@ -14,27 +14,19 @@ from gridclient.secrets import WrongMasterPassword, encrypted_file_keyring
 from gridclient.workbench import Workbench
 from gridclient.workspace import VirtualOrganization
 from ui.forms import FieldForm
-from ui.loading import unless_receiver_gone
+from ui.worker import Worker
 
 ERROR_STYLE = "color: #c62828"
+#: where the settings of a VO still being made are changed, after an error they cause
+SETTINGS_PLACE = "Go Back to change them."
 
 
-class _TestSignals(QObject):
-    done = Signal(object, object, object)
-
-
-class _TestRun(QRunnable):
-    def __init__(self, serial: int, wb: Workbench, vo: VirtualOrganization, secrets: dict, signals: _TestSignals):
-        super().__init__()
-        self.serial, self.wb, self.vo, self.secrets, self.signals = serial, wb, vo, secrets, signals
-
-    def run(self) -> None:  # worker thread: the network is touched here only
-        try:
-            ok, text = True, self.wb.tokens.test(self.vo, self.secrets)
-        except Exception as exc:  # noqa: BLE001 - shown to the person
-            ok, text = False, self.wb.tokens.explain(self.vo, exc)
-        with unless_receiver_gone(self.signals):  # the wizard may have been closed meanwhile
-            self.signals.done.emit(self.serial, ok, text)
+def test_connection(wb: Workbench, vo: VirtualOrganization, secrets: dict, serial: int) -> tuple[int, bool, str]:
+    """On a worker: the VO type's connection test, as (serial, ok, sentence)."""
+    try:
+        return serial, True, wb.tokens.test(vo, secrets)
+    except Exception as exc:  # noqa: BLE001 - shown to the person
+        return serial, False, wb.tokens.explain(vo, exc, settings_place=SETTINGS_PLACE)
 
 
 class TypePage(QWizardPage):
@@ -109,7 +101,6 @@ class FieldsPage(QWizardPage):
         super().__init__()
         self.w = wizard
         self.setTitle("Account and endpoint")
-        self.setSubTitle("Secrets go to the system keyring only. Fields marked * are needed.")
         self.v = QVBoxLayout(self)
         self.form: FieldForm | None = None
         self.problem = QLabel()
@@ -119,10 +110,14 @@ class FieldsPage(QWizardPage):
         self.built_for = ""
 
     def initializePage(self) -> None:
-        if not self.w.wb.secrets.safe:  # where the system has no keyring, say so before Finish
+        secrets = self.w.wb.secrets
+        if not secrets.safe:  # where the system has no keyring, say so before Finish
             self.setSubTitle("This system has no keyring service: secrets will be kept in an encrypted "
-                             "file with a master password (asked on Finish), or choose a named AWS "
-                             "profile. Fields marked * are needed.")
+                             "file with a master password (asked on Finish), or choose credentials "
+                             "the app does not keep (a named profile). Fields marked * are needed.")
+        else:
+            self.setSubTitle(f"Secrets go to {secrets.place()} only, never to a file in plain text. "
+                             "Fields marked * are needed.")
         type_id = self.w.type_page.type_id()
         if self.built_for == type_id and self.form is not None:
             return
@@ -162,8 +157,6 @@ class TestPage(QWizardPage):
         super().__init__()
         self.w = wizard
         self.setTitle("Test connection")
-        self.setSubTitle("Checks the credentials with STS GetCallerIdentity (or EC2 DescribeRegions "
-                         "where the endpoint has no STS). You may finish without testing.")
         v = QVBoxLayout(self)
         self.button = QPushButton("Test connection")
         self.button.setObjectName("testConnection")
@@ -174,14 +167,16 @@ class TestPage(QWizardPage):
         v.addWidget(self.button)
         v.addWidget(self.result)
         v.addStretch(1)
-        self.signals = _TestSignals(self)
-        self.signals.done.connect(self._done)
         self.serial = 0
         self.button.clicked.connect(self.run_test)
         self.ok: bool | None = None
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Coming (back) to this page: a result shown was for the settings as they were then."""
+        vt = self.w.wb.registry.vo_types.get(self.w.type_page.type_id())
+        checks = vt.test_description if vt is not None and vt.test_description else \
+            "Connects with these settings."
+        self.setSubTitle(f"{checks} You may finish without testing.")
         self.serial += 1  # a test still running answers for old settings: ignored
         self.ok = None
         self.button.setEnabled(True)
@@ -196,10 +191,13 @@ class TestPage(QWizardPage):
         self.result.setText("Testing…")
         self.button.setEnabled(False)
         vo, secrets = self.w.draft()
-        self.w.pool.start(_TestRun(self.serial, self.w.wb, vo, secrets, self.signals))
+        worker = Worker(test_connection, self.w.wb, vo, secrets, self.serial, parent=self)
+        worker.returned.connect(self._done)
+        worker.start(self.w.pool)
 
-    @Slot(object, object, object)
-    def _done(self, serial: int, ok: bool, text: str) -> None:
+    @Slot(object)
+    def _done(self, answer: tuple[int, bool, str]) -> None:
+        serial, ok, text = answer
         if serial != self.serial:
             return
         self.ok = ok
@@ -214,7 +212,7 @@ class VOWizard(QWizard):
         super().__init__(parent)
         self.wb = wb
         self.editing = editing
-        self.pool = pool or QThreadPool.globalInstance()
+        self.pool = pool  # None: ui.worker's pool for network work
         self.created: VirtualOrganization | None = None
         self.setObjectName("voWizard")
         self.setWindowTitle("Edit Virtual Organisation" if editing else "New Virtual Organisation")
@@ -302,15 +300,15 @@ class KeyringDialog(QDialog):
         if unlock_only and exists:
             words = ("The secrets of your Virtual Organisations (secret keys, proxy passwords) are kept in "
                      "an encrypted file. Enter its master password to unlock them.\n\nWithout it, VOs "
-                     "that use access keys cannot connect; VOs that use a named AWS profile still work.")
+                     "whose secrets the app keeps cannot connect; VOs that use a named profile still work.")
         elif unlock_only:
             words = (no_service + " Your VOs' secrets were kept in a keyring this system does not offer "
                      "now. Set a master password to keep secrets in an encrypted file from now on, then "
                      "enter the secrets again in Edit → Preferences → Edit.")
         else:
             words = (no_service + " You can:\n\n"
-                     "• go back and choose a named AWS profile instead of keys (the profile keeps the "
-                     "secret, not gridclient), or\n"
+                     "• go back and choose a named profile instead of keys, where the VO type offers "
+                     "one (the profile keeps the secret, not gridclient), or\n"
                      "• keep secrets in an encrypted file, protected by a master password"
                      + (": it exists, enter its password." if exists else ": choose the password now."))
         text = QLabel(words)

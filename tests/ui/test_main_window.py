@@ -8,7 +8,6 @@ import urllib.request
 from importlib.metadata import EntryPoint
 
 import pytest
-from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QLabel, QMenu, QWizard
 
 from gridclient.registry import ExtensionRegistry
@@ -16,6 +15,7 @@ from tests.ui.test_project_model import child_by_label, expand, labels
 from ui.app import build
 from ui.project_dialog import ProjectDialog
 from ui.vo_wizard import VOWizard
+from ui.worker import io_pool
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def window(qtbot, app_paths, keyring_backend):
     qtbot.addWidget(win)
     win.show()
     yield win
-    QThreadPool.globalInstance().waitForDone(10000)
+    io_pool().waitForDone(10000)
     wb.close()
 
 
@@ -201,7 +201,7 @@ def test_a_provider_from_tests_contributes_vo_type_node_and_action(qtbot, app_pa
 
     text = ProvidersDialog(reg, win).text.toPlainText()
     assert "Sample provider (tests)" in text and "failed to load" in text and "no_such_module" in text
-    QThreadPool.globalInstance().waitForDone(10000)
+    io_pool().waitForDone(10000)
     wb.close()
 
 

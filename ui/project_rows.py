@@ -1,0 +1,274 @@
+"""The rows of the project tree: a :class:`Node` per row, its Qt items, and what a listing makes of
+them before the model sees it.
+
+The rows live in a QStandardItemModel, text, icon and tooltip included, so a view lays out and
+paints them without calling Python (see :mod:`ui.project_model`). Python keeps a Node per row —
+its Element, load state and children — on the row's column-0 item, and writes the items' data
+when a row is made or changes. The rows of a listing's pages are built on the worker thread that
+loaded them (items that are in no model yet belong to nobody), and a live listing that replaces
+rows shown is compared with them there too (:func:`prepare`), so the GUI thread only inserts,
+removes and updates.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem
+
+from gridclient.elements import Element
+from gridclient.listing import Cached, Failed, ListingEvent, Page, Replace
+from gridclient.workspace import GridProject
+from ui.icons import icon, loaded_icon
+
+LOADING, ERROR, EMPTY, PROJECT, CATEGORY, ELEMENT = "loading", "error", "empty", "project", "category", "element"
+#: rows the model makes itself: they stand for no element and no action applies to them
+SPECIAL = frozenset({LOADING, ERROR, EMPTY})
+
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+# made once on the GUI thread; rows built on workers get copies (implicitly shared, atomic counts)
+_GREY, _RED = QBrush(QColor("#777777")), QBrush(QColor("#c62828"))
+_ITALIC = QFont()
+_ITALIC.setItalic(True)
+
+#: column 0's item holds the row's Node under this role (no Python attribute: every object a row
+#: keeps alive is walked by each full garbage collection, ~4 per row now, 7 before)
+NodeRole = Qt.ItemDataRole.UserRole + 3
+_NO_CHILDREN: tuple = ()
+
+# control characters (a key named "a\nb" in S3) drawn as \n, \x07 instead of boxes or line breaks
+_ESCAPES = {i: (f"\\x{i:02x}" if i not in (9, 10, 13) else {9: "\\t", 10: "\\n", 13: "\\r"}[i])
+            for i in list(range(32)) + [127]}
+
+
+def shown_text(text: str) -> str:
+    """``text`` as a row or a Properties cell shows it: control characters escaped."""
+    return text.translate(_ESCAPES) if text and not text.isprintable() else text
+
+
+class LoadTicket:
+    """Identifies one load of one node; a newer load of the same node makes older ones stale."""
+
+    __slots__ = ("node", "generation", "stop", "shown")
+
+    def __init__(self, node: "Node", generation: int, stop, shown: list | None = None):
+        self.node = node
+        self.generation = generation
+        self.stop = stop  # threading.Event: the worker's abort flag
+        # what the node shows while this load runs (a refresh's rows, or the cached ones), so a
+        # worker can compare the live listing with it
+        self.shown = shown
+
+
+class Node:
+    __slots__ = ("element", "parent", "children", "kind", "state", "error", "project", "ticket",
+                 "generation", "expandable", "item", "detail_item", "alive", "queued", "icon_name",
+                 "loaded_at")
+
+    def __init__(self, element: Element | None, parent: "Node | None", kind: str = ELEMENT,
+                 project: GridProject | None = None):
+        self.element = element
+        self.parent = parent
+        self.children: list[Node] | tuple = _NO_CHILDREN  # a list once it has any
+        self.kind = kind
+        self.state = "idle"  # idle | loading | refreshing | loaded | error
+        self.error = ""  # why the last load failed, in words
+        self.project = project if project is not None else (parent.project if parent else None)
+        self.ticket: LoadTicket | None = None
+        self.generation = 0
+        self.expandable = self._expandable()
+        self.item: QStandardItem | None = None  # made when the row goes into the model
+        self.detail_item: QStandardItem | None = None  # column 1
+        self.alive = True  # False once removed from the tree
+        self.queued: list[Node] | None = None  # rows waiting to go in, CHUNK per turn
+        self.icon_name = ""  # set while the row's icon is still to be made on the GUI thread
+        self.loaded_at = 0.0  # time.monotonic() of the last listing that finished
+
+    def set_element(self, element: Element) -> None:
+        self.element = element
+        self.expandable = self._expandable()
+
+    def _expandable(self) -> bool:
+        if self.kind in (PROJECT, CATEGORY):
+            return True
+        return self.kind == ELEMENT and bool(self.element and self.element.has_children)
+
+    @property
+    def key(self) -> str:
+        return self.element.key if self.element else ""
+
+    @property
+    def row(self) -> int:
+        return self.item.row() if self.item is not None and self.parent is not None else 0
+
+    @property
+    def stale(self) -> bool:
+        """A refresh failed: the rows shown are the last listing, not what is there now."""
+        return self.state == "error" and any(c.kind not in SPECIAL for c in self.children)
+
+    def detail_text(self) -> str:
+        detail = self.element.detail
+        if self.state == "refreshing":
+            return (detail + " · " if detail else "") + "refreshing…"
+        if self.state == "loading" and self.children and self.children[0].kind != LOADING:
+            return (detail + " · " if detail else "") + f"loading… {len(self.children):,} so far"
+        if self.kind == ERROR:
+            return "double-click or F5 to retry"
+        if self.stale:
+            # said on the node itself: an error row after the last of 2,000 children is never seen
+            return (detail + " · " if detail else "") + f"not up to date: {self.error}"
+        return detail
+
+    def build(self) -> None:
+        """Make the row's items, and those of the children it has (or of its expander placeholder).
+
+        Runs on a worker thread for the rows of a page (see the top of the file): nothing here
+        may touch an item that is in the model, or make an icon.
+        """
+        el = self.element
+        self.item = name = QStandardItem()
+        name.setFlags(_ROW_FLAGS)
+        name.setData(self, NodeRole)
+        self.detail_item = detail = QStandardItem()
+        detail.setFlags(_ROW_FLAGS)
+        self.decorate(on_gui=False)
+        if self.kind in SPECIAL or el.kind == "info":
+            colour = _RED if self.kind == ERROR else _GREY
+            name.setForeground(colour)
+            detail.setForeground(colour)
+            if self.kind != ERROR:
+                name.setFont(_ITALIC)
+        if self.expandable and self.state == "idle" and not self.children:
+            self.children = [loading_row(self)]  # the expander, without asking Python
+        if self.children:
+            name.setColumnCount(2)
+            for c in self.children:
+                c.build()
+                name.appendRow([c.item, c.detail_item])
+
+    def finish_icons(self) -> None:
+        """GUI thread: make the icons a worker could not."""
+        if self.icon_name:
+            self.item.setIcon(icon(self.icon_name))
+            self.icon_name = ""
+        for c in self.children:
+            c.finish_icons()
+
+    def decorate(self, on_gui: bool = True) -> None:
+        """Write label, icon and tooltip to the row's items (on creation, and when the element or
+        the node's state changes)."""
+        el = self.element
+        label = shown_text(el.label)
+        self.item.setText(label)
+        name = el.icon or ("folder" if self.expandable else "file")
+        made = icon(name) if on_gui else loaded_icon(name)
+        if made is None:
+            self.icon_name = name
+        else:
+            self.item.setIcon(made)
+        if self.kind == ERROR:
+            self.item.setToolTip(label + "\n\nDouble-click or press F5 to retry.")
+        else:
+            tip = f"{label}\n{el.kind} · {shown_text(el.id)}" + (f"\nstate: {el.state}" if el.state else "")
+            if self.stale:
+                tip += f"\n\nNot up to date — the last refresh failed: {self.error}\nPress F5 to try again."
+            self.item.setToolTip(tip)
+        self.detail_item.setText(self.detail_text())
+
+    def show_state(self) -> None:
+        """GUI thread: the node's load state changed; its Details (red while stale) and tooltip say so."""
+        if self.detail_item is None:
+            return
+        if self.kind in (ELEMENT, CATEGORY, PROJECT):
+            if self.stale:
+                self.detail_item.setForeground(_RED)
+            elif self.detail_item.data(Qt.ItemDataRole.ForegroundRole) is not None:
+                self.detail_item.setData(None, Qt.ItemDataRole.ForegroundRole)
+            self.decorate()
+        else:
+            self.detail_item.setText(self.detail_text())
+
+
+def build_rows(parent: Node, elements: list[Element]) -> list[Node]:
+    rows = [Node(e, parent) for e in elements]
+    for row in rows:
+        row.build()
+    return rows
+
+
+def loading_row(parent: Node) -> Node:
+    return Node(Element("__loading__", f"{parent.key}#loading", "Loading…", icon="loading"), parent, LOADING)
+
+
+def empty_row(parent: Node) -> Node:
+    return Node(Element("__empty__", f"{parent.key}#empty", "(empty)", icon="info"), parent, EMPTY)
+
+
+def error_row(parent: Node, message: str) -> Node:
+    return Node(Element("__error__", f"{parent.key}#error", message, icon="error"), parent, ERROR)
+
+
+class Rows:
+    """A page of a listing (or the cached listing), as built rows."""
+
+    __slots__ = ("rows", "cached", "stored")
+
+    def __init__(self, rows: list[Node], cached: bool, stored: float = 0.0):
+        self.rows, self.cached, self.stored = rows, cached, stored
+
+
+class Changes:
+    """How a live listing differs from the rows shown: found on the worker, applied on the GUI."""
+
+    __slots__ = ("removed", "changed", "added")
+
+    def __init__(self, removed: set[str], changed: dict[str, Element], added: list[Node]):
+        self.removed = removed
+        self.changed = changed
+        self.added = added
+
+
+Prepared = Union[Rows, Changes, Failed]
+
+
+def prepare(ticket: LoadTicket, event: ListingEvent) -> Prepared:
+    """On the worker: pages become built rows; a replacement becomes Changes; Failed passes."""
+    if isinstance(event, Cached):
+        ticket.shown = event.children
+        return Rows(build_rows(ticket.node, event.children), True, event.stored)
+    if isinstance(event, Page):
+        return Rows(build_rows(ticket.node, event.children), False)
+    if isinstance(event, Replace):
+        shown = {e.key: e for e in ticket.shown or ()}
+        fresh: set[str] = set()
+        changed: dict[str, Element] = {}
+        added: list[Element] = []
+        for e in event.children:
+            key = e.key
+            if key in fresh:
+                continue  # a listing that repeats a key: the first one counts
+            fresh.add(key)
+            old = shown.get(key)
+            if old is None:
+                added.append(e)
+            elif old != e:
+                changed[key] = e
+        return Changes({k for k in shown if k not in fresh}, changed, build_rows(ticket.node, added))
+    return event
+
+
+def load_rows(wb, vo, element: Element, merge: bool, ticket: LoadTicket):
+    """The worker's generator for one load: ``(ticket, prepared)`` per listing event, then the ticket.
+
+    It holds the Workbench, never the model: the pool drops it on its own thread, and must not
+    drop the last reference to a Qt object there.
+    """
+    try:
+        for event in wb.listing(vo, element, show_cached=not merge, merge=merge, stop=ticket.stop):
+            if ticket.stop.is_set():
+                return ticket
+            yield ticket, prepare(ticket, event)
+    except Exception as exc:  # noqa: BLE001 - a fault of ours while preparing rows: shown on the node
+        yield ticket, Failed(f"The rows could not be shown: {type(exc).__name__}: {exc}", exc)
+    return ticket

@@ -1,0 +1,145 @@
+"""The one shape of background work in ui: a :class:`Worker` runs a function or a generator on a
+thread pool and reports through signals that live on their own QObject (superqt's
+``thread_worker`` idea), delivered queued to the thread that made the worker (the GUI thread).
+
+- a function's value comes as ``returned``; a generator's values come one by one as ``yielded``,
+  and it can be asked to stop between two of them (:meth:`Worker.quit`);
+- an exception comes as ``errored`` (the exception object: the receiver explains it);
+- ``finished`` comes last, always.
+
+Listings, the VO wizard's connection test and SSH connects all use it. The signals object is
+always owned by Qt (parented to the receiver that asked, or to the application), so however the
+worker's Python objects are dropped on the pool thread, no Qt object is ever destroyed there; it
+is deleted on its own thread once ``finished`` was delivered. When the receiver was deleted
+meanwhile, the emits find no one and the worker ends quietly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+#: threads for network work. Listings, tests of a connection and SSH logins wait on the network or
+#: on a person (a host-key question), not on the CPU, so the pool is not sized by cores: with
+#: Qt's global pool (one thread per core, two here) a third expanded folder waited for the first.
+IO_THREADS = 16
+_pool: QThreadPool | None = None
+
+
+def io_pool() -> QThreadPool:
+    """The pool workers run on unless they are given another."""
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool(QCoreApplication.instance())
+        _pool.setMaxThreadCount(IO_THREADS)
+        _pool.setObjectName("gridclient-io")
+    return _pool
+
+
+@contextmanager
+def unless_receiver_gone(signals: QObject) -> Iterator[None]:
+    """For a worker's emits: when the object carrying the signals was deleted meanwhile (its
+    window or model closed), PySide raises RuntimeError; there is nobody left to tell, so stop
+    quietly. Any other RuntimeError goes on."""
+    try:
+        yield
+    except RuntimeError:
+        import shiboken6
+
+        if shiboken6.isValid(signals):
+            raise
+
+
+class WorkerSignals(QObject):
+    yielded = Signal(object)
+    returned = Signal(object)
+    errored = Signal(object)
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None):
+        super().__init__(parent)
+        self.finished.connect(self._release)
+
+    @Slot()
+    def _release(self) -> None:  # on the signals' own thread, after everything else was delivered
+        self.deleteLater()
+
+
+class _Runnable(QRunnable):
+    """What the pool runs and deletes; the caller keeps only the :class:`Worker`."""
+
+    def __init__(self, worker: "Worker"):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.worker = worker
+
+    def run(self) -> None:  # pool thread
+        worker, self.worker = self.worker, None
+        worker._run()
+
+
+class Worker:
+    """Runs ``fn(*args, **kwargs)`` on a pool thread; see the module's text for the signals.
+
+    ``parent`` is the QObject the results are for: when it is deleted, so are the signals, and a
+    late result is dropped. ``abort`` may be an Event the caller already holds (a load's ticket).
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, parent: QObject | None = None,
+                 abort: threading.Event | None = None, **kwargs: Any):
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.abort = abort if abort is not None else threading.Event()
+        self.signals = WorkerSignals(parent if parent is not None else QCoreApplication.instance())
+        # the signals' Python wrapper, kept here: its C++ object belongs to Qt
+        self.yielded, self.returned = self.signals.yielded, self.signals.returned
+        self.errored, self.finished = self.signals.errored, self.signals.finished
+
+    def start(self, pool: QThreadPool | None = None) -> "Worker":
+        (pool or io_pool()).start(_Runnable(self))
+        return self
+
+    def quit(self) -> None:
+        """Ask a generator to stop after the value it is making now (nothing more is sent but
+        ``finished``); a plain function runs to its end, and its value is dropped."""
+        self.abort.set()
+
+    @property
+    def abort_requested(self) -> bool:
+        return self.abort.is_set()
+
+    def _run(self) -> None:
+        signals = self.signals
+        with unless_receiver_gone(signals):
+            try:
+                value = self.fn(*self.args, **self.kwargs)
+                if inspect.isgenerator(value):
+                    value = self._drain(value)
+                if not self.abort.is_set():
+                    signals.returned.emit(value)
+            except BaseException as exc:  # noqa: BLE001 - handed to the receiver, which explains it
+                if not self.abort.is_set():
+                    log.debug("worker %s failed: %s", getattr(self.fn, "__name__", self.fn), type(exc).__name__)
+                    signals.errored.emit(exc)
+            finally:
+                signals.finished.emit()
+
+    def _drain(self, gen) -> Any:
+        try:
+            while not self.abort.is_set():
+                try:
+                    item = next(gen)
+                except StopIteration as stop:
+                    return stop.value
+                if self.abort.is_set():
+                    break
+                self.signals.yielded.emit(item)
+        finally:
+            gen.close()
+        return None
