@@ -8,7 +8,7 @@ The package is split by concern:
 - :mod:`~gridclient.ssh.auth` – keys, ssh-agent, passphrases and passwords;
 - :mod:`~gridclient.ssh.session` – :class:`SSHSession`, the connection itself.
 
-Every name is importable from here as before, but only on first use (PEP 562): the AWS
+Every public name is importable from here, but only on first use (PEP 562): the AWS
 provider and the dialogs import :class:`SSHTarget` to describe a login, and that must not
 pull in paramiko, which only a real connection needs.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# name -> (module, name in that module); the underscored names are the old private ones
+# name -> (module, name in that module)
 _EXPORTS: dict[str, tuple[str, str]] = {
     "SSHTarget": ("target", "SSHTarget"),
     "SSHError": ("target", "SSHError"),
@@ -31,28 +31,18 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "host_entry": ("known_hosts", "host_entry"),
     "KnownEntry": ("known_hosts", "KnownEntry"),
     "KnownHosts": ("known_hosts", "KnownHosts"),
-    "_TYPE_LABELS": ("known_hosts", "_TYPE_LABELS"),
-    "_pattern_matches": ("known_hosts", "_pattern_matches"),
-    "_hosts_match": ("known_hosts", "_hosts_match"),
     "Resolved": ("config", "Resolved"),
     "resolve": ("config", "resolve"),
     "parse_jump": ("config", "parse_jump"),
     "config_for": ("config", "config_for"),
     "describe_net_error": ("config", "describe_net_error"),
-    "_Resolved": ("config", "Resolved"),
-    "_resolve": ("config", "resolve"),
-    "_parse_jump": ("config", "parse_jump"),
-    "_config_for": ("config", "config_for"),
-    "_describe_net_error": ("config", "describe_net_error"),
     "DEFAULT_KEYS": ("auth", "DEFAULT_KEYS"),
     "authenticate": ("auth", "authenticate"),
     "load_key": ("auth", "load_key"),
-    "_MAX_SECRET_TRIES": ("auth", "_MAX_SECRET_TRIES"),
-    "_secret_of": ("auth", "_secret_of"),
     "SSHSession": ("session", "SSHSession"),
 }
 
-__all__ = [name for name in _EXPORTS if not name.startswith("_")]
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

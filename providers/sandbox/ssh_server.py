@@ -12,115 +12,32 @@ through ``ssh_host_override`` = this server. It is a small paramiko server that:
 * sends the exit status and closes the channel when the program ends; ``stop()`` hangs up every
   child and closes the listener.
 
+This module is the SSH side: the listener, the connections and what each session channel asks
+for. The programs themselves (pty or pipes, their control, the byte pumps and the exit status)
+are :mod:`providers.sandbox.programs`. Subsystems (none yet; SFTP is planned) belong here: see
+``_Interface``'s subsystem section and ``LoopbackSSHServer._serve``.
+
 Nothing here logs key material, typed input or program output.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hmac
 import logging
 import os
 import pwd
 import re
-import select
-import signal
 import socket
-import struct
-import subprocess
-import termios
 import threading
 import time
 
 import paramiko
 
+from providers.sandbox.programs import Child, spawn_pipes, spawn_pty, start_pumps
+
 log = logging.getLogger(__name__)
 
-CHUNK = 65536
 _ENV_ACCEPTED = re.compile(r"^(LANG|LANGUAGE|LC_[A-Z_]+|COLORTERM)$")
-_FORK_LOCK = threading.Lock()  # no other of our forks may inherit a master fd before it is CLOEXEC
-
-
-def _default_signals() -> None:
-    """In a forked child before exec: every signal back to its default action, none blocked.
-
-    An ignored signal stays ignored across exec. Python ignores SIGPIPE and SIGXFSZ, and an app
-    started with ``nohup`` or as a background job of a script also ignores SIGHUP and SIGINT; a
-    shell given those would let Ctrl+C leave ``seq 1 1e9`` running and ``yes | head`` complain.
-    """
-    for sig in signal.valid_signals():
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
-            continue
-        try:
-            signal.signal(sig, signal.SIG_DFL)
-        except (OSError, ValueError):
-            pass
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
-
-
-def _winsize(rows: int, cols: int, xpix: int = 0, ypix: int = 0) -> bytes:
-    return struct.pack("HHHH", max(1, min(rows, 0xFFFF)), max(1, min(cols, 0xFFFF)),
-                       max(0, min(ypix, 0xFFFF)), max(0, min(xpix, 0xFFFF)))
-
-
-def _exit_code(status: int) -> int:
-    """A wait status as ssh reports it: the exit code, or 128 + the signal number."""
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    if os.WIFEXITED(status):
-        return os.WEXITSTATUS(status)
-    return 255
-
-
-class _Child:
-    """One program run for one channel: in a pty (pid + master fd) or with pipes (Popen)."""
-
-    def __init__(self, pid: int, master: int | None = None, popen: subprocess.Popen | None = None):
-        self.pid = pid
-        self.master = master
-        self.popen = popen
-        self.done = threading.Event()
-        self._lock = threading.Lock()
-
-    def resize(self, rows: int, cols: int, xpix: int = 0, ypix: int = 0) -> None:
-        with self._lock:
-            if self.master is not None:
-                try:
-                    fcntl.ioctl(self.master, termios.TIOCSWINSZ, _winsize(rows, cols, xpix, ypix))
-                except OSError:
-                    pass
-
-    def close_master(self) -> None:
-        with self._lock:
-            if self.master is not None:
-                try:
-                    os.close(self.master)
-                except OSError:
-                    pass
-                self.master = None
-
-    def hang_up(self) -> None:
-        """SIGHUP to the child's process group (it leads its own session), as sshd does."""
-        if self.done.is_set():
-            return
-        for target in (lambda s: os.killpg(self.pid, s), lambda s: os.kill(self.pid, s)):
-            try:
-                target(signal.SIGHUP)
-                target(signal.SIGCONT)
-                return
-            except (ProcessLookupError, PermissionError):
-                continue
-
-    def kill(self) -> None:
-        if self.done.is_set():
-            return
-        for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
-            try:
-                target()
-                return
-            except (ProcessLookupError, PermissionError):
-                continue
 
 
 class _ChannelState:
@@ -128,7 +45,7 @@ class _ChannelState:
         self.term: str | None = None
         self.size = (24, 80, 0, 0)  # rows, cols, xpix, ypix
         self.env: dict[str, str] = {}
-        self.child: _Child | None = None
+        self.child: Child | None = None
         self.started = False
 
 
@@ -202,6 +119,13 @@ class _Interface(paramiko.ServerInterface):
             return False
         return self._run(channel, command)
 
+    # -- subsystems ------------------------------------------------------------------------
+    # None yet. A subsystem (the planned SFTP, confined to a folder per demo instance) is
+    # registered on the transport in LoopbackSSHServer._serve (set_subsystem_handler); paramiko's
+    # check_channel_subsystem_request then starts its handler. Override that here to refuse a
+    # channel that has already started, and to mark it started as _run does.
+
+    # -- programs --------------------------------------------------------------------------
     def _run(self, channel: paramiko.Channel, command: str | None) -> bool:
         st = self._state(channel)
         if st.started or self.server._stopping:
@@ -237,7 +161,7 @@ class LoopbackSSHServer:
         self._sock: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._transports: set[paramiko.Transport] = set()
-        self._children: set[_Child] = set()
+        self._children: set[Child] = set()
         self._lock = threading.Lock()
         self._stopping = False
         user = pwd.getpwuid(os.getuid())
@@ -323,6 +247,7 @@ class LoopbackSSHServer:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             transport = paramiko.Transport(conn)
             transport.add_server_key(self.host_key)
+            # subsystem handlers (the planned SFTP) are registered on the transport here
         except (OSError, paramiko.SSHException) as exc:  # the peer left before we began
             log.debug("demo ssh: connection from %s ended: %s", peer, exc)
             conn.close()
@@ -378,7 +303,7 @@ class LoopbackSSHServer:
             pass
         return env
 
-    def _spawn(self, channel: paramiko.Channel, st: _ChannelState, command: str | None) -> _Child:
+    def _spawn(self, channel: paramiko.Channel, st: _ChannelState, command: str | None) -> Child:
         shell = self._shell_path()
         try:
             peer = channel.get_transport().getpeername()
@@ -388,189 +313,15 @@ class LoopbackSSHServer:
         argv0 = "-" + os.path.basename(shell)  # a login shell, as sshd starts it
         args = [argv0] if command is None else [os.path.basename(shell), "-c", command]
         if st.term is not None:
-            child = self._spawn_pty(shell, args, env, st.size)
-            pumps = [(self._pump_pty_out, (channel, child)), (self._pump_pty_in, (channel, child))]
+            child = spawn_pty(shell, args, env, self._home, st.size)
         else:
-            popen = subprocess.Popen(args, executable=shell, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, cwd=self._home, env=env, start_new_session=True,
-                                     bufsize=0)
-            child = _Child(popen.pid, popen=popen)
-            pumps = [(self._pump_pipes, (channel, child))]
-        with self._lock:
+            child = spawn_pipes(shell, args, env, self._home)
+        with self._lock:  # before the pumps start: a program that ends at once must leave the set
             self._children.add(child)
-        for target, args_ in pumps:
-            threading.Thread(target=target, args=args_, name="demo-ssh-pump", daemon=True).start()
+        start_pumps(channel, child, on_end=self._forget)
         return child
 
-    def _spawn_pty(self, shell: str, args: list[str], env: dict[str, str], size: tuple) -> _Child:
-        """The login shell on a new pty, started the way sshd starts one: default signal
-        dispositions, nothing blocked (see :func:`_default_signals`)."""
-        winsize = _winsize(*size)
-        home = self._home
-        with _FORK_LOCK:
-            pid, master = os.forkpty()  # child: new session, the pty slave as controlling tty
-            if pid == 0:  # pragma: no cover - the child only sets up and execs
-                try:
-                    _default_signals()
-                    fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
-                    try:
-                        os.chdir(home)
-                    except OSError:
-                        os.chdir("/")
-                    os.execve(shell, args, env)
-                except BaseException:  # noqa: BLE001
-                    os.write(2, b"demo ssh: could not start the shell\r\n")
-                finally:
-                    os._exit(127)
-            os.set_inheritable(master, False)
-        os.set_blocking(master, False)
-        return _Child(pid, master=master)
-
-    @staticmethod
-    def _after_reply(channel: paramiko.Channel) -> None:
-        """Wait until paramiko has answered the shell/exec request that started this program.
-
-        paramiko sends that reply from its transport thread only after our callback returns, and
-        a short program can end before that: a close that overtakes the reply makes the client's
-        exec_command fail with "Channel closed". The transport thread handles messages in order,
-        so once it has handled the client's answer to a keepalive sent now, the reply is out.
-        """
-        transport = channel.get_transport()
-        try:
-            if transport is not None and transport.is_active():
-                transport.global_request("keepalive@openssh.com", wait=True)
-        except (OSError, EOFError, paramiko.SSHException):
-            pass
-
-    def _finish(self, channel: paramiko.Channel, child: _Child, status: int) -> None:
-        child.done.set()
+    def _forget(self, child: Child) -> None:
+        """The program has ended: ``stop()`` no longer needs to hang it up."""
         with self._lock:
             self._children.discard(child)
-        try:
-            if not channel.closed:
-                channel.shutdown_write()
-                channel.send_exit_status(_exit_code(status))
-        except (OSError, EOFError, paramiko.SSHException):
-            pass
-        finally:
-            try:
-                channel.close()
-            except (OSError, EOFError, paramiko.SSHException):
-                pass  # the connection is gone already (the server is stopping, the client hung up)
-
-    def _pump_pty_out(self, channel: paramiko.Channel, child: _Child) -> None:
-        """The pty's output to the channel; when the program ends, its status and close."""
-        self._after_reply(channel)
-        master = child.master
-        while True:
-            try:
-                readable, _, _ = select.select([master], [], [], 0.5)
-            except (OSError, ValueError):
-                break
-            if not readable:
-                continue
-            # a pty hands out a few KB per read: gather what is there into one big send
-            data = bytearray()
-            ended = False
-            while len(data) < CHUNK:
-                try:
-                    piece = os.read(master, CHUNK - len(data))
-                except BlockingIOError:
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EIO, errno.EBADF):  # EIO: the program closed the pty
-                        log.debug("demo ssh: pty read failed: %s", exc)
-                    ended = True
-                    break
-                if not piece:
-                    ended = True
-                    break
-                data += piece
-            if not data and ended:
-                break
-            try:
-                if data:
-                    channel.sendall(bytes(data))
-            except (OSError, EOFError, paramiko.SSHException):
-                child.hang_up()
-                break
-            if ended:
-                break
-        try:
-            _, status = os.waitpid(child.pid, 0)
-        except ChildProcessError:  # reaped elsewhere: its status is lost
-            status = 255 << 8
-        child.close_master()
-        self._finish(channel, child, status)
-
-    def _pump_pty_in(self, channel: paramiko.Channel, child: _Child) -> None:
-        """The channel's input to the pty; a closed channel hangs the program up."""
-        while True:
-            try:
-                data = channel.recv(CHUNK)
-            except (OSError, EOFError, paramiko.SSHException):
-                data = b""
-            if not data:
-                break
-            view = memoryview(data)
-            while view:
-                master = child.master
-                if master is None:
-                    return
-                try:
-                    n = os.write(master, view)
-                except BlockingIOError:
-                    select.select([], [master], [], 0.5)
-                    continue
-                except OSError:
-                    return
-                view = view[n:]
-        if channel.closed and not child.done.is_set():
-            child.hang_up()
-
-    def _pump_pipes(self, channel: paramiko.Channel, child: _Child) -> None:
-        popen = child.popen
-        assert popen is not None
-        self._after_reply(channel)
-
-        def out(stream, send):
-            try:
-                while True:
-                    data = os.read(stream.fileno(), CHUNK)
-                    if not data:
-                        break
-                    send(data)
-            except (OSError, EOFError, ValueError, paramiko.SSHException):
-                pass
-
-        def inp():
-            try:
-                while True:
-                    data = channel.recv(CHUNK)
-                    if not data:
-                        break
-                    popen.stdin.write(data)
-            except (OSError, EOFError, ValueError, paramiko.SSHException):
-                pass
-            finally:
-                try:
-                    popen.stdin.close()
-                except OSError:
-                    pass
-                if channel.closed and popen.poll() is None:
-                    child.hang_up()
-
-        readers = [threading.Thread(target=out, args=(popen.stdout, channel.sendall), daemon=True),
-                   threading.Thread(target=out, args=(popen.stderr, channel.sendall_stderr), daemon=True)]
-        for t in readers:
-            t.start()
-        threading.Thread(target=inp, daemon=True).start()
-        for t in readers:
-            t.join()
-        popen.wait()
-        status = popen.returncode
-        # Popen gives -signal for a killed program; turn it back into a wait status for _exit_code
-        wait_status = (-status) & 0x7F if status < 0 else (status & 0xFF) << 8
-        for s in (popen.stdout, popen.stderr):
-            s.close()
-        self._finish(channel, child, wait_status)
