@@ -4,6 +4,9 @@ closed tab; and the New SSH connection dialog's checks."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -149,6 +152,100 @@ def test_closing_the_tab_closes_the_session(qtbot, tabs, sshd, sshd_known_hosts)
     tabs.tabCloseRequested.emit(tabs.indexOf(tab))
     assert tabs.count() == 0
     qtbot.waitUntil(lambda: not session.connected, timeout=WAIT)
+
+
+class FakeTarget:
+    def title(self) -> str:
+        return "fake@example"
+
+
+class FakeSession:
+    """A session the tab drives without a network: records the thread that closed it, and may
+    hold its login until ``gate`` is set."""
+
+    def __init__(self, gate: threading.Event | None = None):
+        self.gate = gate
+        self.shell_opened = threading.Event()
+        self.closed = threading.Event()
+        self.closed_on: threading.Thread | None = None
+        self.connected = False
+
+    def connect(self, timeout: float = 15) -> None:
+        if self.gate is not None:
+            self.gate.wait(10)
+        self.connected = True
+
+    def open_shell(self, cols: int, rows: int) -> None:
+        self.shell_opened.set()
+
+    def start_reader(self, on_data, on_closed) -> None:
+        on_data(b"fake$ ")
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def resize(self, cols: int, rows: int) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed_on = threading.current_thread()
+        self.connected = False
+        self.closed.set()
+
+
+def fake_tabs(qtbot, sessions: list[FakeSession], gate: threading.Event | None = None) -> TerminalTabs:
+    def factory(target, known_hosts, interaction):
+        sessions.append(FakeSession(gate))
+        return sessions[-1]
+
+    widget = TerminalTabs(session_factory=factory)
+    qtbot.addWidget(widget)
+    widget.resize(600, 400)
+    widget.show()
+    return widget
+
+
+def test_closing_a_tab_closes_its_session_off_the_gui_thread(qtbot):
+    sessions: list[FakeSession] = []
+    tabs = fake_tabs(qtbot, sessions)
+    tab = tabs.tab_of(tabs.open_session(FakeTarget(), None, ScriptedInteraction()))
+    qtbot.waitUntil(lambda: tab.state == "connected", timeout=WAIT)
+    qtbot.waitUntil(lambda: "fake$" in tab.terminal.text(), timeout=WAIT)
+    session = sessions[0]
+    assert tab.session is session and tab.terminal.backend is session
+    gui = threading.current_thread()
+    tabs.close_tab(tabs.indexOf(tab))
+    assert session.closed.wait(5)
+    assert session.closed_on is not None and session.closed_on is not gui
+    assert tab.state == "closed" and tab.session is None and tab.terminal.backend is None
+
+
+def test_a_session_opened_after_its_tab_closed_is_closed_not_kept(qtbot):
+    gate = threading.Event()
+    sessions: list[FakeSession] = []
+    tabs = fake_tabs(qtbot, sessions, gate)
+    tabs.open_session(FakeTarget(), None, ScriptedInteraction())
+    qtbot.waitUntil(lambda: len(sessions) == 1, timeout=WAIT)  # the worker is logging in
+    tabs.close_tab(0)
+    qtbot.wait(50)  # the tab is deleted meanwhile
+    gate.set()  # the login completes for nobody
+    assert sessions[0].closed.wait(5)
+    assert sessions[0].closed_on is not threading.current_thread()
+
+
+def test_a_session_handed_over_as_its_tab_closes_is_closed_in_the_background(qtbot):
+    sessions: list[FakeSession] = []
+    tabs = fake_tabs(qtbot, sessions)
+    tab = tabs.tab_of(tabs.open_session(FakeTarget(), None, ScriptedInteraction()))
+    # no event loop here: the worker hands the session over, and its outcome stays queued
+    deadline = time.monotonic() + 10
+    while tab._arriving is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert tab._arriving is sessions[0] and tab.state == "connecting"
+    tabs.close_tab(0)  # before the tab heard of it: the tab owns it all the same
+    assert sessions[0].closed.wait(5)
+    assert sessions[0].closed_on is not threading.current_thread()
+    qtbot.wait(50)  # the late outcome finds the attempt stale (or the tab gone): nothing else happens
 
 
 def test_wrong_user_is_shown_in_the_tab_with_reconnect(qtbot, tabs, sshd, sshd_known_hosts):

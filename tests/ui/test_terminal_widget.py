@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
-from ui.terminal.emulator import Emulator
 from ui.terminal.widget import TerminalWidget
 
 
 class RecordingBackend:
-    """What a session would receive: bytes written, sizes asked for, whether it was closed."""
+    """What a session would receive: bytes written, sizes asked for — and whether anything closed
+    it, which the widget must never do (the session belongs to its tab)."""
 
     def __init__(self):
         self.written: list[bytes] = []
@@ -277,16 +277,73 @@ def test_reader_thread_flood_reaches_the_screen_and_keys_still_go_out(qtbot, ter
     assert term.frames >= 1
 
 
-def test_emulator_module_is_qt_free_and_standalone():
-    import sys
+# Run in a fresh interpreter where importing PySide6 (or shiboken6) fails: this test process has
+# PySide6 loaded already, so an in-process check could not fail.
+_WITHOUT_QT = r"""
+import sys
 
-    e = Emulator(10, 3)
-    e.feed(b"hi\r\nthere")
-    assert e.text() == "hi\nthere"
-    assert e.cursor == (5, 1)
-    assert e.encode_key("f5") == b"\x1b[15~"
-    assert "ui.terminal.emulator" in sys.modules
-    e.close()
+
+class NoQt:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PySide6", "shiboken6"):
+            raise ImportError(f"{name} is blocked in this check")
+        return None
+
+
+sys.meta_path.insert(0, NoQt())
+
+from ui.terminal.emulator import Emulator
+from ui.terminal.intake import Intake
+
+e = Emulator(10, 3)
+e.feed(b"hi\r\nthere")
+assert e.text() == "hi\nthere", e.text()
+assert e.cursor == (5, 1)
+assert e.encode_key("f5") == b"\x1b[15~"
+wakes = []
+intake = Intake(lambda: wakes.append(1))
+intake.append(b"\x1b[2J\x1b[Hqueued")
+intake.append(b" and drained")
+assert wakes == [1]
+assert intake.drain(e.feed) is False
+assert e.text().startswith("queued and"), e.text()
+e.close()
+print("PySide6 imported:", any(m.split(".")[0] in ("PySide6", "shiboken6") for m in sys.modules))
+"""
+
+
+def test_emulator_and_intake_are_qt_free_and_standalone():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_QT], cwd=root, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "PySide6 imported: False"
+
+
+def test_shutdown_releases_a_waiting_reader_and_leaves_the_backend_open(qtbot, term, backend):
+    from ui.terminal.intake import MAX_PENDING
+
+    done = threading.Event()
+
+    def reader():  # more than the intake holds, with no event loop running to drain it: it waits
+        term.on_data(b"x" * (MAX_PENDING + 1))
+        done.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert not done.wait(0.3)
+    term.shutdown()
+    assert done.wait(5)
+    thread.join(5)
+    assert not backend.closed  # its owner closes it, not the widget
+    press(qtbot, term, Qt.Key.Key_A, text="a")
+    assert backend.take() == b""  # let go: typing goes nowhere
+    term.on_data(b"late")  # a reader's last bytes after the shutdown are dropped, not queued
+    assert term.intake.pending == 0
 
 
 def test_mouse_goes_to_the_remote_only_when_it_asks(qtbot, term, backend):

@@ -228,9 +228,6 @@ class Emulator:
     def _title_cb_fn(self, _terminal, _userdata) -> None:
         self._title_changed = True
 
-    def set_reply_handler(self, on_reply: Callable[[bytes], None] | None) -> None:
-        self._on_reply = on_reply
-
     # -- input from the remote -----------------------------------------------------------
     def feed(self, data: bytes) -> None:
         if not data:

@@ -1,9 +1,14 @@
-"""Terminal tabs: one SSH session per tab, connected on a worker thread, never on the GUI thread.
+"""Terminal tabs: one SSH session per tab, opened by a :class:`ui.worker.Worker`, never on the GUI thread.
 
 A tab shows "Connecting…" while the worker connects (host-key questions and passphrases go
-through the Interaction, marshalled to the GUI thread), then the terminal; a failed connection
-or a dropped one shows the reason in the tab with a **Reconnect** button. Closing the tab closes
-the session. The tab title follows the title the remote sets (OSC 0/2).
+through the Interaction, marshalled to the GUI thread by ``gui_safe``), then the terminal; a
+failed connection or a dropped one shows the reason in the tab with a **Reconnect** button. The
+tab title follows the title the remote sets (OSC 0/2).
+
+The tab is its session's only owner: the terminal widget only writes to it and resizes it; the
+tab closes it, always off the GUI thread (closing waits for the peer and for the reader thread,
+which a dead peer can make take seconds). A session a worker opened for an attempt the tab has
+given up on (it was closed, or reconnected) is closed too, never left open.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QTabWid
                                QWidget)
 
 from ui.interaction import gui_safe
+from ui.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +51,26 @@ def _default_session_factory(target, known_hosts, interaction):
 
 
 class _SessionEvents(QObject):
-    """Signals a worker and a reader thread send to one tab (queued to the GUI thread)."""
+    """What a session's reader thread tells its tab (queued to the GUI thread)."""
 
-    connected = Signal(object, int)  # session, attempt
-    failed = Signal(str, int)
-    closed = Signal(str, int)
+    closed = Signal(str, int)  # reason, attempt
+
+
+class _ConnectAttempt(QObject):
+    """Where one connect attempt's worker reports: hands the outcome to the tab with the attempt's
+    number, so that a tab which has moved on (reconnected, closed) knows the outcome is stale."""
+
+    def __init__(self, tab: "TerminalTab", number: int):
+        super().__init__(tab)
+        self.tab, self.number = tab, number
+
+    @Slot(object)
+    def on_returned(self, session) -> None:
+        self.tab._on_connected(session, self.number)
+
+    @Slot(object)
+    def on_errored(self, exc: BaseException) -> None:
+        self.tab._on_failed(str(exc) or type(exc).__name__, self.number)
 
 
 class TerminalTab(QWidget):
@@ -70,6 +91,10 @@ class TerminalTab(QWidget):
         self.reason = ""
         self._attempt = 0
         self._closing = False
+        # a session a worker has opened, on its way to _on_connected: from the moment the worker
+        # hands it over (under the lock) the tab owns it, so giving up on the attempt closes it
+        self._handoff = threading.Lock()
+        self._arriving = None
 
         self.banner = QFrame(self)
         self.banner.setObjectName("terminalBanner")
@@ -98,64 +123,71 @@ class TerminalTab(QWidget):
         layout.addWidget(self.terminal, 1)
         self.setFocusProxy(self.terminal)
 
-        self._events = _SessionEvents()
-        self._events.connected.connect(self._on_connected, Qt.ConnectionType.QueuedConnection)
-        self._events.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        # owned by the tab (not by a reader thread's closure): it goes with the tab, on this thread
+        self._events = _SessionEvents(self)
         self._events.closed.connect(self._on_closed, Qt.ConnectionType.QueuedConnection)
 
     # -- connection lifecycle -------------------------------------------------------------------
     def connect_session(self) -> None:
-        """Connect on a worker thread; the outcome arrives as a queued signal."""
-        self._attempt += 1
-        attempt = self._attempt
+        """Connect on a pool thread; the outcome comes back on the GUI thread. The worker's
+        signals are the tab's children: a closed (deleted) tab drops a late outcome."""
+        attempt = self._next_attempt()
         self._set_state("connecting", f"Connecting to {self.target.title()}…")
-        events, factory = self._events, self._factory
-        target, known_hosts, interaction = self.target, self.known_hosts, self.interaction
-        terminal = self.terminal
+        receiver = _ConnectAttempt(self, attempt)
+        worker = Worker(self._open_session, attempt, self.terminal.cols, self.terminal.rows, parent=self)
+        worker.returned.connect(receiver.on_returned)
+        worker.errored.connect(receiver.on_errored)
+        worker.finished.connect(receiver.deleteLater)
+        worker.start()
 
-        def on_closed(reason: str) -> None:  # reader thread
+    def _open_session(self, attempt: int, cols: int, rows: int):
+        """Log in and open the shell (a pool thread). Returns the session, or None when the tab has
+        given up on this attempt meanwhile (the session is closed then, here)."""
+        session = self._factory(self.target, self.known_hosts, self.interaction)
+        try:
+            session.connect(timeout=15)
+            session.open_shell(cols, rows)
+        except BaseException as exc:
+            log.info("SSH connection to %s failed: %s", self.target.title(), exc)
+            _close_quietly(session)
+            raise
+        with self._handoff:
+            wanted = attempt == self._attempt and not self._closing
+            if wanted:
+                self._arriving = session
+        if not wanted:
+            _close_quietly(session)
+            return None
+        return session
+
+    def _next_attempt(self) -> int:
+        """Give up on the attempt under way, if any (a session it handed over is closed in the
+        background), and number the next one."""
+        with self._handoff:
+            self._attempt += 1
+            stale, self._arriving = self._arriving, None
+        if stale is not None:
+            _close_in_background(stale)
+        return self._attempt
+
+    def _on_connected(self, session, attempt: int) -> None:
+        with self._handoff:
+            current = attempt == self._attempt and session is not None and session is self._arriving
+            if current:
+                self._arriving = None
+        if not current:  # a stale attempt: _next_attempt or the worker itself closed its session
+            return
+        self.session = session
+        self.terminal.set_backend(session)
+        events = self._events
+
+        def on_closed(reason: str) -> None:  # the reader thread
             try:
                 events.closed.emit(reason or "the connection was closed", attempt)
             except RuntimeError:  # the tab is gone
                 pass
 
-        def work() -> None:
-            session = None
-            try:
-                session = factory(target, known_hosts, interaction)
-                session.connect(timeout=15)
-                if self._closing or attempt != self._attempt:
-                    session.close()
-                    return
-                session.open_shell(terminal.cols, terminal.rows)
-                terminal.set_backend(session)
-                session.start_reader(terminal.on_data, on_closed)
-            except Exception as exc:  # noqa: BLE001 - every failure is shown in the tab
-                if session is not None:
-                    try:
-                        session.close()
-                    except Exception:  # noqa: BLE001
-                        pass
-                log.info("SSH connection to %s failed: %s", target.title(), exc)
-                message = str(exc) or type(exc).__name__
-                try:
-                    events.failed.emit(message, attempt)
-                except RuntimeError:
-                    pass
-                return
-            try:
-                events.connected.emit(session, attempt)
-            except RuntimeError:
-                session.close()
-
-        threading.Thread(target=work, name=f"ssh-connect {target.title()}", daemon=True).start()
-
-    @Slot(object, int)
-    def _on_connected(self, session, attempt: int) -> None:
-        if attempt != self._attempt or self._closing:
-            _close_in_background(session)
-            return
-        self.session = session
+        session.start_reader(self.terminal.on_data, on_closed)
         self._set_state("connected", "")
         # the widget may have changed size while the shell was being opened
         try:
@@ -164,7 +196,6 @@ class TerminalTab(QWidget):
             pass
         self.terminal.setFocus()
 
-    @Slot(str, int)
     def _on_failed(self, reason: str, attempt: int) -> None:
         if attempt == self._attempt and not self._closing:
             self._set_state("failed", f"Could not connect to {self.target.title()}: {reason}")
@@ -187,11 +218,11 @@ class TerminalTab(QWidget):
         self.connect_session()
 
     def close_session(self) -> None:
-        """Close the channel and the connection (on a helper thread: a dead peer must not hang the GUI)."""
+        """Close the tab's session, and any an attempt still under way opens, off the GUI thread."""
         self._closing = True
-        self._attempt += 1
+        self._next_attempt()
         session, self.session = self.session, None
-        self.terminal.shutdown()
+        self.terminal.shutdown()  # a reader waiting to hand over bytes goes on, to its end
         if session is not None:
             _close_in_background(session)
         self._set_state("closed", "")
@@ -204,14 +235,17 @@ class TerminalTab(QWidget):
         self.stateChanged.emit(state)
 
 
-def _close_in_background(session) -> threading.Thread:
-    def close() -> None:
-        try:
-            session.close()
-        except Exception as exc:  # noqa: BLE001
-            log.debug("closing SSH session: %s", exc)
+def _close_quietly(session) -> None:
+    try:
+        session.close()
+    except Exception as exc:  # noqa: BLE001
+        log.debug("closing SSH session: %s", exc)
 
-    thread = threading.Thread(target=close, name="ssh-close", daemon=True)
+
+def _close_in_background(session) -> threading.Thread:
+    """Close ``session`` on a thread of its own. Not a pool worker: a close can wait seconds on a
+    dead peer, and a daemon thread does not hold up quitting the way a pool's threads do."""
+    thread = threading.Thread(target=_close_quietly, args=(session,), name="ssh-close", daemon=True)
     thread.start()
     return thread
 
