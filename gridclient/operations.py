@@ -122,6 +122,11 @@ class OperationRunner:
 
         return op, self._pool.submit(run)
 
+    @property
+    def busy(self) -> bool:
+        """Some operation is still queued or running."""
+        return any(op.state in ("queued", "running") for op in self.operations)
+
     def shutdown(self) -> None:
         for op in self.operations:
             if op.state in ("queued", "running"):

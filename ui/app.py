@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 import tempfile
+import time
 from typing import Any
 
 from gridclient.heap import freeze_imports, tune
@@ -142,8 +144,11 @@ def run(args: Any) -> int:
         freeze_imports()  # start-up's modules live for the run: later collections skip them
 
     QTimer.singleShot(0, after_show)
+    busy = False
     try:
-        return app.exec()
+        code = app.exec()
+        busy = still_waiting(wb)
+        return code
     finally:
         wb.close()
         lock.release()
@@ -151,3 +156,38 @@ def run(args: Any) -> int:
             sandbox.stop()
         if throwaway:
             shutil.rmtree(throwaway, ignore_errors=True)
+        if busy:
+            leave_now(code)
+
+
+#: how long a closed window lets background work finish before the process leaves without it
+GRACE_MS = 1500
+
+
+def still_waiting(wb) -> bool:
+    """Whether background work (a listing, an action, an SSH login) still waits on the network
+    once the window is closed and GRACE_MS have passed.
+
+    Such a call can wait minutes for an endpoint that accepts and never answers (botocore's read
+    timeout, times its retries), and Qt's pool and Python's executor wait for their threads at
+    exit: the process lived on unseen, holding the workspace lock, so the next start said the app
+    was already running."""
+    from ui.worker import io_pool
+
+    wb.operations.shutdown()  # what has not started never will
+    idle = io_pool().waitForDone(GRACE_MS)
+    if idle and wb.operations.busy:
+        deadline = time.monotonic() + GRACE_MS / 1000
+        while wb.operations.busy and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return not idle or wb.operations.busy
+
+
+def leave_now(code: int) -> None:
+    """End the process without waiting for threads blocked on the network (everything of ours is
+    saved and closed by now; the OS closes their sockets)."""
+    log.warning("quitting while background work still waits on the network; not waiting for it")
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
