@@ -418,3 +418,228 @@ def test_escape_in_the_wizard_asks_before_dropping_what_was_typed(qtbot, window,
     answer[0] = QMessageBox.StandardButton.Discard
     qtbot.keyClick(wiz.type_page.name, QtNs.Key.Key_Escape)
     assert not wiz.isVisible() and wiz.created is None
+
+
+def open_in_tree(qtbot, window, index) -> None:
+    """Expand ``index`` in the window's tree as a click on its expander does, and wait for its rows."""
+    model = window.model
+    parent = index.parent()
+    while parent.isValid():  # a project added after the window opened is shown closed
+        window.tree.expand(parent)
+        parent = parent.parent()
+    with qtbot.waitSignal(model.loadFinished, timeout=20000,
+                          check_params_cb=lambda i: model.node(i) is model.node(index)):
+        window.tree.expand(index)
+
+
+def shown_properties(window) -> dict[str, str]:
+    props = window.properties
+    return {props.item(r, 0).text(): props.item(r, 1).text() for r in range(props.rowCount())}
+
+
+def test_an_action_on_an_element_removed_outside_says_so_and_reloads(qtbot, window, moto, boto, monkeypatch):
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    ec2 = boto("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, TagSpecifications=[
+        {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web-1"}]}])["Instances"][0]["InstanceId"]
+    model = window.model
+    computing = child_by_label(model, project_on_moto(window, moto, "Gone"), "Computing")
+    open_in_tree(qtbot, window, computing)
+    row = child_by_label(model, computing, "web-1")
+    # the instance is removed outside the app: the row still shows it, running
+    urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST")).read()
+    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: True)
+    stop = window.wb.registry.actions["aws.ec2.stop"]
+    with qtbot.waitSignal(model.loadFinished, timeout=20000,
+                          check_params_cb=lambda i: model.node(i) is model.node(computing)):
+        window.run_action(stop, [row])
+    boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+    assert len(boxes) == 1 and boxes[0].icon() == QMessageBox.Icon.Warning
+    assert f"“web-1” ({iid}) no longer exists" in boxes[0].text()
+    assert labels(model, computing) == ["(empty)"]  # the list it was in, reloaded
+    boxes[0].close()
+
+
+def test_a_node_shown_again_is_revalidated_when_listings_are_live(qtbot, window, moto, boto, monkeypatch):
+    from ui.project_model import ProjectModel
+
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="live-bucket")
+    s3.put_object(Bucket="live-bucket", Key="docs/a.txt", Body=b"a")
+    model, tree = window.model, window.tree
+    storage = child_by_label(model, project_on_moto(window, moto, "Live"), "Storage")
+    open_in_tree(qtbot, window, storage)
+    bucket = child_by_label(model, storage, "live-bucket")
+    open_in_tree(qtbot, window, bucket)
+    assert labels(model, bucket) == ["docs/"]
+    tree.collapse(bucket)
+    s3.put_object(Bucket="live-bucket", Key="added.txt", Body=b"b")
+    monkeypatch.setattr(ProjectModel, "REVALIDATE_AFTER", 0)
+    with qtbot.waitSignal(model.loadFinished, timeout=20000,
+                          check_params_cb=lambda i: model.node(i) is model.node(bucket)):
+        tree.expand(bucket)  # shown again: no F5
+    assert labels(model, bucket) == ["docs/", "added.txt"]
+
+    # with live listings off (a metered link), showing a node again lists nothing
+    window.wb.workspace.preferences["live_refresh"] = False
+    tree.collapse(bucket)
+    s3.put_object(Bucket="live-bucket", Key="later.txt", Body=b"c")
+    tree.expand(bucket)
+    node = model.node(bucket)
+    assert node.state == "loaded" and node.ticket is None  # a load would have started right here
+    assert labels(model, bucket) == ["docs/", "added.txt"]
+
+
+def test_an_empty_bucket_or_folder_shows_one_empty_row_that_is_no_element(qtbot, window, moto, boto):
+    from PySide6.QtGui import QGuiApplication
+
+    from ui.project_model import EMPTY
+
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="empty-bucket")
+    s3.create_bucket(Bucket="hollow-bucket")
+    s3.put_object(Bucket="hollow-bucket", Key="hollow/", Body=b"")  # a folder's marker, nothing in it
+    model = window.model
+    storage = child_by_label(model, project_on_moto(window, moto, "Empty"), "Storage")
+    open_in_tree(qtbot, window, storage)
+    empty_bucket = child_by_label(model, storage, "empty-bucket")
+    open_in_tree(qtbot, window, empty_bucket)
+    hollow_bucket = child_by_label(model, storage, "hollow-bucket")
+    open_in_tree(qtbot, window, hollow_bucket)
+    folder = child_by_label(model, hollow_bucket, "hollow/")
+    open_in_tree(qtbot, window, folder)
+    for parent in (empty_bucket, folder):
+        assert labels(model, parent) == ["(empty)"]
+        assert model.node(model.index(0, 0, parent)).kind == EMPTY
+
+    # no action applies to it, and there is no id to copy
+    window.tree.setCurrentIndex(model.index(0, 0, empty_bucket))
+    menu = QMenu(window)
+    window._fill_actions(menu)
+    assert not [a for a in menu.actions() if a.objectName().startswith("action:")]
+    QGuiApplication.clipboard().setText("kept")
+    window.copy_id_act.trigger()
+    assert QGuiApplication.clipboard().text() == "kept"
+
+    # once the bucket holds something, F5 shows it instead
+    s3.put_object(Bucket="empty-bucket", Key="first.txt", Body=b"1")
+    window.tree.setCurrentIndex(empty_bucket)
+    with qtbot.waitSignal(model.loadFinished, timeout=20000,
+                          check_params_cb=lambda i: model.node(i) is model.node(empty_bucket)):
+        window.refresh_act.trigger()
+    assert labels(model, empty_bucket) == ["first.txt"]
+
+
+def test_long_names_that_differ_at_the_end_are_told_apart(qtbot, window, moto, boto):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    ec2 = boto("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    names = ["ubuntu-22.04-webapp-build-2026-11-30-a", "ubuntu-22.04-webapp-build-2026-11-30-b"]
+    for name in names:
+        ec2.create_image(InstanceId=iid, Name=name)
+    model, tree = window.model, window.tree
+    services = child_by_label(model, project_on_moto(window, moto, "Long"), "Services")
+    open_in_tree(qtbot, window, services)
+    images = child_by_label(model, services, "My images (AMIs)")
+    open_in_tree(qtbot, window, images)
+    assert tree.textElideMode() == Qt.TextElideMode.ElideMiddle
+
+    def drawn(index) -> str:
+        """The text as the tree draws it in the Name column at its default width."""
+        option = QStyleOptionViewItem()
+        tree.initViewItemOption(option)
+        tree.itemDelegate().initStyleOption(option, index)
+        option.rect = tree.visualRect(index)
+        text_rect = tree.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, tree)
+        margin = tree.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, tree) + 1
+        return QFontMetrics(option.font).elidedText(option.text, tree.textElideMode(), text_rect.width() - 2 * margin)
+
+    rows = [child_by_label(model, images, name) for name in names]
+    shown = [drawn(row) for row in rows]
+    assert all("…" in text for text in shown), shown  # too long for the column: elided
+    assert shown[0] != shown[1] and shown[0].endswith("-a") and shown[1].endswith("-b")
+    for row, name in zip(rows, names):
+        assert model.data(row, Qt.ItemDataRole.ToolTipRole).startswith(name + "\n")  # the whole name
+
+
+def test_control_characters_in_a_key_are_shown_escaped(qtbot, window, moto, boto):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    boto("s3").create_bucket(Bucket="odd-bucket")
+    # S3 takes such a key, but moto's server routes no URL path with a newline in it: the object is
+    # put into moto's store directly (the server in this process serves it), and listed over HTTP
+    s3_backends[DEFAULT_ACCOUNT_ID]["aws"].put_object("odd-bucket", "bad\nname\x07.txt", b"x")
+    model = window.model
+    storage = child_by_label(model, project_on_moto(window, moto, "Odd"), "Storage")
+    open_in_tree(qtbot, window, storage)
+    bucket = child_by_label(model, storage, "odd-bucket")
+    open_in_tree(qtbot, window, bucket)
+    row = model.index(0, 0, bucket)
+    assert model.element(row).label == "bad\nname\x07.txt"  # the element keeps the real key
+    assert model.data(row) == "bad\\nname\\x07.txt"
+    window.tree.setCurrentIndex(row)
+    shown = shown_properties(window)
+    assert shown["Name"] == "bad\\nname\\x07.txt" and shown["Key"] == "bad\\nname\\x07.txt"
+    assert not any("\n" in text or "\x07" in text for text in shown.values())
+
+
+CONSOLE_SCRIPT = r"""
+import sys, tempfile, time
+
+from gridclient.paths import AppPaths
+from gridclient.secrets import MemoryKeyring, SecretStore
+from ui.app import build, make_app
+
+app = make_app()
+wb, win = build(AppPaths.under(tempfile.mkdtemp()), secrets=SecretStore(MemoryKeyring()))
+win.show()
+win.console_dock.show()
+win.console_dock.raise_()
+deadline = time.monotonic() + 60
+while win.console is None and time.monotonic() < deadline:
+    app.processEvents()
+if not win.console:
+    sys.exit("the console did not start")
+win.console.execute("print('projects', len(workspace.projects))")
+while "projects 0" not in win.console._control.toPlainText() and time.monotonic() < deadline:
+    app.processEvents()
+print("console ran:", "projects 0" in win.console._control.toPlainText())
+win.close()
+app.processEvents()
+wb.close()
+"""
+
+#: what Qt's offscreen platform (the tests' only display) says of every window it shows; not ours
+OFFSCREEN_NOTE = "This plugin does not support propagateSizeHints()"
+
+
+def test_the_python_console_opens_without_warnings_on_stderr(tmp_path):
+    """Debugger warnings print once per process, so the window is made in a process of its own,
+    run from a file as the app is, with Python's warnings shown as in development (-W default)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYDEVD_DISABLE_FILE_VALIDATION", "PYTHONWARNINGS")}
+    env.update(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               IPYTHONDIR=str(tmp_path / "ipython"))
+    repo = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = os.pathsep.join([str(repo), *filter(None, [env.get("PYTHONPATH")])])
+    script = tmp_path / "open_console.py"
+    script.write_text(CONSOLE_SCRIPT)
+    done = subprocess.run([sys.executable, "-W", "default", str(script)], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "console ran: True" in done.stdout, done.stdout + done.stderr
+    stderr = "\n".join(line for line in done.stderr.splitlines() if line.strip() != OFFSCREEN_NOTE)
+    assert "Debugger warning" not in stderr and "frozen modules" not in stderr
+    assert stderr.strip() == "", stderr  # no other warning either
