@@ -24,6 +24,7 @@ from ui.docks import OperationsBridge, OperationsView, PropertiesView
 from ui.icons import icon
 from ui.interaction import QtInteraction
 from ui.project_model import ERROR, PROJECT, SPECIAL, ProjectModel
+from ui.window_state import WindowState
 
 
 class _OutcomeBridge(QObject):
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready", 3000)
         for row in range(self.model.rowCount()):
             self.tree.expand(self.model.index(row, 0))
+        self.window_state = WindowState(self, wb.paths.config)
+        self.window_state.restore()  # as the window was left: size, docks, columns, expanded nodes
 
     # -- construction ----------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
@@ -456,6 +459,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        self.window_state.save()
         if hasattr(self.terminals, "close_all"):
             self.terminals.close_all()
         if self.console:
