@@ -84,9 +84,9 @@ class LocalSSHD:
 
 
 def start_sshd(root: Path):
-    """The test fixture's sshd helper (tests.fixtures_sshd.SSHDServer) when available, else our own."""
+    """The test fixture's sshd helper (tests.fixtures.sshd.SSHDServer) when available, else our own."""
     try:
-        from tests.fixtures_sshd import SSHDServer
+        from tests.fixtures.sshd import SSHDServer
     except ImportError:
         return LocalSSHD(root)
     server = SSHDServer(root).start()

@@ -1,4 +1,4 @@
-"""gridclient.ssh against a real OpenSSH server (tests/fixtures_sshd.py)."""
+"""gridclient.ssh against a real OpenSSH server (tests/fixtures/sshd.py)."""
 
 from __future__ import annotations
 
