@@ -9,6 +9,10 @@ nowhere else.
 
 Everything here is plain Python and thread-safe: each public method takes the emulator's lock,
 so a reader thread may :meth:`feed` while the GUI thread calls :meth:`render`.
+
+It is longer than the project's other files on purpose: it is one thing, the boundary to a C
+library through cffi. Every raw ``ffi``/``lib`` call, struct layout and union twin is here and
+nowhere else, so what has to change with the next libghostty-vt stays in one file.
 """
 
 from __future__ import annotations
