@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from gridclient.elements import Element
 from gridclient.interaction import ScriptedInteraction
 from gridclient.workspace import Workspace
 from tests import sample_provider
+from tests.qt_free import run_without_qt
 from tests.sample_provider import WORLD
 
 
@@ -111,31 +108,23 @@ def test_a_terminal_to_open_is_part_of_the_outcome(lab):
 
 def test_the_runner_needs_no_qt(tmp_path):
     """The whole path, with PySide6 blocked: the command line and the console run actions so."""
-    code = f"""
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in ('PySide6', 'shiboken6'):
-            raise ImportError('PySide6 is blocked in this test')
-sys.meta_path.insert(0, Block())
-from gridclient.elements import Element
-from gridclient.interaction import ScriptedInteraction
-from gridclient.paths import AppPaths
-from gridclient.registry import ExtensionRegistry
-from gridclient.secrets import MemoryKeyring, SecretStore
-from gridclient.workbench import Workbench
-from tests.fixtures.workspace import load_provider
-from tests.sample_provider import WORLD
-reg = ExtensionRegistry()
-load_provider(reg, 'sample', 'tests.sample_provider:manifest')
-wb = Workbench(AppPaths.under({str(tmp_path)!r}), registry=reg, secrets=SecretStore(MemoryKeyring()))
-vo = wb.save_vo('Lab', 'sample', {{'region': 'zone-1'}})
-outcome = wb.actions.run('sample.switch_off', [Element('sample.thing', 't1', 'Thing 1', state='on')], vo,
-                         ScriptedInteraction(confirm_answers=[True]), timeout=10)
-wb.close()
-print(outcome.state, WORLD['t1'], 'PySide6' in sys.modules)
-"""
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60)
+    done = run_without_qt(f"""
+        from gridclient.elements import Element
+        from gridclient.interaction import ScriptedInteraction
+        from gridclient.paths import AppPaths
+        from gridclient.registry import ExtensionRegistry
+        from gridclient.secrets import MemoryKeyring, SecretStore
+        from gridclient.workbench import Workbench
+        from tests.fixtures.workspace import load_provider
+        from tests.sample_provider import WORLD
+        reg = ExtensionRegistry()
+        load_provider(reg, 'sample', 'tests.sample_provider:manifest')
+        wb = Workbench(AppPaths.under({str(tmp_path)!r}), registry=reg, secrets=SecretStore(MemoryKeyring()))
+        vo = wb.save_vo('Lab', 'sample', {{'region': 'zone-1'}})
+        outcome = wb.actions.run('sample.switch_off', [Element('sample.thing', 't1', 'Thing 1', state='on')], vo,
+                                 ScriptedInteraction(confirm_answers=[True]), timeout=10)
+        wb.close()
+        print(outcome.state, WORLD['t1'], 'PySide6' in sys.modules)
+        """)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["done", "off", "False"]

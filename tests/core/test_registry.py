@@ -15,6 +15,7 @@ from gridclient.registry import (COMMAND_DELETE, Action, Category, ContributionE
                                  NodeContributor, ProviderManifest, Sandbox, StorageScheme, VOType, resolve)
 from tests import sample_provider
 from tests.fixtures.workspace import load_provider
+from tests.qt_free import run_without_qt
 
 GOOD_VO = VOType("x", "X", fields=(), token_factory="m:f", connection_test="m:g")
 
@@ -145,24 +146,17 @@ def test_startup_imports_neither_boto3_nor_paramiko():
 
 
 def test_core_and_providers_import_with_pyside6_blocked():
-    code = (
-        "import sys, importlib, pkgutil\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'PySide6' or name.startswith('PySide6.') or name in ('shiboken6', 'qtpy'):\n"
-        "            raise ImportError('PySide6 is blocked in this test')\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "import gridclient, providers\n"
-        "names = []\n"
-        "for pkg in (gridclient, providers):\n"
-        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
-        "        if m.name == 'gridclient.__main__':\n"
-        "            continue\n"
-        "        importlib.import_module(m.name)\n"
-        "        names.append(m.name)\n"
-        "print(len(names), 'PySide6' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = run_without_qt("""
+        import importlib, pkgutil
+        import gridclient, providers
+        names = []
+        for pkg in (gridclient, providers):
+            for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):
+                if m.name != 'gridclient.__main__':
+                    importlib.import_module(m.name)
+                    names.append(m.name)
+        print(len(names), 'PySide6' in sys.modules)
+        """)
     assert out.returncode == 0, out.stderr
     count, qt = out.stdout.split()
     assert int(count) >= 25 and qt == "False"

@@ -277,21 +277,7 @@ def test_reader_thread_flood_reaches_the_screen_and_keys_still_go_out(qtbot, ter
     assert term.frames >= 1
 
 
-# Run in a fresh interpreter where importing PySide6 (or shiboken6) fails: this test process has
-# PySide6 loaded already, so an in-process check could not fail.
-_WITHOUT_QT = r"""
-import sys
-
-
-class NoQt:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("PySide6", "shiboken6"):
-            raise ImportError(f"{name} is blocked in this check")
-        return None
-
-
-sys.meta_path.insert(0, NoQt())
-
+_EMULATOR_AND_INTAKE = r"""
 from ui.terminal.emulator import Emulator
 from ui.terminal.intake import Intake
 
@@ -313,13 +299,9 @@ print("PySide6 imported:", any(m.split(".")[0] in ("PySide6", "shiboken6") for m
 
 
 def test_emulator_and_intake_are_qt_free_and_standalone():
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.qt_free import run_without_qt
 
-    root = Path(__file__).resolve().parents[2]
-    result = subprocess.run([sys.executable, "-c", _WITHOUT_QT], cwd=root, capture_output=True, text=True,
-                            timeout=120)
+    result = run_without_qt(_EMULATOR_AND_INTAKE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "PySide6 imported: False"
 

@@ -4,10 +4,7 @@ kind, count and state, and one of them run through the core's ActionRunner with 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 from gridclient.elements import Element
 from gridclient.interaction import ScriptedInteraction
@@ -15,6 +12,7 @@ from gridclient.registry import COMMAND_DELETE, ExtensionRegistry
 from gridclient.secrets import MemoryKeyring, SecretStore
 from gridclient.workbench import Workbench
 from providers.aws import kinds as K
+from tests.qt_free import run_without_qt
 
 
 def test_builtin_aws_provider_comes_through_the_entry_point():
@@ -47,31 +45,24 @@ def test_stop_through_the_runner_with_qt_blocked(boto, moto, tmp_path):
     ec2 = boto("ec2")
     image = ec2.describe_images()["Images"][0]["ImageId"]
     iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    code = f"""
-import json, sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in ('PySide6', 'shiboken6'):
-            raise ImportError('PySide6 is blocked in this test')
-sys.meta_path.insert(0, Block())
-from gridclient.elements import Element
-from gridclient.interaction import ScriptedInteraction
-from gridclient.paths import AppPaths
-from gridclient.secrets import MemoryKeyring, SecretStore
-from gridclient.workbench import Workbench
-wb = Workbench(AppPaths.under({str(tmp_path)!r}), secrets=SecretStore(MemoryKeyring()))
-vo = wb.save_vo('Lab', 'aws', {{'region': 'us-east-1', 'access_key_id': 'AKID', 'secret_access_key': 'x',
-                                'endpoint_url': {moto!r}}})
-asked = ScriptedInteraction(confirm_answers=[True])
-listed = [e for e in wb.children(vo, Element('aws.computing', 'c', 'Computing', has_children=True))
-          if e.id == {iid!r}]
-outcome = wb.actions.run('aws.ec2.stop', listed, vo, asked, timeout=30)
-wb.close()
-print(json.dumps({{'state': outcome.state, 'message': outcome.message, 'refresh': outcome.refresh,
-                  'asked': asked.log, 'qt': 'PySide6' in sys.modules}}))
-"""
-    root = Path(__file__).resolve().parents[3]
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    done = run_without_qt(f"""
+        import json
+        from gridclient.elements import Element
+        from gridclient.interaction import ScriptedInteraction
+        from gridclient.paths import AppPaths
+        from gridclient.secrets import MemoryKeyring, SecretStore
+        from gridclient.workbench import Workbench
+        wb = Workbench(AppPaths.under({str(tmp_path)!r}), secrets=SecretStore(MemoryKeyring()))
+        vo = wb.save_vo('Lab', 'aws', {{'region': 'us-east-1', 'access_key_id': 'AKID', 'secret_access_key': 'x',
+                                        'endpoint_url': {moto!r}}})
+        asked = ScriptedInteraction(confirm_answers=[True])
+        listed = [e for e in wb.children(vo, Element('aws.computing', 'c', 'Computing', has_children=True))
+                  if e.id == {iid!r}]
+        outcome = wb.actions.run('aws.ec2.stop', listed, vo, asked, timeout=30)
+        wb.close()
+        print(json.dumps({{'state': outcome.state, 'message': outcome.message, 'refresh': outcome.refresh,
+                          'asked': asked.log, 'qt': 'PySide6' in sys.modules}}))
+        """)
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["state"] == "done" and out["refresh"] == "parent" and not out["qt"]
