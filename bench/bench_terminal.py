@@ -104,7 +104,7 @@ def _whoami() -> str:
 
 def make_file(path: Path, megabytes: int) -> str:
     """An ls -l-like text file of about ``megabytes`` MB; returns its (unique) last line."""
-    lines, size, i = [], 0, 0
+    size, i = 0, 0
     with path.open("w") as f:
         while size < megabytes * 1_000_000:
             line = (f"-rw-r--r-- 1 bench bench {i * 7919 % 99999999:>9} Jan {1 + i % 28:2d} 12:{i % 60:02d} "

@@ -184,9 +184,6 @@ class MainWindow(QMainWindow):
     def selected_indexes(self) -> list[QModelIndex]:
         return [i for i in self.tree.selectionModel().selectedRows(0)]
 
-    def selected_elements(self) -> list[Any]:
-        return [self.model.element(i) for i in self.selected_indexes()]
-
     def _show_properties(self, index: QModelIndex | None) -> None:
         if index is None:
             self.properties.show_element(None)

@@ -417,20 +417,11 @@ class ProjectModel(QStandardItemModel):
         return n.element if n is not self.root else None
 
     def set_ref(self, index: QModelIndex, ref: dict) -> None:
+        """An action changed what finds the node's children (a catalog's query): the cached
+        listing no longer stands for them."""
         n = self.node(index)
+        vo = self.vo_of(n)
         if n.element is not None:
             n.element.ref = {**n.element.ref, **ref}
-            self.wb.cache.forget(self.vo_of(n).id, n.key) if self.vo_of(n) else None
-
-    def find(self, predicate, parent: QModelIndex = QModelIndex()) -> QModelIndex:
-        """First loaded index (depth-first) whose Element satisfies predicate."""
-        n = self.node(parent)
-        for c in n.children:
-            if c.kind in SPECIAL:
-                continue
-            if c.element is not None and predicate(c.element):
-                return self.index_of(c)
-            hit = self.find(predicate, self.index_of(c))
-            if hit.isValid():
-                return hit
-        return QModelIndex()
+            if vo is not None:
+                self.wb.cache.forget(vo.id, n.key)

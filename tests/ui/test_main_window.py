@@ -3,7 +3,6 @@ the tree, Properties, contributed actions, Help → Providers."""
 
 from __future__ import annotations
 
-import json
 import urllib.request
 from importlib.metadata import EntryPoint
 

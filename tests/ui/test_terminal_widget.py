@@ -83,7 +83,7 @@ def test_colours_bold_reverse_land_in_cells_and_on_screen(term):
     # and the painted screen shows them: the true-colour cell's background, the reverse cell's
     # background in the default foreground colour
     image = term.grab().toImage()
-    cw, ch = term.cell_size().width(), term.cell_size().height()
+    cw = term.cell_size().width()
     assert image.pixelColor(12 * cw + 1, 1) == QColor(200, 100, 50)
     assert image.pixelColor(7 * cw + 1, 1) == QColor(*term._fg)
     assert image.pixelColor(30 * cw, 1) == QColor(*term._bg)

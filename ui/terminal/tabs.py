@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QFont
@@ -25,6 +24,9 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QTabWid
 
 from ui.interaction import gui_safe
 from ui.worker import Worker
+
+if TYPE_CHECKING:
+    from ui.terminal.widget import TerminalWidget  # loaded with the first tab (pyghostty)
 
 log = logging.getLogger(__name__)
 
