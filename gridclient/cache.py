@@ -63,9 +63,6 @@ class InfoCache:
         """
         return "\n".join(json.dumps(c.to_dict(), default=str) for c in children)
 
-    def put(self, scope: str, node: str, children: list[Element]) -> None:
-        self.put_encoded(scope, node, [self.encode(children)])
-
     def put_encoded(self, scope: str, node: str, parts: list[str]) -> None:
         """Store children encoded page by page with :meth:`encode` (a listing does it as pages come)."""
         text = "\n".join(p for p in parts if p)

@@ -116,12 +116,9 @@ class FieldForm(QWidget):
     def _update_visibility(self) -> None:
         values = self.raw_values()
         for f in self.fields:
-            visible = f.when is None or str(values.get(f.when[0], "")) in f.when[1]
+            visible = f.applies(values)
             self.widgets[f.name].setVisible(visible)
             self.labels[f.name].setVisible(visible)
-
-    def is_active(self, f: Field, values: dict[str, Any]) -> bool:
-        return f.when is None or str(values.get(f.when[0], "")) in f.when[1]
 
     def raw_values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -142,7 +139,7 @@ class FieldForm(QWidget):
     def values(self) -> dict[str, Any]:
         """Values of the fields that apply (a field shown only for another mode is left out)."""
         raw = self.raw_values()
-        return {f.name: raw[f.name] for f in self.fields if self.is_active(f, raw)}
+        return {f.name: raw[f.name] for f in self.fields if f.applies(raw)}
 
     def set_values(self, values: dict[str, Any]) -> None:
         for f in self.fields:
@@ -168,7 +165,7 @@ class FieldForm(QWidget):
         out = []
         raw = self.raw_values()
         for f in self.fields:
-            if not self.is_active(f, raw):
+            if not f.applies(raw):
                 continue
             v = raw[f.name]
             kept = f.secret and optional_secrets and self._kept(f.name)
