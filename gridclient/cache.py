@@ -2,37 +2,55 @@
 
 The tree shows these at once and revalidates in the background (cloudmesh's "refresh on/off",
 done so the person never waits twice for the same list). Only listings are kept — never secrets.
+The database is opened on first use (the first listing), not at start-up.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gridclient.elements import Element
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class InfoCache:
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn: "sqlite3.Connection | None" = None
+
+    @property
+    def _db(self) -> "sqlite3.Connection":
+        """The database, opened the first time it is needed; callers hold the lock."""
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> "sqlite3.Connection":
+        import sqlite3
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         try:
-            self._init()
+            self._init(db)
         except sqlite3.DatabaseError:
             # a damaged cache is only a cache: start a new one
-            self._db.close()
-            path.replace(path.with_suffix(".corrupt"))
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._init()
+            db.close()
+            self.path.replace(self.path.with_suffix(".corrupt"))
+            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._init(db)
+        return db
 
-    def _init(self) -> None:
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
+    @staticmethod
+    def _init(db: "sqlite3.Connection") -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
             "CREATE TABLE IF NOT EXISTS listing ("
             " scope TEXT NOT NULL, node TEXT NOT NULL, stored REAL NOT NULL, children TEXT NOT NULL,"
             " PRIMARY KEY (scope, node))"
@@ -81,4 +99,6 @@ class InfoCache:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

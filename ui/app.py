@@ -31,22 +31,20 @@ def quit_on_signals(app) -> None:
     normal way, so the demo sandbox stops and the throwaway workspace is removed.
 
     Python runs signal handlers only between bytecodes, and the Qt event loop runs none while it
-    waits; ``signal.set_wakeup_fd`` writes to a socket a QSocketNotifier watches, which wakes it.
+    waits; ``signal.set_wakeup_fd`` writes to a pipe a QSocketNotifier watches, which wakes it (a
+    pipe rather than a socket pair: importing ``socket`` was 2 ms of start-up).
     """
     import signal
-    import socket
 
     from PySide6.QtCore import QSocketNotifier, QTimer
 
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+    reader, writer = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader, QSocketNotifier.Type.Read, app)
 
     def drain() -> None:
         try:
-            reader.recv(64)
+            os.read(reader, 64)
         except OSError:
             pass
 
@@ -62,7 +60,7 @@ def quit_on_signals(app) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, quit_now)
-    app._signal_sockets = (reader, writer, notifier)  # kept as long as the app
+    app._signal_wakeup = (reader, writer, notifier)  # kept as long as the app
 
 
 def build(paths, *, secrets=None, registry=None, title: str = ""):
@@ -86,15 +84,24 @@ def start_sandbox(registry) -> Any:
 
 
 def run(args: Any) -> int:
-    from PySide6.QtCore import QTimer
+    import gc
 
+    # no collection during start-up: it would walk every object the imports below make (they
+    # live for the run, and after_show moves them out of the collector's way), ~2 ms
+    gc.disable()
+    # Qt-free modules before the first PySide6 import: PySide6's import hook reads the source of
+    # every module imported after it (to see whether it uses PySide6's feature switches)
     from gridclient.paths import AppPaths
     from gridclient.registry import ExtensionRegistry
     from gridclient.secrets import MemoryKeyring, SecretStore
+    from gridclient.workbench import Workbench  # noqa: F401 - for build(), here for the reason above
+
+    registry = ExtensionRegistry().discover()  # imports the providers' manifests
+
+    from PySide6.QtCore import QTimer
 
     app = make_app()
     quit_on_signals(app)
-    registry = ExtensionRegistry().discover()
     sandbox = None
     throwaway = None
     secrets = None
@@ -142,6 +149,7 @@ def run(args: Any) -> int:
         else:
             window.update_lock_state()
         freeze_imports()  # start-up's modules live for the run: later collections skip them
+        gc.enable()
 
     QTimer.singleShot(0, after_show)
     busy = False

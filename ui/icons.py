@@ -1,52 +1,70 @@
-"""Icons from the packaged resources/icons/*.svg, looked up with importlib.resources."""
+"""Icons from the packaged resources/icons/*.svg.
+
+Tree rows get :func:`row_icon`: the icon plus a Selected-mode variant with a light outline (our
+blue drawings vanished into the blue of a selected row). Windows, menus and buttons never draw an
+icon on the selection's blue, so they get the plain :func:`icon`, which renders nothing until it
+is painted: the outline renders each icon at two sizes when it is made, a cost start-up paid for
+every menu entry.
+"""
 
 from __future__ import annotations
 
-from importlib.resources import as_file, files
+import os
 
 from PySide6.QtGui import QIcon
 
 FALLBACK = {"instance-": "instance"}
 
-_loaded: dict[str, QIcon] = {}
+_plain: dict[str, QIcon] = {}
+_rows: dict[str, QIcon] = {}
 
 
 def loaded_icon(name: str) -> QIcon | None:
-    """The icon if the GUI thread has made it already, else None; for worker threads.
+    """The row icon if the GUI thread has made it already, else None; for worker threads.
 
     A QIcon is made on the GUI thread only; copying a made one is safe from any thread (it is
     implicitly shared, with an atomic reference count).
     """
-    return _loaded.get(name)
+    return _rows.get(name)
 
 
-def icon(name: str) -> QIcon:
-    """The named icon (GUI thread)."""
-    found = _loaded.get(name)
+def row_icon(name: str) -> QIcon:
+    """The named icon for a tree row, with its outline on a selected row (GUI thread)."""
+    found = _rows.get(name)
     if found is None:
-        found = _loaded[name] = _make(name)
+        found = _rows[name] = _with_selected_halo(icon(name))
     return found
 
 
-def _make(name: str) -> QIcon:
-    if not name:
-        return QIcon()
+def icon(name: str) -> QIcon:
+    """The named icon for a window, a menu or a button (GUI thread)."""
+    found = _plain.get(name)
+    if found is None:
+        found = _plain[name] = _make(name)
+    return found
+
+
+def _icon_folder() -> str | None:
+    """resources/icons, beside the package's own file (a plain directory in every install we make:
+    importlib.resources' traversal cost start-up ~3 ms for the same answer)."""
     try:
-        folder = files("resources") / "icons"
-        candidate = folder / f"{name}.svg"
-        found = candidate.is_file()
-    except (OSError, ModuleNotFoundError):  # resources missing: no icons, still a working tree
+        import resources
+    except ImportError:  # resources missing: no icons, still a working tree
+        return None
+    return os.path.join(os.path.dirname(resources.__file__), "icons")
+
+
+def _make(name: str) -> QIcon:
+    folder = _icon_folder() if name else None
+    if folder is None:
         return QIcon()
-    if not found:
+    path = os.path.join(folder, f"{name}.svg")
+    if not os.path.isfile(path):
         for prefix, fallback in FALLBACK.items():
             if name.startswith(prefix):
-                candidate = folder / f"{fallback}.svg"
+                path = os.path.join(folder, f"{fallback}.svg")
                 break
-    if not candidate.is_file():
-        return QIcon()
-    with as_file(candidate) as path:
-        made = QIcon(str(path))
-    return _with_selected_halo(made)
+    return QIcon(path) if os.path.isfile(path) else QIcon()
 
 
 def _with_selected_halo(base: QIcon) -> QIcon:
@@ -55,6 +73,8 @@ def _with_selected_halo(base: QIcon) -> QIcon:
     Our icons are drawn in the blue of the selection highlight; on a selected row they vanished
     into it. The outline keeps their shape readable there; unselected rows are unchanged.
     """
+    if base.isNull():
+        return base
     from PySide6.QtCore import QPoint, QSize
     from PySide6.QtGui import QColor, QPainter, QPixmap
 

@@ -20,7 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem
 from gridclient.elements import Element
 from gridclient.listing import Cached, Failed, ListingEvent, Page, Replace
 from gridclient.workspace import GridProject
-from ui.icons import icon, loaded_icon
+from ui.icons import loaded_icon, row_icon
 
 LOADING, ERROR, EMPTY, PROJECT, CATEGORY, ELEMENT = "loading", "error", "empty", "project", "category", "element"
 #: rows the model makes itself: they stand for no element and no action applies to them
@@ -150,7 +150,7 @@ class Node:
     def finish_icons(self) -> None:
         """GUI thread: make the icons a worker could not."""
         if self.icon_name:
-            self.item.setIcon(icon(self.icon_name))
+            self.item.setIcon(row_icon(self.icon_name))
             self.icon_name = ""
         for c in self.children:
             c.finish_icons()
@@ -162,7 +162,7 @@ class Node:
         label = shown_text(el.label)
         self.item.setText(label)
         name = el.icon or ("folder" if self.expandable else "file")
-        made = icon(name) if on_gui else loaded_icon(name)
+        made = row_icon(name) if on_gui else loaded_icon(name)
         if made is None:
             self.icon_name = name
         else:

@@ -36,6 +36,15 @@ def test_every_named_reference_imports():
         assert resolve(ref) is not None, ref
 
 
+@pytest.mark.parametrize("group", ["gridclient.providers", "console_scripts", "pytest11"])
+def test_entry_points_read_as_importlib_metadata_reads_them(group):
+    from importlib.metadata import entry_points as from_library
+
+    from gridclient.registry import entry_points
+
+    assert sorted(entry_points(group)) == sorted((ep.name, ep.value) for ep in from_library(group=group))
+
+
 def test_broken_provider_is_listed_with_its_error_and_the_rest_loads():
     reg = ExtensionRegistry()
     bad = load_provider(reg, "broken", sample_provider.broken_manifest_value)
