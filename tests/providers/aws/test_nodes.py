@@ -38,7 +38,7 @@ from providers.aws.token import AwsToken
 
 pytest.importorskip("moto.server")
 
-AMAZON_IMAGE = "ami-760aaa0f"  # in moto's default catalog (see providers/aws/demo.py)
+AMAZON_IMAGE = "ami-760aaa0f"  # in moto's default catalog (see providers/sandbox/cloud.py)
 
 
 def make_token(endpoint: str, region: str = "us-east-1") -> AwsToken:
