@@ -204,6 +204,28 @@ def test_a_provider_from_tests_contributes_vo_type_node_and_action(qtbot, app_pa
     wb.close()
 
 
+def test_a_second_provider_adds_a_category_under_aws_projects(qtbot, app_paths, keyring_backend, moto, cloud):
+    """g-Eclipse had separate ec2 and s3 bundles under one VO: here the notes provider from tests/
+    adds "Notes" beside the AWS provider's Computing, Services and Storage."""
+    from tests.fixtures.workspace import load_provider
+
+    reg = ExtensionRegistry().discover()
+    assert load_provider(reg, "sample-notes", "tests.sample_provider:notes_manifest").ok
+    wb, win = build(app_paths, registry=reg)
+    qtbot.addWidget(win)
+    win.show()
+    project = project_on_moto(win, moto, "Lab")
+    assert labels(win.model, project) == ["Computing", "Services", "Storage", "Notes"]
+    notes = child_by_label(win.model, project, "Notes")
+    expand(qtbot, win.model, notes)
+    assert labels(win.model, notes) == ["A note"]
+    computing = child_by_label(win.model, project, "Computing")  # the AWS side works on beside it
+    expand(qtbot, win.model, computing)
+    assert sorted(labels(win.model, computing)) == ["web", "web"]
+    io_pool().waitForDone(10000)
+    wb.close()
+
+
 def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkeypatch):
     ec2 = boto("ec2")
     image = ec2.describe_images()["Images"][0]["ImageId"]
