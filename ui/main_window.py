@@ -25,14 +25,15 @@ from ui.icons import icon
 from ui.interaction import QtInteraction
 from ui.project_model import ERROR, PROJECT, SPECIAL, ProjectModel
 from ui.window_state import WindowState
+from ui.worker import unless_receiver_gone
+
+log = logging.getLogger(__name__)
 
 
 class _OutcomeBridge(QObject):
     """An action's outcome arrives on the thread that ended it; this hands it to the GUI thread."""
 
     arrived = Signal(object, object)  # (ActionOutcome, [QPersistentModelIndex])
-
-log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -265,7 +266,13 @@ class MainWindow(QMainWindow):
             return None
         rows = [QPersistentModelIndex(i) for i in indexes]
         run = self.wb.actions.start(action, [n.element for n in nodes], vo, self.interaction)
-        run.on_done(lambda outcome: self.outcomes.arrived.emit(outcome, rows))
+        outcomes = self.outcomes
+
+        def tell(outcome: ActionOutcome) -> None:  # the operation's thread; the window may be gone
+            with unless_receiver_gone(outcomes):
+                outcomes.arrived.emit(outcome, rows)
+
+        run.on_done(tell)
         return run
 
     @Slot(object, object)
