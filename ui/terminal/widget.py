@@ -15,6 +15,10 @@ Past 1 MB queued, the reader thread waits, which pushes back on the SSH channel'
 The widget writes to a *backend*: anything with ``write(bytes)`` and ``resize(cols, rows)`` — an
 SSH session in the app, a recording fake in tests. It never closes it: the session belongs to
 its terminal tab (:mod:`ui.terminal.tabs`), which closes it off the GUI thread.
+
+What is left here (~540 lines) is one thing, the QWidget's own event handling: keys, mouse reports
+and local selection, wheel, focus and blink each need the widget's state and Qt's event objects;
+what needs neither went to the modules named above.
 """
 
 from __future__ import annotations
