@@ -26,9 +26,7 @@ def main() -> int:
     sandbox = app_module.start_sandbox(registry)
     with tempfile.TemporaryDirectory() as ws:
         wb, win = app_module.build(AppPaths.under(ws), secrets=SecretStore(MemoryKeyring()), registry=registry,
-                                   title="demo sandbox")
-        sandbox.prepare(wb)
-        win.model.reload_projects()
+                                   title="demo sandbox", sandbox=sandbox)
         m, tree = win.model, win.tree
         project = m.index(0, 0)
         tree.expand(project)

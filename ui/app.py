@@ -63,12 +63,17 @@ def quit_on_signals(app) -> None:
     app._signal_wakeup = (reader, writer, notifier)  # kept as long as the app
 
 
-def build(paths, *, secrets=None, registry=None, title: str = ""):
-    """Workbench + MainWindow (not shown); used by run(), the tests and the benchmarks."""
+def build(paths, *, secrets=None, registry=None, title: str = "", sandbox=None):
+    """Workbench + MainWindow (not shown); used by run(), the tests and the benchmarks.
+
+    A sandbox puts its VOs and projects into the workspace before the window is made, so the
+    window shows them as it opens, and puts back what was expanded in a kept workspace."""
     from gridclient.workbench import Workbench
     from ui.main_window import MainWindow
 
     wb = Workbench(paths, registry=registry, secrets=secrets)
+    if sandbox is not None:
+        sandbox.prepare(wb)
     return wb, MainWindow(wb, title_suffix=title)
 
 
@@ -134,12 +139,7 @@ def run(args: Any) -> int:
         if sandbox is not None:
             sandbox.stop()
         return 1
-    wb, window = build(paths, secrets=secrets, registry=registry, title=title)
-    if sandbox is not None:
-        sandbox.prepare(wb)
-        window.model.reload_projects()
-        for row in range(window.model.rowCount()):
-            window.tree.expand(window.model.index(row, 0))
+    wb, window = build(paths, secrets=secrets, registry=registry, title=title, sandbox=sandbox)
     window.show()
 
     def after_show() -> None:

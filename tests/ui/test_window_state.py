@@ -106,3 +106,38 @@ def test_a_damaged_window_ini_does_not_stop_the_window(qtbot, app_paths, workben
     wb2, win2 = open_window(qtbot, app_paths)
     assert (win2.width(), win2.height()) == (640, 480)
     close_window(wb2, win2)
+
+
+def test_the_demo_in_a_kept_workspace_reopens_what_was_expanded(qtbot, app_paths, demo_sandbox):
+    """--demo --workspace DIR: the sandbox puts its project into the workspace before the window
+    is made, so the window opens on it as it was left (it used to rebuild the project after the
+    window had restored its layout, and everything below the project came back collapsed)."""
+    from gridclient.secrets import MemoryKeyring, SecretStore
+
+    demo_sandbox.reseed()  # another module's moto reset may have emptied it
+
+    def open_demo():
+        wb, win = build(app_paths, secrets=SecretStore(MemoryKeyring()), sandbox=demo_sandbox)
+        qtbot.addWidget(win)
+        win.show()
+        return wb, win
+
+    wb, win = open_demo()
+    project = win.model.index(0, 0)
+    assert win.model.element(project).label == "Demo" and win.tree.isExpanded(project)
+    storage = child_by_label(win.model, project, "Storage")
+    expand_in_view(qtbot, win, storage)
+    expand_in_view(qtbot, win, child_by_label(win.model, storage, "demo-datasets"))
+    close_window(wb, win)
+
+    wb2, win2 = open_demo()
+    model = win2.model
+    project = model.index(0, 0)
+    storage = child_by_label(model, project, "Storage")
+    qtbot.waitUntil(lambda: model.rowCount(storage) > 1 and win2.tree.isExpanded(storage), timeout=20000)
+    datasets = child_by_label(model, storage, "demo-datasets")
+    qtbot.waitUntil(lambda: win2.tree.isExpanded(datasets) and "raw/" in
+                    [model.element(model.index(r, 0, datasets)).label for r in range(model.rowCount(datasets))],
+                    timeout=20000)
+    assert not win2.tree.isExpanded(child_by_label(model, project, "Computing"))
+    close_window(wb2, win2)
