@@ -41,7 +41,7 @@ def guess_user(image_name: str, image_description: str = "", platform_details: s
     return None
 
 
-def _parse_host_port(value: str) -> tuple[str, int]:
+def parse_host_port(value: str) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 address."""
     value = value.strip()
     port_text = ""
@@ -71,7 +71,7 @@ def _parse_host_port(value: str) -> tuple[str, int]:
 def instance_address(instance: dict, override: str = "") -> tuple[str, int]:
     """(host, port) to reach an instance: the override if set, else its public then private IP."""
     if override and override.strip():
-        return _parse_host_port(override)
+        return parse_host_port(override)
     for key in ("PublicIpAddress", "PrivateIpAddress"):
         if instance.get(key):
             return str(instance[key]), 22

@@ -52,14 +52,24 @@ def profile_names() -> list[str]:
 
 
 def validate(values: dict) -> list[str]:
-    """Problems the wizard shows before it lets Finish go: an unknown region on AWS proper."""
+    """Problems across fields the wizard shows before it lets Finish go: an unknown region on AWS
+    proper, an SSH override that is no host[:port], proxy credentials without a proxy."""
+    problems = []
     region = str(values.get("region") or "").strip()
-    if not region:
-        return []
-    if not values.get("endpoint_url"):
+    if region and not values.get("endpoint_url"):
         if region not in AWS_REGIONS:
-            return [f"“{region}” is not an AWS region. Pick one from the list, or set the endpoint "
-                    "URL of an EC2-compatible cloud that uses this name."]
-    elif not is_region_name(region):
-        return [f"“{region}” is not a region name (lower-case letters, digits and dashes)."]
-    return []
+            problems.append(f"“{region}” is not an AWS region. Pick one from the list, or set the endpoint "
+                            "URL of an EC2-compatible cloud that uses this name.")
+    elif region and not is_region_name(region):
+        problems.append(f"“{region}” is not a region name (lower-case letters, digits and dashes).")
+    override = str(values.get("ssh_host_override") or "").strip()
+    if override:
+        from providers.aws.ssh_login import parse_host_port
+
+        try:
+            parse_host_port(override)
+        except ValueError as exc:
+            problems.append(f"SSH via host[:port]: {exc}")
+    if (values.get("proxy_user") or values.get("proxy_password")) and not values.get("proxy_url"):
+        problems.append("A proxy user or password is set, but no proxy: set the HTTP(S) proxy, or clear them.")
+    return problems
