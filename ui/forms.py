@@ -200,10 +200,17 @@ class FieldsDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         v.addWidget(self.buttons)
-        self.form.changed.connect(self._check)
+        self.touched = False  # what is missing is said once the person has typed or chosen something
+        self.form.changed.connect(self._edited)
+        self._check()
+
+    def _edited(self) -> None:
+        self.touched = True
         self._check()
 
     def _check(self) -> None:
         problems = self.form.problems()
-        self.problem.setText("\n".join(problems))
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problems)
+        self.problem.setText("\n".join(problems) if self.touched else "")
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(not problems)
+        ok.setToolTip("\n".join(problems))

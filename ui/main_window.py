@@ -410,6 +410,9 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _console_visible(self, visible: bool) -> None:
+        if visible:
+            # View → Python console shows the dock behind its tab neighbours: bring it forward
+            self.console_dock.raise_()
         if visible and self.console is None:
             try:
                 from ui.console import make_console

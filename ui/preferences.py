@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Callable
 
 from PySide6.QtCore import Qt
@@ -141,15 +142,21 @@ class ProvidersDialog(QDialog):
         for r in registry.providers:
             if r.ok:
                 m = r.manifest
+                gives = [(what, ", ".join(names)) for what, names in (
+                    ("VO types", [t.label for t in m.vo_types]),
+                    ("Tree", [f"{c.label} (under {nc.vo_type})" for nc in m.node_contributors
+                              for c in nc.categories]),
+                    ("Actions", [a.label for a in m.actions]),
+                    ("Storage", [sc.scheme for sc in m.storage_schemes]),
+                    ("Demo sandbox (gridclient --demo)", [sb.label for sb in m.sandboxes]),
+                ) if names]
                 parts.append(
-                    f"<h3>✔ {m.name} <small>({m.id} {m.version})</small></h3>"
-                    f"<p><code>{r.entry_point}</code><br>"
-                    f"VO types: {', '.join(t.label for t in m.vo_types) or '—'}<br>"
-                    f"Tree: {', '.join(c.label for nc in m.node_contributors for c in nc.categories) or '—'}<br>"
-                    f"Actions: {', '.join(a.label for a in m.actions) or '—'}</p>")
+                    f"<h3>✔ {escape(m.name)} <small>({escape(m.id)} {escape(m.version)})</small></h3>"
+                    f"<p><code>{escape(r.entry_point)}</code><br>"
+                    + "<br>".join(f"{what}: {escape(names)}" for what, names in gives) + "</p>")
             else:
-                parts.append(f"<h3 style='color:#c62828'>✘ failed to load</h3><p><code>{r.entry_point}</code></p>"
-                             f"<pre>{r.error}</pre>")
+                parts.append(f"<h3 style='color:#c62828'>✘ failed to load</h3><p><code>{escape(r.entry_point)}</code></p>"
+                             f"<pre>{escape(r.error)}</pre>")
         self.text.setHtml("".join(parts) or "<p>No providers are installed.</p>")
         v.addWidget(self.text)
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -116,7 +116,7 @@ class FieldsPage(QWizardPage):
                              "file with a master password (asked on Finish), or choose credentials "
                              "the app does not keep (a named profile). Fields marked * are needed.")
         else:
-            self.setSubTitle(f"Secrets go to {secrets.place()} only, never to a file in plain text. "
+            self.setSubTitle(f"Secrets go to {secrets.place()}; never to a file in plain text. "
                              "Fields marked * are needed.")
         type_id = self.w.type_page.type_id()
         if self.built_for == type_id and self.form is not None:

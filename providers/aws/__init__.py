@@ -95,8 +95,8 @@ manifest = ProviderManifest(
         Action("aws.ec2.terminate", "Terminate", f"{M}.actions:terminate_instances", INSTANCE,
                selection="+", icon="terminate", group=GROUP_LIFECYCLE, command=COMMAND_DELETE,
                states=frozenset({"running", "stopped", "pending", "stopping"}),
-               confirm="Terminate {labels}? This cannot be undone: the instances and their "
-                       "root volumes are deleted."),
+               confirm="Terminate {labels}? This cannot be undone: each instance is deleted, "
+                       "with its root volume."),
         Action("aws.catalog.search", "Search image catalog…", f"{M}.actions:search_catalog",
                frozenset({K.CATALOG}), icon="search", refreshes="self",
                fields=(Field("query", "Image name contains", required=True,
