@@ -61,6 +61,17 @@ def _report():
                       "heavy": [m for m in HEAVY if m in sys.modules]}), flush=True)
 """
 
+# The end of both bare scripts: report and quit once the event loop is idle (one more turn after
+# the 0 ms timer that show() is followed by).
+_QUIT_WHEN_IDLE = r"""
+def _idle():
+    _report()
+    app.quit()
+
+QTimer.singleShot(0, lambda: QTimer.singleShot(0, _idle))
+sys.exit(app.exec())
+"""
+
 BARE = _REPORT + r"""
 import sys
 from PySide6.QtCore import QTimer
@@ -71,14 +82,7 @@ window = QMainWindow()
 window.setCentralWidget(QTreeView())
 window.resize(1280, 800)
 window.show()
-
-def _idle():
-    _report()
-    app.quit()
-
-QTimer.singleShot(0, lambda: QTimer.singleShot(0, _idle))
-sys.exit(app.exec())
-"""
+""" + _QUIT_WHEN_IDLE
 
 # The widgets ui/main_window.py makes, without our code, icons or models (--like-ours).
 LIKE_OURS = _REPORT + r"""
@@ -132,14 +136,7 @@ props.raise_()
 window.resizeDocks([projects], [560], Qt.Orientation.Horizontal)
 window.statusBar().showMessage("Ready", 3000)
 window.show()
-
-def _idle():
-    _report()
-    app.quit()
-
-QTimer.singleShot(0, lambda: QTimer.singleShot(0, _idle))
-sys.exit(app.exec())
-"""
+""" + _QUIT_WHEN_IDLE
 
 # ui.app is imported here only to wrap build(); it imports no Qt and nothing heavy, and
 # gridclient.cli.main imports it anyway. Everything else is imported by the app's own path.
