@@ -101,7 +101,7 @@ def run(args: Any) -> int:
     from gridclient.secrets import MemoryKeyring, SecretStore
     from gridclient.workbench import Workbench  # noqa: F401 - for build(), here for the reason above
 
-    registry = ExtensionRegistry().discover()  # imports the providers' manifests
+    registry = ExtensionRegistry().discover()  # loads each installed provider's manifest
 
     from PySide6.QtCore import QTimer
 
