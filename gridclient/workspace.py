@@ -59,13 +59,19 @@ class GridProject:
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write ``text`` to a temp file beside ``path``, fsync, then rename over it."""
+    """Write ``text`` (UTF-8) to a temp file beside ``path``, fsync, then rename over it."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to a temp file beside ``path`` (same file system), fsync, rename over it, and
+    make the rename durable: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -75,6 +81,16 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
         except FileNotFoundError:
             pass
         raise
+    try:  # not every platform lets a folder be fsynced
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
 
 
 def _entries(data: dict, key: str, problems: list[str], what: str) -> list:

@@ -17,11 +17,12 @@ import hmac
 import logging
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from gridclient.workspace import atomic_write_bytes
 
 if TYPE_CHECKING:
     import paramiko
@@ -223,36 +224,7 @@ class KnownHosts:
                 else:
                     kept.append(line)
             if gone:
-                self._replace_app_file(b"".join(kept))
+                atomic_write_bytes(self.app_file, b"".join(kept))
         if gone:
             log.info("forgot %d remembered host key line(s) of %s", gone, name)
         return gone
-
-    def _replace_app_file(self, data: bytes) -> None:
-        """Write ``data`` as the app's file through a temporary file beside it (same file system)."""
-        folder = self.app_file.parent
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.app_file.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                if hasattr(os, "fchmod"):
-                    os.fchmod(fh.fileno(), 0o600)
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.app_file)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        try:  # make the rename itself durable; not every platform lets a folder be fsynced
-            dir_fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dir_fd)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
