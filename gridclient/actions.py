@@ -56,6 +56,17 @@ class ActionContext:
     operation: Operation | None = None
     values: dict[str, Any] = field(default_factory=dict)  # the action's parameter fields
     remember: dict[str, Any] = field(default_factory=dict)  # VO settings the handler wants kept
+    workbench: "Workbench | None" = None
+
+    @property
+    def storage(self):
+        """Files and folders of every scheme (:class:`gridclient.storage.Storage`)."""
+        return self.workbench.storage
+
+    @property
+    def transfers(self):
+        """The transfer queue the Operations dock shows."""
+        return self.workbench.transfers
 
     @property
     def element(self) -> Element:
@@ -70,6 +81,7 @@ class ActionResult:
     terminal: Any = None  # a gridclient.ssh.SSHTarget to open an interactive session to
     ref: dict[str, Any] | None = None  # merged into the elements' ref (a catalog's new query)
     refresh: str | None = None  # overrides the action's ``refreshes``
+    copy: str = ""  # text for the clipboard (a URI, a presigned URL)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,7 @@ class ActionOutcome:
     refresh: str = ""  # "parent": reload the listing the elements are in; "self": their children
     terminal: Any = None
     ref: dict[str, Any] | None = None
+    copy: str = ""
 
     @property
     def ok(self) -> bool:
@@ -172,7 +185,7 @@ class ActionRunner:
                 run._finish(self._outcome(run, "declined"))
                 return run
             values = dict(answer)
-        ctx = ActionContext(run.elements, vo, None, interaction, self.wb.paths, values=values)
+        ctx = ActionContext(run.elements, vo, None, interaction, self.wb.paths, values=values, workbench=self.wb)
 
         def work(op: Operation) -> ActionResult:
             ctx.operation = op
@@ -225,4 +238,4 @@ class ActionRunner:
         result: ActionResult = op.result
         refresh = run.action.refreshes if result.refresh is None else result.refresh
         return self._outcome(run, "done", result.message, refresh=refresh, terminal=result.terminal,
-                             ref=result.ref)
+                             ref=result.ref, copy=result.copy)

@@ -16,7 +16,7 @@ class Field:
 
     name: str
     label: str
-    kind: str = "text"  # text | secret | choice | url | bool | int | path
+    kind: str = "text"  # text | secret | choice | url | bool | int | path | folder | files (a list)
     required: bool = False
     default: Any = None
     choices: tuple[str, ...] = ()
@@ -28,6 +28,8 @@ class Field:
     # Only shown/used when another field has one of these values: ("credential_mode", ("keys",))
     when: tuple[str, tuple[str, ...]] | None = None
     page: str = "General"
+    # "module:attr" of (value) -> a sentence of what is wrong with it, or "" (checked as typed)
+    check: str | None = None
 
     @property
     def secret(self) -> bool:

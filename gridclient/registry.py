@@ -194,8 +194,24 @@ class Action:
 
 @dataclass(frozen=True)
 class StorageScheme:
+    """Files and folders reached by URIs of one scheme (``s3://bucket/key``).
+
+    ``implementation`` names a factory ``(token_for: vo_id -> token) -> gridclient.storage.Scheme``.
+    The element kinds say which tree rows are storage: a row of such a kind carries its URI in
+    ``ref["uri"]``. The core gives every folder kind Upload, New folder and drops; every file and
+    folder kind Download, Rename, Delete and Copy URI (roots — buckets — are not renamed or
+    deleted by the core: a provider has its own action for that).
+    """
+
     scheme: str
     implementation: str  # "module:attr"
+    folder_kinds: frozenset[str] = frozenset()
+    file_kinds: frozenset[str] = frozenset()
+    root_kinds: frozenset[str] = frozenset()  # folder kinds that are roots (buckets)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return self.folder_kinds | self.file_kinds
 
 
 @dataclass(frozen=True)
@@ -255,6 +271,9 @@ class ExtensionRegistry:
 
     # -- discovery -------------------------------------------------------------------------
     def discover(self, group: str = ENTRY_POINT_GROUP) -> "ExtensionRegistry":
+        from gridclient.storage.manifest import manifest as local_files
+
+        self.register(local_files, entry_point="built in")
         for name, value in sorted(entry_points(group)):
             ref = value.partition("[")[0].replace(" ", "")  # "module:attr [extra]" → "module:attr"
             self.load_entry_point(name, value, lambda ref=ref: resolve(ref))
@@ -293,6 +312,8 @@ class ExtensionRegistry:
             self.actions[action.id] = action
         for scheme in manifest.storage_schemes:
             self.storage_schemes[scheme.scheme] = scheme
+        if manifest.storage_schemes:
+            self._storage_actions()
         for sandbox in manifest.sandboxes:
             self.sandboxes[sandbox.id] = sandbox
         self.providers.append(ProviderRecord(entry_point or manifest.id, manifest))
@@ -319,6 +340,8 @@ class ExtensionRegistry:
             for f in fields:
                 if f.choices_from is not None:
                     ref_ok(f.choices_from, f"{owner}: field {f.name} choices_from")
+                if f.check is not None:
+                    ref_ok(f.check, f"{owner}: field {f.name} check")
                 if f.when is not None and f.when[0] not in names:
                     fail(f"{owner}: field {f.name} depends on {f.when[0]!r}, which is not one of its fields")
 
@@ -380,6 +403,26 @@ class ExtensionRegistry:
                 fail(f"sandbox {s.id!r} already registered")
             ref_ok(s.factory, f"sandbox {s.id} factory")
 
+    def _storage_actions(self) -> None:
+        """The core's storage actions, for the kinds of every storage scheme registered so far."""
+        from gridclient.storage.actions import storage_actions
+
+        schemes = list(self.storage_schemes.values())
+        for action in storage_actions(
+                folders=frozenset().union(*(s.folder_kinds for s in schemes)),
+                files=frozenset().union(*(s.file_kinds for s in schemes)),
+                roots=frozenset().union(*(s.root_kinds for s in schemes))):
+            self.actions[action.id] = action
+
+    def storage_kind(self, kind: str) -> str:
+        """"folder", "file" or "" for an element kind."""
+        for s in self.storage_schemes.values():
+            if kind in s.folder_kinds:
+                return "folder"
+            if kind in s.file_kinds:
+                return "file"
+        return ""
+
     # -- queries ---------------------------------------------------------------------------
     def categories(self, vo_type: str) -> list[Category]:
         """The top-level nodes of a project on this VO type, from every contributor."""
@@ -413,11 +456,13 @@ class ExtensionRegistry:
                 if vt.validator:
                     yield vt.validator
                 yield from (f.choices_from for f in vt.fields if f.choices_from)
+                yield from (f.check for f in vt.fields if f.check)
             for nc in m.node_contributors:
                 yield from nc.loaders.values()
             for a in m.actions:
                 yield a.handler
                 yield from (f.choices_from for f in a.fields if f.choices_from)
+                yield from (f.check for f in a.fields if f.check)
             for s in m.storage_schemes:
                 yield s.implementation
             for s in m.sandboxes:

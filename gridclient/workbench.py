@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from gridclient.actions import ActionRunner
 from gridclient.cache import InfoCache
@@ -17,8 +17,13 @@ from gridclient.operations import OperationRunner
 from gridclient.paths import AppPaths
 from gridclient.registry import ExtensionRegistry
 from gridclient.secrets import SecretStore
+from gridclient.storage.manifest import LOCAL
 from gridclient.tokens import AuthTokens
 from gridclient.workspace import VirtualOrganization, Workspace
+
+if TYPE_CHECKING:
+    from gridclient.storage import Storage
+    from gridclient.storage.transfers import TransferQueue
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +41,53 @@ class Workbench:
         self.cache = InfoCache(self.paths.cache / "listings.sqlite3")
         self.operations = OperationRunner(explain=lambda e: self.tokens.explain(None, e))
         self.actions = ActionRunner(self)
+        self._local_sig: list[str] | None = None
+        self._storage: "Storage | None" = None
+        self._transfers: "TransferQueue | None" = None
+
+    @property
+    def storage(self) -> "Storage":
+        """Files and folders in every scheme (made on first use: start-up needs none)."""
+        if self._storage is None:
+            from gridclient.storage import Storage
+
+            self._storage = Storage(self.registry, lambda vo_id: self.tokens.token(self.vo(vo_id)))
+        return self._storage
+
+    @property
+    def transfers(self) -> "TransferQueue":
+        """The transfer queue, kept in the workspace's transfers.json (made on first use)."""
+        if self._transfers is None:
+            from gridclient.storage.transfers import TransferQueue
+
+            self._transfers = TransferQueue(self.storage, self.paths.config / "transfers.json")
+            self._transfers.explain_vo = self._explain_transfer
+        return self._transfers
+
+    def _explain_transfer(self, job, exc: BaseException) -> str:
+        vo_id = next((loc.vo_id for loc in [*job.sources, job.target] if loc is not None and loc.vo_id), "")
+        vo = self.local_vo if vo_id == LOCAL else self.workspace.vos.get(vo_id)
+        return self.tokens.explain(vo, exc)
 
     @property
     def live_refresh(self) -> bool:
         return bool(self.workspace.preferences.get("live_refresh", True))
 
     def vo(self, vo_id: str) -> VirtualOrganization:
+        if vo_id == LOCAL:
+            return self.local_vo
         return self.workspace.vos[vo_id]
+
+    @property
+    def local_vo(self) -> VirtualOrganization:
+        """This computer, as the VO of "Local files": its folders are the preference ``local_roots``
+        (the home folder when empty). Never saved among the VOs."""
+        roots = [r for r in self.workspace.preferences.get("local_roots", []) if isinstance(r, str)]
+        vo = VirtualOrganization(name="This computer", type=LOCAL, id=LOCAL, settings={"roots": roots})
+        if self._local_sig != roots:  # another set of folders: the token is made anew
+            self._local_sig = roots
+            self.tokens.forget(LOCAL)
+        return vo
 
     # -- VOs -------------------------------------------------------------------------------
     def split_values(self, type_id: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -164,5 +209,7 @@ class Workbench:
         return out
 
     def close(self) -> None:
+        if self._transfers is not None:
+            self._transfers.shutdown()
         self.operations.shutdown()
         self.cache.close()

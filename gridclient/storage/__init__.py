@@ -1,0 +1,50 @@
+"""Storage: files and folders in any scheme (``file`` here, ``s3`` and more from providers), and the
+transfer queue that moves them. Qt-free.
+
+:class:`Storage` finds the scheme of a location: ``file`` is the core's own, the others are the
+registry's ``StorageScheme`` contributions, made on first use with a way to get a VO's auth token.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from gridclient.storage.base import Entry, Integrity, Location, NotFound, Scheme, Stop, StorageError
+
+__all__ = ["Entry", "Integrity", "Location", "NotFound", "Scheme", "Stop", "Storage", "StorageError",
+           "location_of_element"]
+
+
+def location_of_element(element: Any, vo_id: str = "") -> Location | None:
+    """Where a tree element is stored, if it is a file or folder of some storage (its ``ref["uri"]``)."""
+    uri = (getattr(element, "ref", None) or {}).get("uri")
+    if not uri:
+        return None
+    loc = Location.parse(uri, vo_id)
+    return loc if loc.scheme == "file" else loc.__class__(loc.scheme, vo_id, loc.root, loc.path)
+
+
+class Storage:
+    def __init__(self, registry: Any, token_for: Callable[[str], Any]):
+        from gridclient.storage.local import FileScheme
+
+        self.registry = registry
+        self.token_for = token_for
+        self._schemes: dict[str, Scheme] = {"file": FileScheme()}
+        self._lock = threading.Lock()
+
+    def scheme(self, name: str) -> Scheme:
+        with self._lock:
+            s = self._schemes.get(name)
+            if s is None:
+                from gridclient.registry import resolve
+
+                contribution = self.registry.storage_schemes.get(name)
+                if contribution is None:
+                    raise StorageError(f"No loaded provider reaches {name}:// storage. See Help → Providers.")
+                s = self._schemes[name] = resolve(contribution.implementation)(self.token_for)
+            return s
+
+    def of(self, location: Location) -> Scheme:
+        return self.scheme(location.scheme)

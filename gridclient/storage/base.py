@@ -1,0 +1,209 @@
+"""What a storage scheme is: locations, entries, and the operations every scheme offers.
+
+A *location* names a file or a folder in one storage system the same way for every scheme: its
+scheme (``file``, ``s3``), the VO it is reached through (none for ``file``), a root (a bucket; ""
+for the local file system) and a path inside it. Folders end with "/" — S3's own convention, used
+for every scheme so a location says what it is without a round trip.
+
+A *scheme* is the code that acts on one kind of location: the core's ``file`` scheme, the AWS
+provider's ``s3``. The transfer queue (:mod:`gridclient.storage.transfers`) moves bytes between
+them and chooses the route (a server-side copy where the scheme can, else the bytes through here).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, BinaryIO, Callable, Iterator
+from urllib.parse import quote, unquote, urlsplit
+
+Progress = Callable[[int], None]  # called with the number of bytes moved since the last call
+
+
+class StorageError(Exception):
+    """A storage operation failed; ``str(e)`` is a sentence for the person."""
+
+
+class NotFound(StorageError):
+    pass
+
+
+class Integrity(StorageError):
+    """A finished file is not what the source holds: a size or checksum differs."""
+
+
+class Stop(threading.Event):
+    """Set to stop a transfer; schemes check it between chunks."""
+
+
+@dataclass(frozen=True)
+class Location:
+    scheme: str
+    vo_id: str = ""
+    root: str = ""  # the bucket; "" for the local file system
+    path: str = ""  # "" is the root; a folder ends with "/"; for "file" an absolute POSIX path
+
+    @property
+    def is_folder(self) -> bool:
+        return self.path == "" or self.path.endswith("/")
+
+    @property
+    def name(self) -> str:
+        """The last segment, without a folder's "/" ("" for a root)."""
+        return self.path.rstrip("/").rpartition("/")[2]
+
+    @property
+    def parent(self) -> "Location":
+        """The folder this is in (a root is its own parent)."""
+        head = self.path.rstrip("/").rpartition("/")[0]
+        if self.scheme == "file":
+            return replace(self, path=(head or "") + "/")
+        return replace(self, path=head + "/" if head else "")
+
+    def child(self, relative: str, folder: bool = False) -> "Location":
+        """``relative`` ("a/b.txt", "/"-separated) inside this folder."""
+        base = self.path if self.is_folder else self.parent.path
+        rel = relative.strip("/")
+        return replace(self, path=base + rel + ("/" if folder and rel else ""))
+
+    def relative_to(self, folder: "Location") -> str:
+        return self.path[len(folder.path):] if self.path.startswith(folder.path) else self.name
+
+    def contains(self, other: "Location") -> bool:
+        """``other`` is this folder or inside it (same storage)."""
+        return (self.is_folder and self.same_root(other) and other.path.startswith(self.path))
+
+    def same_root(self, other: "Location") -> bool:
+        return (self.scheme, self.vo_id, self.root) == (other.scheme, other.vo_id, other.root)
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key``, ``file:///home/me/x``: what Copy URI gives and what a drag carries."""
+        if self.scheme == "file":
+            return "file://" + quote(self.path)
+        return f"{self.scheme}://{self.root}/{self.path}"
+
+    @property
+    def display(self) -> str:
+        return self.path if self.scheme == "file" else self.uri
+
+    def to_dict(self) -> dict[str, str]:
+        return {"scheme": self.scheme, "vo_id": self.vo_id, "root": self.root, "path": self.path}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Location":
+        return cls(str(data["scheme"]), str(data.get("vo_id", "")), str(data.get("root", "")),
+                   str(data.get("path", "")))
+
+    @classmethod
+    def parse(cls, uri: str, vo_id: str = "") -> "Location":
+        """``s3://bucket/prefix``, ``file:///path`` or a plain local path."""
+        if "://" not in uri:
+            import os
+
+            path = os.path.abspath(os.path.expanduser(uri)).replace(os.sep, "/")
+            return cls("file", path=path + ("/" if uri.endswith(("/", os.sep)) else ""))
+        parts = urlsplit(uri)
+        if parts.scheme == "file":
+            return cls("file", path=unquote(parts.path))
+        return cls(parts.scheme, vo_id, parts.netloc, parts.path.lstrip("/"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file or folder as its scheme reports it."""
+
+    location: Location
+    size: int = 0
+    modified: float | None = None  # seconds since the epoch
+    etag: str = ""  # S3's ETag, without quotes
+    is_link: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # storage class, type…
+
+    @property
+    def is_folder(self) -> bool:
+        return self.location.is_folder
+
+
+class Scheme:
+    """The operations of one kind of storage. Every method runs on a worker thread.
+
+    ``tokens`` gives a VO's auth token by VO id (the core's :class:`~gridclient.tokens.AuthTokens`).
+    Methods a scheme cannot offer raise :class:`StorageError` saying so.
+    """
+
+    name = ""
+    #: move bytes between two locations of this scheme without them passing through the client
+    server_side_copy = False
+
+    def __init__(self, tokens: Callable[[str], Any]):
+        self.tokens = tokens
+
+    # -- reading -------------------------------------------------------------------------------
+    def list(self, folder: Location) -> Iterator[list[Entry]]:
+        """One level: sub-folders and files, a page at a time."""
+        raise StorageError(f"{self.name} storage cannot list folders.")
+
+    def walk(self, folder: Location) -> Iterator[Entry]:
+        """Every file under ``folder`` (and every empty folder, as a folder entry), depth first."""
+        stack = [folder]
+        while stack:
+            here = stack.pop()
+            empty = True
+            for page in self.list(here):
+                for entry in page:
+                    empty = False
+                    if entry.is_folder and not entry.is_link:
+                        stack.append(entry.location)
+                    elif not entry.is_folder:
+                        yield entry
+            if empty and here != folder:
+                yield Entry(here)
+
+    def stat(self, location: Location) -> Entry | None:
+        """The entry, or None when nothing is there."""
+        raise StorageError(f"{self.name} storage cannot look files up.")
+
+    def open_read(self, entry: Entry, offset: int = 0) -> BinaryIO:
+        """A stream of the file's bytes from ``offset`` (for transfers between schemes)."""
+        raise StorageError(f"{self.name} storage cannot read files.")
+
+    # -- moving bytes ----------------------------------------------------------------------------
+    def download(self, entry: Entry, target: BinaryIO, progress: Progress, stop: Stop, offset: int = 0) -> None:
+        """Write the file's bytes from ``offset`` into ``target`` (opened for writing there)."""
+        raise StorageError(f"{self.name} storage cannot download.")
+
+    def upload(self, source: BinaryIO, size: int, target: Location, progress: Progress, stop: Stop,
+               resume: dict[str, Any] | None = None) -> Entry:
+        """Store ``size`` bytes read from ``source`` at ``target``; returns what is stored there.
+
+        ``resume`` is the scheme's own record of an unfinished upload (see :meth:`resumable`)."""
+        raise StorageError(f"{self.name} storage cannot upload.")
+
+    def copy(self, source: Entry, target: Location, progress: Progress, stop: Stop) -> Entry:
+        """A server-side copy, when :meth:`can_copy` says the two are reachable together."""
+        raise StorageError(f"{self.name} storage cannot copy on the server.")
+
+    def can_copy(self, source: Location, target: Location) -> bool:
+        return False
+
+    def verify(self, stored: Entry, local_path: str) -> None:
+        """Raise :class:`Integrity` when the local file's bytes are not the stored entry's.
+
+        Size always (done by the queue); a scheme adds a content check where it can."""
+
+    def resumable(self, target: Location, since: float) -> dict[str, Any] | None:
+        """An unfinished upload to ``target`` started after ``since`` that :meth:`upload` can go
+        on with, or None."""
+        return None
+
+    def discard(self, target: Location, since: float) -> None:
+        """Remove what an unfinished upload to ``target`` left (S3's multipart parts)."""
+
+    # -- changing ------------------------------------------------------------------------------
+    def delete(self, locations: list[Location]) -> list[tuple[Location, str]]:
+        """Delete files (and empty folders); returns the ones that failed, with why."""
+        raise StorageError(f"{self.name} storage cannot delete.")
+
+    def make_folder(self, location: Location) -> None:
+        raise StorageError(f"{self.name} storage cannot make folders.")

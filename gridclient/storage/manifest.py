@@ -1,0 +1,22 @@
+"""The core's own provider: "Local files" (this computer's folders) in the tree, as the ``file``
+storage scheme, so files are dragged between this computer and any cloud storage inside the app.
+
+Data only, like every manifest. Registered by :meth:`ExtensionRegistry.discover` before the
+installed providers; its VO type is not offered in the VO wizard (``LOCAL`` is always there).
+"""
+
+from gridclient.registry import Category, NodeContributor, ProviderManifest, StorageScheme, VOType
+
+M = "gridclient.storage.local"
+LOCAL = "local"  # the VO type, and the id of the one VO of that type (never saved in the workspace)
+
+manifest = ProviderManifest(
+    id="local", name="Local files (built in)", version="1",
+    vo_types=(VOType(LOCAL, "This computer", fields=(), token_factory=f"{M}:LocalToken",
+                     connection_test=f"{M}:who", description="The folders of this computer."),),
+    node_contributors=(NodeContributor(LOCAL, (Category("file.roots", "Local files", "folder"),), {
+        "file.roots": f"{M}:load_roots", "file.root": f"{M}:load_folder", "file.folder": f"{M}:load_folder"}),),
+    storage_schemes=(StorageScheme("file", "gridclient.storage.local:FileScheme",
+                                   folder_kinds=frozenset({"file.root", "file.folder"}),
+                                   file_kinds=frozenset({"file.file"}), root_kinds=frozenset({"file.root"})),),
+)

@@ -1,0 +1,756 @@
+"""The transfer queue: upload, download, copy, move and delete jobs of many files. Qt-free.
+
+A :class:`Job` is what the person asked for (these files, to there); its :class:`FileTask` s are
+the files it found. Jobs run on the queue's threads: a few files at once, each through the best
+route the two schemes have (a server-side copy where both ends are in one account; else the bytes
+through here, streamed, never a whole file in memory).
+
+Promises, each with a test:
+
+- every finished file is checked — its size always, its content where the scheme can
+  (:meth:`Scheme.verify`); a mismatch is a failed file;
+- a download is written under a hidden temporary name in the target folder and renamed only when
+  checked, so no partial file sits under a final name; a cancelled upload leaves no multipart
+  parts (the scheme aborts them);
+- a job survives a failed file, says which and why, and retries just the failed ones;
+- an interrupted download goes on from its temporary file; an upload the app was stopped in the
+  middle of goes on from its finished parts: the queue is kept in the workspace
+  (``transfers.json``) and reloaded as "interrupted";
+- a remote name never lands outside the chosen local folder (:mod:`gridclient.storage.names`);
+  the job lists every name it changed;
+- when a target exists the person is asked (Overwrite, Skip, Rename, Resume, only if newer or
+  different), once for all if they say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from gridclient.interaction import Field, Interaction
+from gridclient.operations import Cancelled
+from gridclient.storage import Storage
+from gridclient.storage.base import Entry, Integrity, Location, Stop, StorageError
+from gridclient.storage.local import local_path
+from gridclient.storage.names import LocalNames
+
+log = logging.getLogger(__name__)
+
+KINDS = ("upload", "download", "copy", "move", "delete")
+ENDED = ("done", "failed", "cancelled", "interrupted")
+OVERWRITE, SKIP, RENAME, RESUME, NEWER = "Overwrite", "Skip", "Rename", "Resume", "Only if newer or different"
+KEEP_ENDED = 50  # finished jobs kept in transfers.json
+
+
+@dataclass
+class FileTask:
+    source: Entry | None  # None for a folder to make
+    target: Location | None  # None for a deletion
+    size: int = 0
+    done: int = 0
+    state: str = "queued"  # queued | running | done | failed | skipped | cancelled
+    error: str = ""
+    renamed: str = ""  # why the local name differs from the remote one
+    started: float = 0.0  # when its upload first began (finds the parts of an interrupted one)
+    kept: int = 0  # bytes of its download written from the start without a gap (resume from here)
+    stop: Stop = field(default_factory=Stop, repr=False)
+
+    @property
+    def label(self) -> str:
+        loc = self.source.location if self.source is not None else self.target
+        return loc.display if loc is not None else ""
+
+    def cancel(self) -> None:
+        self.stop.set()
+
+    def to_dict(self) -> dict[str, Any]:
+        src = self.source
+        return {"source": None if src is None else {**src.location.to_dict(), "size": src.size,
+                                                    "etag": src.etag, "modified": src.modified,
+                                                    "extra": src.extra},
+                "target": None if self.target is None else self.target.to_dict(),
+                "size": self.size, "done": self.done if self.state == "done" else 0,
+                "state": self.state, "error": self.error, "renamed": self.renamed, "started": self.started,
+                "kept": self.kept}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FileTask":
+        s = d.get("source")
+        source = None if s is None else Entry(Location.from_dict(s), int(s.get("size", 0)),
+                                              s.get("modified"), str(s.get("etag", "")),
+                                              extra=dict(s.get("extra") or {}))
+        target = None if d.get("target") is None else Location.from_dict(d["target"])
+        return cls(source, target, int(d.get("size", 0)), int(d.get("done", 0)), str(d.get("state", "queued")),
+                   str(d.get("error", "")), str(d.get("renamed", "")), float(d.get("started", 0.0)),
+                   int(d.get("kept", 0)))
+
+
+@dataclass
+class Job:
+    kind: str
+    sources: list[Location]
+    target: Location | None
+    title: str = ""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    state: str = "scanning"  # scanning | queued | running | done | failed | cancelled | interrupted
+    files: list[FileTask] = field(default_factory=list)
+    conflict: str = ""  # a choice that applies to every conflict; "" asks
+    created: float = field(default_factory=time.time)
+    finished: float = 0.0
+    message: str = ""
+    rename: str = ""  # the one source's new name in the target
+    started_run: float = 0.0
+    stop: Stop = field(default_factory=Stop, repr=False)
+    _samples: list[tuple[float, int]] = field(default_factory=list, repr=False)
+
+    # -- what the Operations dock shows --------------------------------------------------------
+    @property
+    def bytes_total(self) -> int:
+        return sum(t.size for t in self.files if t.state != "skipped")
+
+    @property
+    def bytes_done(self) -> int:
+        return sum(t.done for t in self.files if t.state != "skipped")
+
+    def count(self, *states: str) -> int:
+        return sum(1 for t in self.files if t.state in states)
+
+    @property
+    def renamed(self) -> list[FileTask]:
+        return [t for t in self.files if t.renamed]
+
+    @property
+    def speed(self) -> float:
+        """Bytes a second over the last few seconds."""
+        if len(self._samples) < 2:
+            return 0.0
+        (t0, b0), (t1, b1) = self._samples[0], self._samples[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        speed = self.speed
+        if self.state != "running" or speed <= 0:
+            return None
+        return max(0.0, (self.bytes_total - self.bytes_done) / speed)
+
+    @property
+    def progress(self) -> float | None:
+        total = self.bytes_total
+        if self.kind == "delete" or not total:
+            n = len(self.files)
+            return self.count("done", "skipped", "failed") / n if n else None
+        return self.bytes_done / total
+
+    def _sample(self) -> None:
+        now = time.monotonic()
+        self._samples.append((now, self.bytes_done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
+            self._samples.pop(0)
+
+    def cancel(self) -> None:
+        self.stop.set()
+        for t in self.files:
+            t.cancel()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "state": self.state,
+                "sources": [s.to_dict() for s in self.sources],
+                "target": None if self.target is None else self.target.to_dict(),
+                "conflict": self.conflict, "rename": self.rename, "created": self.created, "finished": self.finished,
+                "message": self.message, "files": [t.to_dict() for t in self.files]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Job":
+        job = cls(str(d["kind"]), [Location.from_dict(s) for s in d.get("sources", ())],
+                  None if d.get("target") is None else Location.from_dict(d["target"]),
+                  str(d.get("title", "")), str(d["id"]), str(d.get("state", "interrupted")),
+                  [FileTask.from_dict(t) for t in d.get("files", ())], str(d.get("conflict", "")),
+                  float(d.get("created", 0.0)), float(d.get("finished", 0.0)), str(d.get("message", "")),
+                  str(d.get("rename", "")))
+        if job.state not in ENDED:
+            job.state = "interrupted"
+            job.message = "The app was closed during this transfer. Resume goes on where it stopped."
+        for t in job.files:
+            if t.state == "running":
+                t.state = "queued"
+        return job
+
+
+def part_path(final: str) -> str:
+    """The hidden temporary name a download is written under, beside its final name."""
+    head, tail = os.path.split(final)
+    return os.path.join(head, f".{hashlib.sha1(tail.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
+                              ".gridclient-part")
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+class TransferQueue:
+    """Runs jobs; tells listeners of every change (from its own threads, at most ~10 times a second
+    per job for progress); keeps the jobs in ``state_file``."""
+
+    def __init__(self, storage: Storage, state_file: Path | None = None, files_at_once: int = 8):
+        self.storage = storage
+        self.state_file = state_file
+        self.jobs: list[Job] = []
+        self._listeners: list[Callable[[Job], None]] = []
+        self._pool = None
+        self._files_at_once = files_at_once
+        self._lock = threading.RLock()
+        self._told: dict[str, float] = {}
+        self._saved = 0.0
+        #: (job, error) -> a sentence; the workbench explains by the VO type of the job's storage
+        self.explain_vo: Callable[[Job, BaseException], str] | None = None
+        self.load()
+
+    # -- listening --------------------------------------------------------------------------------
+    def on_change(self, fn: Callable[[Job], None]) -> None:
+        self._listeners.append(fn)
+
+    def _changed(self, job: Job, force: bool = True) -> None:
+        now = time.monotonic()
+        if not force and now - self._told.get(job.id, 0.0) < 0.1:
+            return
+        self._told[job.id] = now
+        job._sample()
+        for fn in list(self._listeners):
+            try:
+                fn(job)
+            except Exception:  # noqa: BLE001 - a listener must not break a transfer
+                log.exception("transfer listener failed")
+        if force or now - self._saved > 2.0:
+            self.save()
+
+    # -- keeping the queue -------------------------------------------------------------------------
+    def load(self) -> None:
+        if self.state_file is None or not self.state_file.exists():
+            return
+        try:
+            data = json.loads(self.state_file.read_text("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a transfer queue")
+            self.jobs = [Job.from_dict(d) for d in data.get("jobs", ())]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # a damaged queue file loses the list of past transfers, never a file
+            log.warning("transfer queue %s unreadable (%s); starting empty", self.state_file, exc)
+            self.jobs = []
+
+    def save(self) -> None:
+        if self.state_file is None:
+            return
+        from gridclient.workspace import atomic_write_text
+
+        with self._lock:
+            self._saved = time.monotonic()
+            ended = [j for j in self.jobs if j.state in ENDED and j.state != "interrupted"]
+            drop = {j.id for j in ended[:-KEEP_ENDED]} if len(ended) > KEEP_ENDED else set()
+            data = {"version": 1, "jobs": [j.to_dict() for j in self.jobs if j.id not in drop]}
+            try:
+                atomic_write_text(self.state_file, json.dumps(data, indent=1))
+            except OSError as exc:
+                log.warning("could not keep the transfer queue: %s", exc)
+
+    # -- asking ------------------------------------------------------------------------------------
+    def submit(self, kind: str, sources: list[Location], target: Location | None,
+               interaction: Interaction | None = None, conflict: str = "", title: str = "",
+               rename: str = "") -> Job:
+        """Start a job: find its files, ask about conflicts, move the bytes. Returns at once.
+
+        ``rename`` gives the one source a new name in the target (Rename… is a move to the same
+        folder under another name)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown transfer kind {kind!r}")
+        if kind != "delete" and (target is None or not target.is_folder):
+            raise StorageError("Transfers go into a folder or a bucket.")
+        for src in sources:
+            if target is not None and kind != "delete" and src.contains(target):
+                raise StorageError(f"{src.display} cannot be {'moved' if kind == 'move' else 'copied'} "
+                                   "into itself.")
+        if rename and len(sources) != 1:
+            raise ValueError("rename is for one source")
+        job = Job(kind, list(sources), target, title or self._title(kind, sources, target), conflict=conflict)
+        job.rename = rename
+        with self._lock:
+            self.jobs.append(job)
+        self._changed(job)
+        self._start(job, interaction, scan=True)
+        return job
+
+    def retry(self, job: Job, interaction: Interaction | None = None) -> None:
+        """Run the failed, cancelled and unfinished files of an ended job again (resuming them)."""
+        if job.state not in ENDED:
+            return
+        job.stop = Stop()
+        for t in job.files:
+            if t.state in ("failed", "cancelled", "queued", "running"):
+                t.state, t.error, t.done, t.stop = "queued", "", 0, Stop()
+        job.state, job.message = "queued", ""
+        self._changed(job)
+        self._start(job, interaction, scan=not job.files)
+
+    resume = retry
+
+    def remove(self, job: Job) -> None:
+        """Forget an ended job, and the temporary files of its unfinished downloads."""
+        if job.state not in ENDED:
+            return
+        for t in job.files:
+            if t.state != "done" and t.target is not None and t.target.scheme == "file" and t.source:
+                try:
+                    os.unlink(part_path(local_path(t.target)))
+                except OSError:
+                    pass
+        with self._lock:
+            self.jobs = [j for j in self.jobs if j is not job]
+        self.save()
+
+    def wait(self, job: Job, timeout: float | None = None) -> bool:
+        end = None if timeout is None else time.monotonic() + timeout
+        while job.state not in ENDED or getattr(job, "_thread", None) and job._thread.is_alive():
+            if end is not None and time.monotonic() > end:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def shutdown(self) -> None:
+        """The app is quitting: unfinished jobs are kept as "interrupted" (Resume goes on with
+        them next time: a download from its temporary file, an upload from its finished parts),
+        not cancelled — a cancel would abort the uploads' parts."""
+        for job in self.jobs:
+            if job.state not in ENDED:
+                job.state = "interrupted"
+                job.message = "gridclient was closed during this transfer. Resume goes on where it stopped."
+        self.save()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def moving(self) -> bool:
+        """Some job's thread still moves bytes (after :meth:`shutdown` too)."""
+        return any(getattr(j, "_thread", None) is not None and j._thread.is_alive() for j in self.jobs)
+
+    @property
+    def busy(self) -> bool:
+        return any(j.state not in ENDED for j in self.jobs)
+
+    # -- running -----------------------------------------------------------------------------------
+    def _title(self, kind: str, sources: list[Location], target: Location | None) -> str:
+        what = sources[0].name or sources[0].root if len(sources) == 1 else f"{len(sources)} items"
+        verb = {"upload": "Upload", "download": "Download", "copy": "Copy", "move": "Move",
+                "delete": "Delete"}[kind]
+        if target is None:
+            return f"{verb} {what}"
+        return f"{verb} {what} → {target.display}"
+
+    def _start(self, job: Job, interaction: Interaction | None, scan: bool) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._files_at_once, thread_name_prefix="gridclient-transfer")
+        thread = threading.Thread(target=self._run, args=(job, interaction, scan), daemon=True,
+                                  name=f"gridclient-job-{job.id}")
+        job._thread = thread  # type: ignore[attr-defined]
+        thread.start()
+
+    def _run(self, job: Job, interaction: Interaction | None, scan: bool) -> None:
+        try:
+            if scan:
+                job.state = "scanning"
+                self._changed(job)
+                job.files = self._scan(job)
+            self._settle_conflicts(job, interaction)
+            job.state, job.started_run = "running", time.time()
+            self._changed(job)
+            if job.kind == "delete":
+                self._delete(job)
+            else:
+                futures = [self._pool.submit(self._file, job, t) for t in job.files if t.state == "queued"]
+                for f in futures:
+                    f.result()
+                if job.kind == "move" and not job.stop.is_set():
+                    self._remove_moved_folders(job)
+            self._end(job)
+        except Cancelled:
+            job.state, job.message = "cancelled", "Cancelled."
+        except Exception as exc:  # noqa: BLE001 - told on the job
+            log.info("transfer %s failed: %s", job.title, exc, exc_info=not isinstance(exc, StorageError))
+            job.state, job.message = "failed", self._explain(job, exc)
+        finally:
+            if job.stop.is_set() and job.state not in ("done", "failed"):
+                job.state, job.message = "cancelled", job.message or "Cancelled."
+                for t in job.files:
+                    if t.state in ("queued", "running"):
+                        t.state = "cancelled"
+            job.finished = time.time()
+            self._changed(job)
+
+    def _end(self, job: Job) -> None:
+        failed, done = job.count("failed"), job.count("done")
+        skipped, cancelled = job.count("skipped"), job.count("cancelled")
+        took = max(0.001, time.time() - job.started_run)
+        if cancelled or job.stop.is_set():
+            job.state = "cancelled"
+        else:
+            job.state = "failed" if failed else "done"
+        parts = []
+        if job.kind == "delete":
+            parts.append(f"{done} deleted")
+        else:
+            parts.append(f"{done} of {len(job.files)} files, {human_bytes(job.bytes_done)} in {took:.1f} s")
+        if skipped:
+            parts.append(f"{skipped} skipped")
+        if failed:
+            first = next(t for t in job.files if t.state == "failed")
+            parts.append(f"{failed} failed (first: {first.label}: {first.error})")
+        if cancelled:
+            parts.append(f"{cancelled} cancelled")
+        if job.renamed:
+            parts.append(f"{len(job.renamed)} names changed to be safe here")
+        job.message = "; ".join(parts) + "."
+
+    def _explain(self, job: Job, exc: BaseException) -> str:
+        if isinstance(exc, (StorageError, OSError)) and not isinstance(exc, Integrity):
+            if isinstance(exc, OSError) and exc.strerror:
+                return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "") + "."
+            return str(exc)
+        if self.explain_vo is not None:
+            return self.explain_vo(job, exc)
+        return str(exc) or type(exc).__name__
+
+    # -- finding the files -------------------------------------------------------------------------
+    def _scan(self, job: Job) -> list[FileTask]:
+        tasks: list[FileTask] = []
+        names = LocalNames(Path(local_path(job.target))) if job.target is not None and \
+            job.target.scheme == "file" and job.kind != "delete" else None
+        for src in job.sources:
+            job.stop.is_set() and _raise_cancelled()
+            scheme = self.storage.of(src)
+            if src.is_folder:
+                if job.kind == "delete" and src.scheme == "file":
+                    tasks.append(FileTask(Entry(src), None))
+                    continue
+                base = src.parent
+                entries = list(scheme.walk(src))
+                if job.kind == "delete" or not entries:
+                    entries.append(Entry(src))  # the folder itself: its marker, or an empty folder
+            else:
+                entry = scheme.stat(src)
+                if entry is None:
+                    raise StorageError(f"{src.display} does not exist any more.")
+                base, entries = src.parent, [entry]
+            for entry in entries:
+                if entry.is_link:
+                    continue  # links are not followed out of a dropped folder
+                if job.kind == "delete":
+                    tasks.append(FileTask(entry, None, 0))
+                    continue
+                rel = entry.location.relative_to(base)
+                if job.rename:
+                    rel = job.rename + ("/" if src.is_folder else "") + rel[len(src.name) + (1 if src.is_folder else 0):]
+                if names is not None:
+                    local = names.local_path(rel)
+                    target = Location("file", path=str(local).replace(os.sep, "/") + ("/" if entry.is_folder else ""))
+                    why = ""
+                else:
+                    target, why = job.target.child(rel, folder=entry.is_folder), ""
+                tasks.append(FileTask(entry if not entry.is_folder else Entry(entry.location), target,
+                                      0 if entry.is_folder else entry.size, renamed=why))
+            if names is not None:
+                reasons = {r.remote: r.reason for r in names.renamed}
+                for t in tasks:
+                    if t.source is not None and not t.renamed:
+                        rel = t.source.location.relative_to(base)
+                        t.renamed = reasons.get(rel, "")
+        return tasks
+
+    # -- conflicts ---------------------------------------------------------------------------------
+    def _settle_conflicts(self, job: Job, interaction: Interaction | None) -> None:
+        if job.kind == "delete" or job.target is None:
+            return
+        target_scheme = self.storage.of(job.target)
+        todo = [t for t in job.files if t.state == "queued" and t.target is not None and not t.target.is_folder]
+        existing: dict[str, Entry] = {}
+        if len(todo) > 50:  # one listing, not a lookup per file
+            try:
+                existing = {e.location.path: e for e in target_scheme.walk(job.target)}
+            except StorageError:
+                existing = {}
+        else:
+            for t in todo:
+                found = target_scheme.stat(t.target)
+                if found is not None:
+                    existing[t.target.path] = found
+        if job.target.scheme == "file":
+            for t in todo:  # an unfinished download of this file, from an earlier run
+                if t.target.path not in existing and os.path.exists(part_path(local_path(t.target))):
+                    t.started = t.started or 1.0
+        for t in todo:
+            there = existing.get(t.target.path)
+            if there is None:
+                continue
+            choice = job.conflict or self._ask(job, t, there, interaction)
+            self._apply(job, t, there, choice, target_scheme)
+
+    def _ask(self, job: Job, task: FileTask, there: Entry, interaction: Interaction | None) -> str:
+        if interaction is None:
+            return SKIP
+        choices = [OVERWRITE, SKIP, RENAME, NEWER]
+        if job.kind in ("upload", "download"):
+            choices.insert(3, RESUME)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(there.modified)) if there.modified else "?"
+        src = task.source
+        text = (f"{task.target.display} already exists ({human_bytes(there.size)}, {when}).\n"
+                f"The new one: {src.location.display if src else ''} ({human_bytes(task.size)}).")
+        answer = interaction.ask("The target exists", [
+            Field("choice", "Do", kind="choice", choices=tuple(choices), default=SKIP, editable=False),
+            Field("all", "Do the same for the other files of this transfer", kind="bool", default=False),
+        ], text=text)
+        if answer is None:
+            job.cancel()
+            raise Cancelled()
+        choice = str(answer.get("choice") or SKIP)
+        if answer.get("all"):
+            job.conflict = choice
+        return choice
+
+    def _apply(self, job: Job, task: FileTask, there: Entry, choice: str, scheme) -> None:
+        src = task.source
+        if choice == SKIP:
+            task.state = "skipped"
+        elif choice == NEWER:
+            same = (src is not None and there.size == src.size and (
+                (src.etag and there.etag == src.etag) or
+                (src.modified is not None and there.modified is not None and there.modified >= src.modified)))
+            if same:
+                task.state = "skipped"
+        elif choice == RENAME:
+            stem, dot, ext = task.target.name.partition(".") if not task.target.name.startswith(".") \
+                else (task.target.name, "", "")
+            for n in range(2, 10_000):
+                candidate = task.target.parent.child(f"{stem} ({n}){dot}{ext}")
+                if scheme.stat(candidate) is None:
+                    task.target = candidate
+                    break
+        elif choice == RESUME:
+            task.started = task.started or 1.0  # look for what an earlier run left
+        # OVERWRITE: the transfer replaces it
+
+    # -- one file ----------------------------------------------------------------------------------
+    def _file(self, job: Job, task: FileTask) -> None:
+        if job.stop.is_set() or task.stop.is_set():
+            task.state = "cancelled"
+            return
+        task.state, task.done = "running", 0
+        self._changed(job)
+
+        def progress(n: int) -> None:
+            task.done += n
+            if task.stop.is_set() and not job.stop.is_set():
+                pass
+            self._changed(job, force=False)
+
+        stop = _Either(job.stop, task.stop)
+        try:
+            src, dst = task.source, task.target
+            if src is not None and src.is_folder:
+                self.storage.of(dst).make_folder(dst)
+            elif dst.scheme == "file":
+                self._download(task, src, dst, progress, stop)
+            elif src.location.scheme == "file":
+                self._upload(task, src, dst, progress, stop)
+            else:
+                self._between(task, src, dst, progress, stop)
+            if job.kind == "move" and src is not None and not src.is_folder:
+                failed = self.storage.of(src.location).delete([src.location])
+                if failed:
+                    raise StorageError(f"Copied, but the original could not be removed: {failed[0][1]}")
+            task.state, task.done = "done", task.size
+        except Cancelled:
+            task.state = "cancelled"
+        except Exception as exc:  # noqa: BLE001 - the file fails, the job goes on
+            task.state, task.done = "failed", 0
+            task.error = self._explain(job, exc).rstrip(".")
+            log.info("transfer of %s failed: %s", task.label, task.error)
+        self._changed(job)
+
+    def _download(self, task: FileTask, src: Entry, dst: Location, progress, stop) -> None:
+        final = local_path(dst)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        part = part_path(final)
+        offset = 0
+        if task.started and task.kept and os.path.exists(part):  # resume, if the object is the one begun
+            now = self.storage.of(src.location).stat(src.location)
+            if now is not None and now.etag == src.etag and now.size == src.size:
+                offset, src = min(task.kept, os.path.getsize(part), src.size), now
+        task.started = task.started or time.time()
+        try:
+            with open(part, "r+b" if offset else "wb") as f:
+                f.truncate(offset)  # past the contiguous bytes a parallel download may have holes
+                if offset:
+                    progress(offset)
+                task.kept = offset
+                if offset < src.size:
+                    self.storage.of(src.location).download(src, InOrder(f, task), progress, stop, offset)
+                f.flush()
+                os.fsync(f.fileno())
+            got = os.path.getsize(part)
+            if got != src.size:
+                raise Integrity(f"{src.location.display}: received {got} bytes of {src.size}.")
+            self.storage.of(src.location).verify(src, part)
+        except Integrity:
+            task.kept = 0
+            os.unlink(part)  # a bad copy is not kept, not even to resume
+            raise
+        os.replace(part, final)
+        task.kept = 0
+        if src.modified:
+            os.utime(final, (src.modified, src.modified))
+
+    def _upload(self, task: FileTask, src: Entry, dst: Location, progress, stop) -> None:
+        scheme = self.storage.of(dst)
+        path = local_path(src.location)
+        size = os.path.getsize(path)
+        task.size = size
+        resume = scheme.resumable(dst, task.started) if task.started > 1.0 else None
+        task.started = task.started if resume else time.time()
+        self.save()  # the start time finds the parts if the app stops now
+        stored = scheme.upload(path, size, dst, progress, stop, resume=resume)
+        self._check(scheme, stored, size, path, dst)
+
+    def _check(self, scheme, stored: Entry, size: int, path: str, dst: Location) -> None:
+        try:
+            if stored.size != size:
+                raise Integrity(f"{dst.display} holds {stored.size} bytes; {size} were sent.")
+            scheme.verify(stored, path)
+        except Integrity:
+            scheme.delete([dst])  # not left under its final name
+            raise
+
+    def _between(self, task: FileTask, src: Entry, dst: Location, progress, stop) -> None:
+        source_scheme, target_scheme = self.storage.of(src.location), self.storage.of(dst)
+        if source_scheme is target_scheme and target_scheme.can_copy(src.location, dst):
+            target_scheme.copy(src, dst, progress, stop)
+            return
+        stream = source_scheme.open_read(src)
+        try:
+            stored = target_scheme.upload(stream, src.size, dst, progress, stop)
+        finally:
+            stream.close()
+        if stored.size != src.size:
+            target_scheme.delete([dst])
+            raise Integrity(f"{dst.display} holds {stored.size} bytes; the original {src.size}.")
+        if src.etag and stored.etag and "-" not in src.etag + stored.etag and src.etag != stored.etag:
+            target_scheme.delete([dst])
+            raise Integrity(f"{dst.display} differs from the original (checksum).")
+
+    # -- deleting ----------------------------------------------------------------------------------
+    def _delete(self, job: Job) -> None:
+        by_scheme: dict[str, list[FileTask]] = {}
+        # files first, then folders deepest first, so a folder is empty when its turn comes
+        order = sorted((t for t in job.files if t.state == "queued"),
+                       key=lambda t: (t.source.is_folder, -t.source.location.path.count("/")))
+        for t in order:
+            by_scheme.setdefault(t.source.location.scheme, []).append(t)
+        for name, tasks in by_scheme.items():
+            scheme = self.storage.scheme(name)
+            for i in range(0, len(tasks), 1000):
+                if job.stop.is_set():
+                    raise Cancelled()
+                batch = tasks[i:i + 1000]
+                failed = dict((loc.path, why) for loc, why in scheme.delete([t.source.location for t in batch]))
+                for t in batch:
+                    why = failed.get(t.source.location.path)
+                    t.state, t.error = ("failed", why) if why else ("done", "")
+                self._changed(job)
+
+    def _remove_moved_folders(self, job: Job) -> None:
+        """After a move, the source folders (S3: their marker objects) go too, if all moved."""
+        if job.count("failed", "cancelled", "skipped"):
+            return
+        for src in job.sources:
+            if src.is_folder:
+                self.storage.of(src).delete([src])
+
+
+class InOrder:
+    """The download's file, as the scheme writes it: a parallel download writes its ranges as they
+    come, so bytes past a gap may be there before the gap is filled. This keeps ``task.kept``: how
+    many bytes from the start are written without a gap — what a resume may keep (the queue file
+    holds it, also when the app is killed)."""
+
+    def __init__(self, f, task: FileTask):
+        self.f, self.task = f, task
+        self._at = 0
+        self._ahead: dict[int, int] = {}  # start → end of runs written past the gap
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._at = self.f.seek(offset, whence)
+        return self._at
+
+    def tell(self) -> int:
+        return self._at
+
+    def write(self, data) -> int:
+        n = self.f.write(data)
+        start, end = self._at, self._at + n
+        self._at = end
+        kept = self.task.kept
+        if start <= kept:
+            kept = max(kept, end)
+            while True:  # runs written earlier that now join
+                joined = [s for s in self._ahead if s <= kept]
+                if not joined:
+                    break
+                for s in joined:
+                    kept = max(kept, self._ahead.pop(s))
+            self.task.kept = kept
+        else:
+            self._ahead[start] = max(self._ahead.get(start, 0), end)
+        return n
+
+    def flush(self) -> None:
+        self.f.flush()
+
+    def fileno(self) -> int:
+        return self.f.fileno()
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+class _Either:
+    """Stops when either the job or the file is told to."""
+
+    def __init__(self, a: Stop, b: Stop):
+        self.a, self.b = a, b
+
+    def is_set(self) -> bool:
+        return self.a.is_set() or self.b.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while True:
+            if self.is_set():
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            self.a.wait(min(left, 0.02))
+
+
+def _raise_cancelled() -> None:
+    raise Cancelled()
