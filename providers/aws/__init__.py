@@ -4,8 +4,9 @@ Code is named as "module:attr" and imported on first use.
 """
 
 from gridclient.interaction import Field
-from gridclient.registry import (COMMAND_DELETE, GROUP_CONNECT, GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category,
-                                 NodeContributor, ProviderManifest, VOType)
+from gridclient.registry import (COMMAND_DELETE, GROUP_CONNECT, GROUP_CREATE, GROUP_EDIT, GROUP_LIFECYCLE,
+                                 GROUP_SEARCH, Action, Category, NodeContributor, ProviderManifest, StorageScheme,
+                                 VOType)
 from providers.aws import kinds as K
 
 M = "providers.aws"
@@ -37,6 +38,8 @@ AWS_FIELDS = (
 )
 
 INSTANCE = frozenset({K.INSTANCE})
+#: presigned URL lifetimes offered (seconds); SigV4 allows at most 7 days
+EXPIRIES = {"15 minutes": 900, "1 hour": 3600, "1 day": 86400, "7 days": 7 * 86400}
 
 manifest = ProviderManifest(
     id="aws",
@@ -80,6 +83,8 @@ manifest = ProviderManifest(
             },
         ),
     ),
+    storage_schemes=(StorageScheme("s3", f"{M}.s3:S3Scheme", folder_kinds=frozenset({K.BUCKET, K.FOLDER}),
+                                   file_kinds=frozenset({K.OBJECT}), root_kinds=frozenset({K.BUCKET})),),
     actions=(
         Action("aws.ec2.ssh", "SSH login…", f"{M}.actions:ssh_login", INSTANCE,
                icon="terminal", states=frozenset({"running"}), refreshes="",
@@ -104,5 +109,27 @@ manifest = ProviderManifest(
                        Field("owner", "Owner", kind="choice", default="amazon",
                              choices=("amazon", "aws-marketplace", "self", "any"))),
                group=GROUP_SEARCH),
+        Action("aws.s3.new_bucket", "New bucket…", f"{M}.s3_actions:new_bucket", frozenset({K.STORAGE}),
+               icon="bucket", group=GROUP_CREATE, refreshes="self",
+               fields=(Field("name", "Bucket name", required=True, placeholder="my-data-2026",
+                             check=f"{M}.s3_actions:bucket_name_problem",
+                             help="3–63 characters: lower-case letters, digits, “-” and “.”; "
+                                  "unique across all of S3."),
+                       Field("region", "Region", kind="choice", choices_from=f"{M}.vo:region_names",
+                             help="Empty: the VO's region."))),
+        Action("aws.s3.open_bucket", "Open bucket…", f"{M}.s3_actions:open_bucket", frozenset({K.STORAGE}),
+               icon="bucket", group=GROUP_CONNECT, refreshes="self",
+               fields=(Field("uri", "Bucket or s3://bucket/prefix", required=True,
+                             check=f"{M}.s3_actions:open_problem",
+                             help="For buckets this account may use but not list."),)),
+        Action("aws.s3.delete_bucket", "Delete bucket…", f"{M}.s3_actions:delete_bucket",
+               frozenset({K.BUCKET}), icon="delete", group=GROUP_EDIT, refreshes="parent"),
+        Action("aws.s3.presign", "Copy presigned URL…", f"{M}.s3_actions:presign",
+               frozenset({K.OBJECT, K.BUCKET, K.FOLDER}), icon="copy", group=GROUP_EDIT, refreshes="",
+               fields=(Field("method", "For", kind="choice", editable=False, default="download (GET)",
+                             choices=("download (GET)", "upload (PUT)")),
+                       Field("name", "Name to upload as (for PUT into a folder)", placeholder="report.pdf"),
+                       Field("expiry", "Valid for", kind="choice", editable=False, default="1 hour",
+                             choices=tuple(EXPIRIES)))),
     ),
 )

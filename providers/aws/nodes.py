@@ -86,16 +86,40 @@ def load_services(token, parent: Element) -> Pages:
     ]
 
 
+def bucket_element(name: str, prefix: str = "", properties: dict | None = None, opened: bool = False) -> Element:
+    label = f"{name}/{prefix}" if prefix else name
+    return Element(K.BUCKET, f"{name}/{prefix}" if prefix else name, label, has_children=True, icon="bucket",
+                   properties=properties or {"Name": name, "Prefix": prefix},
+                   detail="opened by name" if opened else "",
+                   ref={"bucket": name, "prefix": prefix, "uri": f"s3://{name}/{prefix}"})
+
+
 def load_storage(token, parent: Element) -> Pages:
+    """Buckets the account lists, and those opened by name (Open bucket…): an account that may
+    not ListAllMyBuckets still shows those, with a line saying why the others are missing."""
+    from botocore.exceptions import ClientError
+
     s3 = token.client("s3")
-    resp = s3.list_buckets()
-    buckets = []
-    for b in resp.get("Buckets", []):
-        buckets.append(Element(
-            K.BUCKET, b["Name"], b["Name"], has_children=True, icon="bucket",
-            properties=flatten(b), ref={"bucket": b["Name"], "prefix": ""},
-        ))
+    opened = [u for u in token.settings.get("open_buckets", []) if isinstance(u, str) and u.startswith("s3://")]
+    buckets: list[Element] = []
+    try:
+        listed = s3.list_buckets().get("Buckets", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("AccessDenied", "AllAccessDisabled") or not opened:
+            raise
+        listed = None
+    names = set()
+    for b in listed or ():
+        names.add(b["Name"])
+        buckets.append(bucket_element(b["Name"], properties=flatten(b)))
+    for uri in opened:
+        name, _, prefix = uri[5:].partition("/")
+        if prefix or name not in names:
+            buckets.append(bucket_element(name, prefix, opened=True))
     buckets.sort(key=lambda e: e.label.lower())
+    if listed is None:
+        buckets.append(_info(parent, "This account may not list its buckets: only those opened by name "
+                                     "are shown (right-click Storage → Open bucket…)"))
     yield buckets
     yield [Element(K.VOLUMES, f"{token.region}/volumes", "Volumes (EBS)", has_children=True,
                    icon="volume")]
@@ -198,7 +222,7 @@ def load_bucket(token, parent: Element) -> Pages:
             out.append(Element(K.FOLDER, f"{bucket}/{p}", p[len(prefix):].rstrip("/") + "/",
                                has_children=True, icon="folder",
                                properties={"Bucket": bucket, "Prefix": p},
-                               ref={"bucket": bucket, "prefix": p}))
+                               ref={"bucket": bucket, "prefix": p, "uri": f"s3://{bucket}/{p}"}))
         for obj in page.get("Contents", ()):
             key = obj["Key"]
             if key == prefix:  # the folder's own marker object
@@ -211,6 +235,6 @@ def load_bucket(token, parent: Element) -> Pages:
                 properties={"Bucket": bucket, "Key": key, "Size": size, "LastModified": modified,
                             "ETag": obj.get("ETag", ""), "StorageClass": obj.get("StorageClass", "")},
                 detail=f"{human_size(size)} · {modified[:19].replace('T', ' ')}",
-                ref={"bucket": bucket, "key": key},
+                ref={"bucket": bucket, "key": key, "uri": f"s3://{bucket}/{key}"},
             ))
         yield out

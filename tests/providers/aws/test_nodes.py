@@ -183,7 +183,7 @@ def test_load_storage_yields_buckets_case_insensitively_then_the_volumes_node(to
     for b in buckets:
         assert b.kind == "aws.s3.bucket" and b.id == b.label
         assert b.has_children and b.icon == "bucket"
-        assert b.ref == {"bucket": b.label, "prefix": ""}
+        assert b.ref == {"bucket": b.label, "prefix": "", "uri": f"s3://{b.label}/"}
         assert b.properties["Name"] == b.label
         assert re.match(r"\d{4}-\d\d-\d\dT", b.properties["CreationDate"])  # flattened date
     assert [(e.kind, e.id, e.label, e.has_children, e.icon) for e in volumes] == [
@@ -452,12 +452,12 @@ def test_load_bucket_folders_then_objects(token, boto):
         ("aws.s3.folder", "2024/"), ("aws.s3.folder", "2025/"), ("aws.s3.object", "readme.txt")]
     folder = top[0]
     assert folder.id == "photos/2024/" and folder.has_children and folder.icon == "folder"
-    assert folder.ref == {"bucket": "photos", "prefix": "2024/"}
+    assert folder.ref == {"bucket": "photos", "prefix": "2024/", "uri": "s3://photos/2024/"}
     assert folder.properties == {"Bucket": "photos", "Prefix": "2024/"}
     readme = top[2]
     head = s3.head_object(Bucket="photos", Key="readme.txt")
     assert readme.id == "photos/readme.txt" and not readme.has_children and readme.icon == "file"
-    assert readme.ref == {"bucket": "photos", "key": "readme.txt"}
+    assert readme.ref == {"bucket": "photos", "key": "readme.txt", "uri": "s3://photos/readme.txt"}
     assert readme.properties["Size"] == 1536
     assert readme.properties["Key"] == "readme.txt" and readme.properties["Bucket"] == "photos"
     assert readme.properties["ETag"] == head["ETag"]
@@ -469,9 +469,9 @@ def test_load_bucket_folders_then_objects(token, boto):
     inside = rows_of(load_bucket, token, Element(folder.kind, folder.id, folder.label, ref=folder.ref))
     assert [(e.kind, e.label) for e in inside] == [
         ("aws.s3.folder", "feb/"), ("aws.s3.folder", "jan/"), ("aws.s3.object", "summary.csv")]
-    assert inside[1].ref == {"bucket": "photos", "prefix": "2024/jan/"}
+    assert inside[1].ref == {"bucket": "photos", "prefix": "2024/jan/", "uri": "s3://photos/2024/jan/"}
     assert inside[1].id == "photos/2024/jan/"
-    assert inside[2].ref == {"bucket": "photos", "key": "2024/summary.csv"}
+    assert inside[2].ref == {"bucket": "photos", "key": "2024/summary.csv", "uri": "s3://photos/2024/summary.csv"}
     assert inside[2].id == "photos/2024/summary.csv"
     assert "2024/" not in {e.properties.get("Key") for e in inside}
 

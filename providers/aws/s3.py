@@ -1,0 +1,320 @@
+"""The ``s3`` storage scheme: buckets, folders and objects on S3 and S3-compatible endpoints.
+
+Bytes move through boto3's managed transfers (s3transfer's ``TransferManager``): multipart
+uploads with parts in parallel, ranged parallel downloads, and server-side copies (CopyObject, or
+UploadPartCopy for big objects) when source and target are in one account. A cancelled or failed
+managed upload aborts its multipart upload (s3transfer's failure cleanup), so no parts are left.
+
+Two things boto3 does not do are done here: going on with a multipart upload the app was killed
+in the middle of (its finished parts are found with ListMultipartUploads / ListParts), and
+checking a finished file against the object's ETag (an MD5 for a single-part object, the MD5 of
+the parts' MD5s for a multipart one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any, BinaryIO, Iterator
+
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
+from botocore.exceptions import ClientError, FlexibleChecksumError
+from s3transfer.subscribers import BaseSubscriber
+
+from gridclient.operations import Cancelled
+from gridclient.storage.base import Entry, Integrity, Location, Progress, Scheme, Stop, StorageError
+
+MB = 1024 * 1024
+CONFIG = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=10,
+                        use_threads=True)
+DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
+
+
+class _Progress(BaseSubscriber):
+    def __init__(self, progress: Progress, size: int | None = None):
+        self.progress, self.size = progress, size
+
+    def on_queued(self, future, **kwargs):
+        if self.size is not None:
+            future.meta.provide_transfer_size(self.size)
+
+    def on_progress(self, future, bytes_transferred, **kwargs):
+        self.progress(bytes_transferred)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _entry(bucket_loc: Location, key: str, obj: dict[str, Any]) -> Entry:
+    modified = obj.get("LastModified")
+    return Entry(Location("s3", bucket_loc.vo_id, bucket_loc.root, key),
+                 size=int(obj.get("Size", obj.get("ContentLength", 0)) or 0),
+                 modified=modified.timestamp() if hasattr(modified, "timestamp") else None,
+                 etag=str(obj.get("ETag", "")).strip('"'),
+                 extra={k: obj[k] for k in ("StorageClass", "ContentType", "ServerSideEncryption")
+                        if obj.get(k)})
+
+
+def multipart_etag(path: str, part_size: int, parts: int) -> str:
+    """The ETag S3 gives an object uploaded in ``parts`` parts of ``part_size`` bytes."""
+    digests = []
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(part_size)
+            if not chunk:
+                break
+            digests.append(hashlib.md5(chunk).digest())
+    if len(digests) != parts:
+        return ""
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{parts}"
+
+
+def file_md5(path: str) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * MB):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class S3Scheme(Scheme):
+    name = "s3"
+    server_side_copy = True
+
+    def __init__(self, tokens):
+        super().__init__(tokens)
+        self._managers: dict[int, Any] = {}
+        self._regions: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    # -- clients ---------------------------------------------------------------------------------
+    def client(self, loc: Location):
+        """The S3 client for the bucket's own region (AWS answers other regions with a redirect)."""
+        token = self.tokens(loc.vo_id)
+        if not loc.root or token.endpoint_url:
+            return token.client("s3")
+        key = (loc.vo_id, loc.root)
+        region = self._regions.get(key)
+        if region is None:
+            region = token.region
+            try:
+                head = token.client("s3").head_bucket(Bucket=loc.root)
+                region = head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region", region)
+            except ClientError as exc:
+                region = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(
+                    "x-amz-bucket-region", region)
+            self._regions[key] = region
+        return token.client("s3", region)
+
+    def manager(self, client):
+        with self._lock:
+            m = self._managers.get(id(client))
+            if m is None:
+                m = self._managers[id(client)] = create_transfer_manager(client, CONFIG)
+            return m
+
+    def _wait(self, future, stop: Stop) -> Any:
+        """The managed transfer's result; ``stop`` cancels it (s3transfer then aborts a multipart
+        upload, so its parts are not left on the bucket)."""
+        while not future.done():
+            if stop.wait(0.05):
+                future.cancel()
+                try:
+                    future.result()
+                except Exception:  # noqa: BLE001 - the cancel is what we report
+                    pass
+                raise Cancelled()
+        return future.result()
+
+    # -- reading -------------------------------------------------------------------------------
+    def list(self, folder: Location) -> Iterator[list[Entry]]:
+        s3 = self.client(folder)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=folder.root, Prefix=folder.path,
+                                                                  Delimiter="/"):
+            out = [Entry(Location("s3", folder.vo_id, folder.root, cp["Prefix"]))
+                   for cp in page.get("CommonPrefixes", ())]
+            out += [_entry(folder, obj["Key"], obj) for obj in page.get("Contents", ())
+                    if obj["Key"] != folder.path]
+            yield out
+
+    def walk(self, folder: Location) -> Iterator[Entry]:
+        """Every object under the prefix, in one flat listing (no request per folder)."""
+        s3 = self.client(folder)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=folder.root, Prefix=folder.path):
+            for obj in page.get("Contents", ()):
+                if obj["Key"] != folder.path:
+                    yield _entry(folder, obj["Key"], obj)
+
+    def stat(self, location: Location) -> Entry | None:
+        s3 = self.client(location)
+        if location.is_folder:
+            page = s3.list_objects_v2(Bucket=location.root, Prefix=location.path, MaxKeys=1)
+            return Entry(location) if page.get("KeyCount", 0) else None
+        try:
+            head = s3.head_object(Bucket=location.root, Key=location.path)
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return _entry(location, location.path, head)
+
+    def open_read(self, entry: Entry, offset: int = 0) -> BinaryIO:
+        kw = {"Range": f"bytes={offset}-"} if offset else {}
+        loc = entry.location
+        return self.client(loc).get_object(Bucket=loc.root, Key=loc.path, **kw)["Body"]
+
+    # -- moving bytes ----------------------------------------------------------------------------
+    def download(self, entry: Entry, target: BinaryIO, progress: Progress, stop: Stop, offset: int = 0) -> None:
+        loc = entry.location
+        s3 = self.client(loc)
+        if offset:  # go on where an interrupted download stopped, if the object is the same
+            kw = {"IfMatch": f'"{entry.etag}"'} if entry.etag else {}
+            body = s3.get_object(Bucket=loc.root, Key=loc.path, Range=f"bytes={offset}-", **kw)["Body"]
+            target.seek(offset)
+            try:
+                while chunk := body.read(MB):
+                    if stop.is_set():
+                        body.close()
+                        raise Cancelled()
+                    target.write(chunk)
+                    progress(len(chunk))
+            except FlexibleChecksumError as exc:
+                raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
+            return
+        future = self.manager(s3).download(loc.root, loc.path, target,
+                                           subscribers=[_Progress(progress, entry.size)])
+        try:
+            self._wait(future, stop)
+        except FlexibleChecksumError as exc:  # botocore checked the bytes against S3's checksum
+            raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
+
+    def upload(self, source: str | BinaryIO, size: int, target: Location, progress: Progress, stop: Stop,
+               resume: dict[str, Any] | None = None) -> Entry:
+        s3 = self.client(target)
+        if resume:
+            self._go_on(s3, source, size, target, progress, stop, resume)
+        else:
+            future = self.manager(s3).upload(source, target.root, target.path,
+                                             subscribers=[_Progress(progress, size)])
+            self._wait(future, stop)
+        stored = self.stat(target)
+        if stored is None:
+            raise StorageError(f"{target.uri} is not there after the upload.")
+        return stored
+
+    def resumable(self, target: Location, since: float) -> dict[str, Any] | None:
+        s3 = self.client(target)
+        uploads = [u for u in s3.list_multipart_uploads(Bucket=target.root, Prefix=target.path)
+                   .get("Uploads", ()) if u["Key"] == target.path
+                   and u["Initiated"].timestamp() >= since - 120]
+        if not uploads:
+            return None
+        newest = max(uploads, key=lambda u: u["Initiated"])
+        parts = []
+        for page in s3.get_paginator("list_parts").paginate(Bucket=target.root, Key=target.path,
+                                                            UploadId=newest["UploadId"]):
+            parts += [{"n": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]}
+                      for p in page.get("Parts", ())]
+        if not parts:
+            return None
+        return {"upload_id": newest["UploadId"], "part_size": min(p["size"] for p in parts
+                                                                    if p["n"] == 1) if any(
+            p["n"] == 1 for p in parts) else 0, "parts": parts}
+
+    def _go_on(self, s3, source: str | BinaryIO, size: int, target: Location, progress: Progress,
+               stop: Stop, resume: dict[str, Any]) -> None:
+        """Upload the parts an interrupted multipart upload lacks, then complete it."""
+        part_size = int(resume["part_size"]) or CONFIG.multipart_chunksize
+        count = max(1, -(-size // part_size))
+        have = {p["n"]: p for p in resume["parts"]
+                if p["size"] == min(part_size, size - (p["n"] - 1) * part_size)}
+        upload_id = resume["upload_id"]
+        progress(sum(p["size"] for p in have.values()))
+        f = open(source, "rb") if isinstance(source, str) else source
+        try:
+            for n in range(1, count + 1):
+                if n in have:
+                    continue
+                if stop.is_set():
+                    raise Cancelled()  # the parts stay: another resume goes on from here
+                f.seek((n - 1) * part_size)
+                body = f.read(part_size)
+                etag = s3.upload_part(Bucket=target.root, Key=target.path, UploadId=upload_id,
+                                      PartNumber=n, Body=body)["ETag"]
+                have[n] = {"n": n, "etag": etag, "size": len(body)}
+                progress(len(body))
+        finally:
+            if isinstance(source, str):
+                f.close()
+        s3.complete_multipart_upload(
+            Bucket=target.root, Key=target.path, UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": have[n]["etag"]} for n in sorted(have)]})
+
+    def discard(self, target: Location, since: float) -> None:
+        s3 = self.client(target)
+        for u in s3.list_multipart_uploads(Bucket=target.root, Prefix=target.path).get("Uploads", ()):
+            if u["Key"] == target.path and u["Initiated"].timestamp() >= since - 120:
+                s3.abort_multipart_upload(Bucket=target.root, Key=target.path, UploadId=u["UploadId"])
+
+    def can_copy(self, source: Location, target: Location) -> bool:
+        return source.scheme == target.scheme == "s3" and source.vo_id == target.vo_id
+
+    def copy(self, source: Entry, target: Location, progress: Progress, stop: Stop) -> Entry:
+        src = source.location
+        s3 = self.client(target)
+        future = self.manager(s3).copy({"Bucket": src.root, "Key": src.path}, target.root, target.path,
+                                       subscribers=[_Progress(progress, source.size)],
+                                       source_client=self.client(src))
+        self._wait(future, stop)
+        stored = self.stat(target)
+        if stored is None:
+            raise StorageError(f"{target.uri} is not there after the copy.")
+        if stored.size != source.size:
+            raise Integrity(f"The copy of {src.uri} has {stored.size} bytes, the original {source.size}.")
+        if "-" not in source.etag and "-" not in stored.etag and source.etag != stored.etag:
+            raise Integrity(f"The copy of {src.uri} differs from the original (ETag).")
+        return stored
+
+    def verify(self, stored: Entry, local_path: str) -> None:
+        """The local file against the object's ETag, where the ETag is a content hash."""
+        etag = stored.etag
+        if not etag or stored.extra.get("ServerSideEncryption") == "aws:kms":
+            return  # an SSE-KMS object's ETag is no MD5 of its bytes
+        if "-" not in etag:
+            if len(etag) == 32 and file_md5(local_path) != etag:
+                raise Integrity(f"{stored.location.uri}: the bytes received differ from the object's "
+                                "(MD5 checksum).")
+            return
+        parts = int(etag.rpartition("-")[2] or 0)
+        loc = stored.location
+        try:
+            head = self.client(loc).head_object(Bucket=loc.root, Key=loc.path, PartNumber=1)
+        except ClientError:
+            return  # the server cannot say how big the parts were: size was checked
+        part_size = int(head.get("ContentLength", 0))
+        if part_size and multipart_etag(local_path, part_size, parts) != etag:
+            raise Integrity(f"{stored.location.uri}: the bytes received differ from the object's "
+                            "(multipart checksum).")
+
+    # -- changing ------------------------------------------------------------------------------
+    def delete(self, locations: list[Location]) -> list[tuple[Location, str]]:
+        failed: list[tuple[Location, str]] = []
+        by_bucket: dict[tuple[str, str], list[Location]] = {}
+        for loc in locations:
+            by_bucket.setdefault((loc.vo_id, loc.root), []).append(loc)
+        for group in by_bucket.values():
+            s3 = self.client(group[0])
+            for i in range(0, len(group), DELETE_BATCH):
+                batch = group[i:i + DELETE_BATCH]
+                resp = s3.delete_objects(Bucket=batch[0].root, Delete={
+                    "Objects": [{"Key": loc.path} for loc in batch], "Quiet": True})
+                by_key = {loc.path: loc for loc in batch}
+                for err in resp.get("Errors", ()):
+                    loc = by_key.get(err.get("Key", ""))
+                    if loc is not None:
+                        failed.append((loc, err.get("Message") or err.get("Code") or "refused"))
+        return failed
+
+    def make_folder(self, location: Location) -> None:
+        self.client(location).put_object(Bucket=location.root, Key=location.path, Body=b"")
