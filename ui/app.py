@@ -143,6 +143,7 @@ def run(args: Any) -> int:
     window.show()
 
     def after_show() -> None:
+        window.attach_transfers()
         window.show_problems()
         if window.secrets_locked():
             window.unlock_secrets()  # cancelled: the status bar keeps saying so, File → Unlock secrets…
@@ -183,6 +184,10 @@ def still_waiting(wb) -> bool:
     from ui.worker import io_pool
 
     wb.operations.shutdown()  # what has not started never will
+    transfers = getattr(wb, "_transfers", None)
+    if transfers is not None and transfers.busy:
+        transfers.shutdown()  # kept as "interrupted", to resume next time; not waited for
+        return True
     idle = io_pool().waitForDone(GRACE_MS)
     if idle and wb.operations.busy:
         deadline = time.monotonic() + GRACE_MS / 1000

@@ -87,20 +87,8 @@ class FieldForm(QWidget):
             w.setValue(int(f.default or 0))
             w.valueChanged.connect(self._on_change)
             return w
-        if f.kind == "path":
-            box = QWidget()
-            h = QHBoxLayout(box)
-            h.setContentsMargins(0, 0, 0, 0)
-            edit = QLineEdit(str(f.default or ""))
-            edit.setPlaceholderText(f.placeholder)
-            edit.setObjectName(f"field_{f.name}_edit")
-            browse = QPushButton("Browse…")
-            browse.clicked.connect(lambda: edit.setText(QFileDialog.getOpenFileName(self, f.label)[0] or edit.text()))
-            edit.textChanged.connect(self._on_change)
-            h.addWidget(edit)
-            h.addWidget(browse)
-            box.edit = edit  # type: ignore[attr-defined]
-            return box
+        if f.kind in ("path", "folder", "files"):
+            return self._path_field(f)
         w = QLineEdit(str(f.default or ""))
         w.setPlaceholderText(secret_placeholder if f.secret and secret_placeholder and self._kept(f.name)
                              else f.placeholder)
@@ -108,6 +96,40 @@ class FieldForm(QWidget):
             w.setEchoMode(QLineEdit.EchoMode.Password)
         w.textChanged.connect(self._on_change)
         return w
+
+    def _path_field(self, f: Field) -> QWidget:
+        """A path with Browse…: one file ("path"), a folder ("folder"), or several files ("files",
+        typed as one path a line is impossible in a line edit: the chosen files are kept aside and
+        the edit shows their names)."""
+        box = QWidget()
+        h = QHBoxLayout(box)
+        h.setContentsMargins(0, 0, 0, 0)
+        edit = QLineEdit(str(f.default or ""))
+        edit.setPlaceholderText(f.placeholder)
+        edit.setObjectName(f"field_{f.name}_edit")
+        box.edit = edit  # type: ignore[attr-defined]
+        box.paths = []  # type: ignore[attr-defined]
+        browse = QPushButton("Browse…")
+
+        def choose() -> None:
+            start = edit.text() if f.kind == "folder" else ""
+            if f.kind == "folder":
+                chosen = QFileDialog.getExistingDirectory(self, f.label, start)
+                if chosen:
+                    edit.setText(chosen)
+            elif f.kind == "files":
+                chosen_files = QFileDialog.getOpenFileNames(self, f.label)[0]
+                if chosen_files:
+                    box.paths = list(chosen_files)  # type: ignore[attr-defined]
+                    edit.setText("; ".join(chosen_files))
+            else:
+                edit.setText(QFileDialog.getOpenFileName(self, f.label)[0] or edit.text())
+
+        browse.clicked.connect(choose)
+        edit.textChanged.connect(self._on_change)
+        h.addWidget(edit)
+        h.addWidget(browse)
+        return box
 
     def _on_change(self, *_args) -> None:
         self._update_visibility()
@@ -132,6 +154,11 @@ class FieldForm(QWidget):
                 out[f.name] = w.value()
             elif isinstance(w, QLineEdit):
                 out[f.name] = w.text() if f.secret else w.text().strip()
+            elif f.kind == "files":
+                text = w.edit.text().strip()  # type: ignore[attr-defined]
+                chosen = w.paths  # type: ignore[attr-defined]
+                out[f.name] = chosen if chosen and text == "; ".join(chosen) else [p.strip() for p in text.split(";")
+                                                                                  if p.strip()]
             else:
                 out[f.name] = w.edit.text().strip()  # type: ignore[attr-defined]
         return out
@@ -156,6 +183,9 @@ class FieldForm(QWidget):
                 w.setValue(int(v))
             elif isinstance(w, QLineEdit):
                 w.setText(str(v))
+            elif isinstance(v, (list, tuple)):
+                w.paths = [str(p) for p in v]  # type: ignore[attr-defined]
+                w.edit.setText("; ".join(w.paths))  # type: ignore[attr-defined]
             else:
                 w.edit.setText(str(v))  # type: ignore[attr-defined]
         self._update_visibility()
@@ -169,10 +199,17 @@ class FieldForm(QWidget):
                 continue
             v = raw[f.name]
             kept = f.secret and optional_secrets and self._kept(f.name)
-            if f.required and (v is None or v == "") and not kept:
+            if f.required and (v is None or v == "" or v == []) and not kept:
                 out.append(f"{f.label} is needed.")
             elif f.kind == "url" and v:
                 p = url_problem(v)
+                if p:
+                    out.append(f"{f.label}: {p}")
+            elif f.check and v not in (None, ""):
+                try:
+                    p = resolve(f.check)(v)
+                except Exception as exc:  # noqa: BLE001 - a broken check is shown, not raised
+                    p = f"cannot be checked ({exc})"
                 if p:
                     out.append(f"{f.label}: {p}")
         return out
@@ -184,6 +221,7 @@ class FieldsDialog(QDialog):
     def __init__(self, title: str, fields: list[Field], text: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setMinimumWidth(440)  # room for a path, a bucket URI, a problem sentence on one line
         v = QVBoxLayout(self)
         if text:
             lab = QLabel(text)

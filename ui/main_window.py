@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDockWidget, QHeaderView, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QPushButton, QTabWidget, QTreeView, QWidget)
+                               QMenu, QMessageBox, QPushButton, QTabWidget, QWidget)
 
 from gridclient import __version__
 from gridclient.actions import ActionOutcome, ActionRun
@@ -24,6 +24,7 @@ from ui.docks import OperationsBridge, OperationsView, PropertiesView
 from ui.icons import icon
 from ui.interaction import QtInteraction
 from ui.project_model import ERROR, PROJECT, SPECIAL, ProjectModel
+from ui.project_view import ProjectView
 from ui.window_state import WindowState
 from ui.worker import unless_receiver_gone
 
@@ -34,6 +35,7 @@ class _OutcomeBridge(QObject):
     """An action's outcome arrives on the thread that ended it; this hands it to the GUI thread."""
 
     arrived = Signal(object, object)  # (ActionOutcome, [QPersistentModelIndex])
+    transfer = Signal(object)  # a transfer job began (from its thread)
 
 
 class MainWindow(QMainWindow):
@@ -48,8 +50,8 @@ class MainWindow(QMainWindow):
 
         # the project tree
         self.model = ProjectModel(wb, self)
-        self.tree = QTreeView()
-        self.tree.setObjectName("projectView")
+        self.tree = ProjectView(status=lambda t: self.statusBar().showMessage(t, 8000))
+        self.tree.interaction = self.interaction
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)
         # long names that differ only at the end (AMI names with dates) stay told apart
@@ -76,8 +78,17 @@ class MainWindow(QMainWindow):
         props_dock = self._dock("Properties", self.properties, Qt.DockWidgetArea.BottomDockWidgetArea,
                                 "propertiesDock")
         self.operations_view = OperationsView()
-        ops_dock = self._dock("Operations", self.operations_view, Qt.DockWidgetArea.BottomDockWidgetArea,
+        # transfers first: they are what people watch; the actions' operations beside them
+        self.operations_tabs = QTabWidget()
+        self.operations_tabs.setObjectName("operationsTabs")
+        self.operations_tabs.setDocumentMode(True)
+        self.transfers: Any = None  # the TransfersPanel, made once the window is up
+        self.opener: Any = None  # double-click on a file (ui.preview), made on first use
+        self.operations_tabs.addTab(QLabel("Transfers appear here."), "Transfers")
+        self.operations_tabs.addTab(self.operations_view, "Actions")
+        ops_dock = self._dock("Operations", self.operations_tabs, Qt.DockWidgetArea.BottomDockWidgetArea,
                               "operationsDock")
+        self.ops_dock = ops_dock
         self.tabifyDockWidget(props_dock, ops_dock)
         self.console_dock = QDockWidget("Python console", self)
         self.console_dock.setObjectName("consoleDock")
@@ -96,6 +107,7 @@ class MainWindow(QMainWindow):
         wb.operations.on_change(self.ops_bridge)
         self.outcomes = _OutcomeBridge(self)
         self.outcomes.arrived.connect(self._action_ended)
+        self.outcomes.transfer.connect(self._show_transfers)
 
         self.docks = [tree_dock, props_dock, ops_dock, self.console_dock]
         self._build_menus()
@@ -206,8 +218,19 @@ class MainWindow(QMainWindow):
 
     @Slot(QModelIndex)
     def _double_clicked(self, index: QModelIndex) -> None:
-        if self.model.node(index).kind == ERROR:
+        node = self.model.node(index)
+        if node.kind == ERROR:
             self.model.retry(index)
+            return
+        if node.kind not in SPECIAL and node.element is not None and \
+                self.wb.registry.storage_kind(node.element.kind) == "file":
+            loc = self.tree.location(index)
+            if loc is not None:
+                from ui.preview import Opener
+
+                if self.opener is None:
+                    self.opener = Opener(self)
+                self.opener.open(loc, str(node.element.properties.get("ContentType", "")))
 
     @Slot(QModelIndex, str)
     def _load_failed(self, index: QModelIndex, message: str) -> None:
@@ -291,6 +314,8 @@ class MainWindow(QMainWindow):
             return
         elif outcome.message:
             self.statusBar().showMessage(outcome.message, 8000)
+        if outcome.copy:
+            QGuiApplication.clipboard().setText(outcome.copy)
         if outcome.terminal is not None:
             self.open_terminal(outcome.terminal)
         live = [QModelIndex(i) for i in rows if i.isValid()]
@@ -455,7 +480,71 @@ class MainWindow(QMainWindow):
         if problems:
             QMessageBox.warning(self, "Workspace", "\n\n".join(problems))
 
+    # -- transfers -------------------------------------------------------------------------
+    def attach_transfers(self) -> None:
+        """The transfer queue in the Operations dock (after the window is up: it reads the queue
+        kept in the workspace, which start-up need not wait for)."""
+        if self.transfers is not None:
+            return
+        from ui.transfers_view import TransfersPanel
+
+        self.transfers = TransfersPanel(self.wb.transfers, self, self.interaction)
+        self.transfers.view.job_finished.connect(self._transfer_ended)
+        self.wb.transfers.on_change(self._transfer_started_bridge)
+        old = self.operations_tabs.widget(0)
+        self.operations_tabs.removeTab(0)
+        old.deleteLater()
+        self.operations_tabs.insertTab(0, self.transfers, "Transfers")
+        self.operations_tabs.setCurrentIndex(0)
+
+    def _transfer_started_bridge(self, job) -> None:  # a transfer thread
+        if job.state == "scanning":
+            with unless_receiver_gone(self.outcomes):
+                self.outcomes.transfer.emit(job)
+
+    @Slot(object)
+    def _show_transfers(self, job) -> None:
+        """A new transfer brings the Operations dock forward, on its Transfers tab."""
+        self.ops_dock.show()
+        self.ops_dock.raise_()
+        self.operations_tabs.setCurrentIndex(0)
+
+    @Slot(object)
+    def _transfer_ended(self, job) -> None:
+        """Reload the folders a transfer changed: its target, and for a move or a deletion the
+        folders the sources were in; say how it went."""
+        from gridclient.storage.manifest import LOCAL
+
+        if self.opener is not None:
+            self.opener.job_ended(job)
+        places = [job.target] if job.target is not None else []
+        if job.kind in ("move", "delete"):
+            places += [s.parent for s in job.sources]
+            if job.kind == "delete":
+                places += [s for s in job.sources if s.is_folder]
+        uris = {p.uri for p in places}
+        vo_ids = {p.vo_id or LOCAL for p in places}
+        for index in self.model.indexes_showing(uris, vo_ids):
+            self.model.refresh(index)
+        text = f"{job.title}: {job.message}"
+        if job.state == "failed":
+            self.statusBar().showMessage(text, 15000)
+        else:
+            self.statusBar().showMessage(text, 8000)
+
     def closeEvent(self, event) -> None:
+        moving = [j for j in self.wb.transfers.jobs if j.state not in ("done", "failed", "cancelled",
+                                                                         "interrupted")] \
+            if self.transfers is not None else []
+        if moving and self.ask_before_close:
+            answer = QMessageBox.question(
+                self, "Quit gridclient",
+                f"{len(moving)} transfer{'s are' if len(moving) > 1 else ' is'} under way. Quit now and "
+                "resume when gridclient starts next time (Operations → Resume)?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         live = self.terminals.live_sessions() if hasattr(self.terminals, "live_sessions") else 0
         if live and self.ask_before_close:
             answer = QMessageBox.question(

@@ -32,6 +32,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from gridclient.elements import Element
 from gridclient.heap import freeze_imports
 from gridclient.listing import Failed
+from gridclient.storage.manifest import LOCAL
 from gridclient.workbench import Workbench
 from gridclient.workspace import GridProject
 from ui.project_rows import (CATEGORY, ELEMENT, EMPTY, ERROR, LOADING, PROJECT, SPECIAL, Changes, LoadTicket, Node,
@@ -77,6 +78,18 @@ class ProjectModel(QStandardItemModel):
         self._drain.setInterval(0)
         self._drain.timeout.connect(self._drain_queued)
         self._insert(self.root, [self._project_node(p) for p in workbench.workspace.projects.values()])
+        self.local_node: Node | None = None
+        if workbench.registry.categories(LOCAL):
+            self.local_node = self._local_files_node()
+            self._insert(self.root, [self.local_node])
+
+    def _local_files_node(self) -> Node:
+        """"Local files": this computer's folders, after the projects (the core's ``file`` scheme)."""
+        cat = self.wb.registry.categories(LOCAL)[0]
+        el = Element(cat.kind, "local-files", cat.label, has_children=True, icon=cat.icon,
+                     detail="this computer", properties={"Folders": ", ".join(self.wb.local_vo.settings["roots"])
+                                                         or "your home folder"})
+        return Node(el, self.root, CATEGORY, project=GridProject(cat.label, LOCAL, id="local-files"))
 
     # -- projects --------------------------------------------------------------------------
     def _project_node(self, project: GridProject) -> Node:
@@ -102,7 +115,8 @@ class ProjectModel(QStandardItemModel):
 
     def add_project(self, project: GridProject) -> QModelIndex:
         node = self._project_node(project)
-        self._insert(self.root, [node])
+        at = len(self.root.children) - (1 if self.local_node is not None else 0)
+        self._insert(self.root, [node], at=at)
         return self.index_of(node)
 
     def remove_project(self, project_id: str) -> None:
@@ -117,6 +131,8 @@ class ProjectModel(QStandardItemModel):
         sigs = {p.id: self._project_sig(p) for p in wanted}
         kept = self.root.children
         for row in range(len(kept) - 1, -1, -1):
+            if kept[row] is self.local_node:
+                continue
             project = kept[row].project
             if project is None or sigs.get(project.id) != self._shown_sig.get(project.id):
                 self._remove_rows(self.root, row, row)
@@ -178,7 +194,11 @@ class ProjectModel(QStandardItemModel):
         return index if column == 0 else index.siblingAtColumn(column)
 
     def vo_of(self, node: Node):
-        return self.wb.workspace.vos.get(node.project.vo) if node.project else None
+        if node.project is None:
+            return None
+        if node.project.vo == LOCAL:
+            return self.wb.local_vo
+        return self.wb.workspace.vos.get(node.project.vo)
 
     def refresh(self, index: QModelIndex) -> None:
         """F5: reload this node's children (or its parent's, for a leaf), keeping expansion."""
@@ -412,6 +432,24 @@ class ProjectModel(QStandardItemModel):
         self._insert(node, changes.added)
 
     # -- helpers for views -----------------------------------------------------------------
+    def indexes_showing(self, uris: set[str], vo_ids: set[str]) -> list[QModelIndex]:
+        """Loaded rows of storage whose URI is one of ``uris`` (in a VO of ``vo_ids``): what to
+        reload when a transfer into or out of those folders ends."""
+        found: list[QModelIndex] = []
+        stack = list(self.root.children)
+        while stack:
+            n = stack.pop()
+            if n.kind in SPECIAL or n.element is None:
+                continue
+            if n.state in ("idle",):
+                continue
+            uri = n.element.ref.get("uri") if n.element.ref else None
+            vo = self.vo_of(n)
+            if uri in uris and vo is not None and vo.id in vo_ids:
+                found.append(self.index_of(n))
+            stack.extend(n.children)
+        return found
+
     def element(self, index: QModelIndex) -> Element | None:
         n = self.node(index)
         return n.element if n is not self.root else None

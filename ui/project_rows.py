@@ -27,6 +27,7 @@ LOADING, ERROR, EMPTY, PROJECT, CATEGORY, ELEMENT = "loading", "error", "empty",
 SPECIAL = frozenset({LOADING, ERROR, EMPTY})
 
 _ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_STORAGE_FLAGS = _ROW_FLAGS | Qt.ItemFlag.ItemIsDragEnabled  # a file or folder: it can be dragged
 # made once on the GUI thread; rows built on workers get copies (implicitly shared, atomic counts)
 _GREY, _RED = QBrush(QColor("#777777")), QBrush(QColor("#c62828"))
 _ITALIC = QFont()
@@ -128,7 +129,7 @@ class Node:
         """
         el = self.element
         self.item = name = QStandardItem()
-        name.setFlags(_ROW_FLAGS)
+        name.setFlags(_STORAGE_FLAGS if el is not None and el.ref and "uri" in el.ref else _ROW_FLAGS)
         name.setData(self, NodeRole)
         self.detail_item = detail = QStandardItem()
         detail.setFlags(_ROW_FLAGS)

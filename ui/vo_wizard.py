@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
 
 from gridclient.registry import VOType, resolve
 from gridclient.secrets import WrongMasterPassword, encrypted_file_keyring
+from gridclient.storage.manifest import LOCAL
 from gridclient.workbench import Workbench
 from gridclient.workspace import VirtualOrganization
 from ui.forms import FieldForm
@@ -39,6 +40,8 @@ class TypePage(QWizardPage):
         self.types = QListWidget()
         self.types.setObjectName("voTypeList")
         for vt in wizard.wb.registry.vo_types.values():
+            if vt.id == LOCAL:  # this computer: always there, not an account to add
+                continue
             item = QListWidgetItem(vt.label)
             item.setData(Qt.ItemDataRole.UserRole, vt.id)
             item.setToolTip(vt.description)

@@ -168,6 +168,11 @@ class Scheme:
         """A stream of the file's bytes from ``offset`` (for transfers between schemes)."""
         raise StorageError(f"{self.name} storage cannot read files.")
 
+    def read_head(self, entry: Entry, limit: int) -> bytes:
+        """The first ``limit`` bytes of a file (a preview)."""
+        with self.open_read(entry) as f:
+            return f.read(limit)
+
     # -- moving bytes ----------------------------------------------------------------------------
     def download(self, entry: Entry, target: BinaryIO, progress: Progress, stop: Stop, offset: int = 0) -> None:
         """Write the file's bytes from ``offset`` into ``target`` (opened for writing there)."""

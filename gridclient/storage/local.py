@@ -72,7 +72,7 @@ class FileScheme(Scheme):
         path = local_path(location)
         try:
             return entry_of(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a file where a folder of the path should be
             return None
 
     def open_read(self, entry: Entry, offset: int = 0) -> BinaryIO:
@@ -149,7 +149,8 @@ def _element(entry: Entry, label: str | None = None, kind: str | None = None):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.modified))
     return Element(kind or (FOLDER if folder else FILE), path, label or loc.name or path,
                    has_children=folder, icon="folder" if folder else "file",
-                   detail=("link · " if entry.is_link else "") + ("" if folder else f"{human_bytes(entry.size)} · ") + when,
+                   detail=path if kind == ROOT else
+                   ("link · " if entry.is_link else "") + ("" if folder else f"{human_bytes(entry.size)} · ") + when,
                    properties={"Path": path, "Size": entry.size, "Modified": when,
                                "Symbolic link": "yes" if entry.is_link else "no"},
                    ref={"uri": loc.uri})
@@ -160,7 +161,7 @@ def load_roots(token: LocalToken, parent) -> Iterator[list]:
     for root in token.roots:
         path = os.path.abspath(os.path.expanduser(root))
         home = os.path.expanduser("~")
-        label = "Home" if path == home else path
+        label = "Home" if path == home else (os.path.basename(path.rstrip(os.sep)) or path)
         try:
             out.append(_element(entry_of(path, folder=True), label=label, kind=ROOT))
         except OSError:

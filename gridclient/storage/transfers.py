@@ -215,6 +215,7 @@ class TransferQueue:
         self._lock = threading.RLock()
         self._told: dict[str, float] = {}
         self._saved = 0.0
+        self._saved_states: dict[str, str] = {}
         #: (job, error) -> a sentence; the workbench explains by the VO type of the job's storage
         self.explain_vo: Callable[[Job, BaseException], str] | None = None
         self.load()
@@ -223,7 +224,14 @@ class TransferQueue:
     def on_change(self, fn: Callable[[Job], None]) -> None:
         self._listeners.append(fn)
 
+    def off_change(self, fn: Callable[[Job], None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
     def _changed(self, job: Job, force: bool = True) -> None:
+        """Tell the listeners (progress: at most ~10 times a second a job); keep the queue file —
+        at once when a job's own state changed, else at most every 2 s (a save writes every job:
+        one per file made a 2,000-file copy take minutes)."""
         now = time.monotonic()
         if not force and now - self._told.get(job.id, 0.0) < 0.1:
             return
@@ -234,7 +242,8 @@ class TransferQueue:
                 fn(job)
             except Exception:  # noqa: BLE001 - a listener must not break a transfer
                 log.exception("transfer listener failed")
-        if force or now - self._saved > 2.0:
+        if self._saved_states.get(job.id) != job.state or now - self._saved > 2.0:
+            self._saved_states[job.id] = job.state
             self.save()
 
     # -- keeping the queue -------------------------------------------------------------------------
@@ -306,18 +315,22 @@ class TransferQueue:
 
     resume = retry
 
-    def remove(self, job: Job) -> None:
-        """Forget an ended job, and the temporary files of its unfinished downloads."""
-        if job.state not in ENDED:
+    def remove(self, *jobs: Job) -> None:
+        """Forget ended jobs, and the temporary files of their unfinished downloads."""
+        gone = {id(j) for j in jobs if j.state in ENDED}
+        for job in jobs:
+            if id(job) not in gone:
+                continue
+            for t in job.files:
+                if t.state != "done" and t.target is not None and t.target.scheme == "file" and t.source:
+                    try:
+                        os.unlink(part_path(local_path(t.target)))
+                    except OSError:
+                        pass
+        if not gone:
             return
-        for t in job.files:
-            if t.state != "done" and t.target is not None and t.target.scheme == "file" and t.source:
-                try:
-                    os.unlink(part_path(local_path(t.target)))
-                except OSError:
-                    pass
         with self._lock:
-            self.jobs = [j for j in self.jobs if j is not job]
+            self.jobs = [j for j in self.jobs if id(j) not in gone]
         self.save()
 
     def wait(self, job: Job, timeout: float | None = None) -> bool:
@@ -626,8 +639,7 @@ class TransferQueue:
         size = os.path.getsize(path)
         task.size = size
         resume = scheme.resumable(dst, task.started) if task.started > 1.0 else None
-        task.started = task.started if resume else time.time()
-        self.save()  # the start time finds the parts if the app stops now
+        task.started = task.started if resume else time.time()  # finds the parts if the app stops
         stored = scheme.upload(path, size, dst, progress, stop, resume=resume)
         self._check(scheme, stored, size, path, dst)
 

@@ -164,6 +164,14 @@ class S3Scheme(Scheme):
         loc = entry.location
         return self.client(loc).get_object(Bucket=loc.root, Key=loc.path, **kw)["Body"]
 
+    def read_head(self, entry: Entry, limit: int) -> bytes:
+        if entry.size == 0:
+            return b""
+        loc = entry.location
+        body = self.client(loc).get_object(Bucket=loc.root, Key=loc.path, Range=f"bytes=0-{limit - 1}")["Body"]
+        with body:
+            return body.read()
+
     # -- moving bytes ----------------------------------------------------------------------------
     def download(self, entry: Entry, target: BinaryIO, progress: Progress, stop: Stop, offset: int = 0) -> None:
         loc = entry.location

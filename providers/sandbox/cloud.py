@@ -133,6 +133,10 @@ class DemoSandbox:
         known = KnownHosts(wb.paths.known_hosts, user_file=None)
         known.forget(self.ssh_host, self.ssh_port)  # an earlier start's key, if this workspace is kept
         known.add(self.ssh_host, self.ssh_port, self._ssh.host_key)
+        files = sample_files(wb.paths.data / "demo-files")
+        if wb.workspace.preferences.get("local_roots") != [str(files)]:
+            wb.workspace.preferences["local_roots"] = [str(files)]  # "Local files": these, not $HOME
+            wb.workspace.save()
 
     def vo_settings(self) -> dict:
         self._require()
@@ -411,3 +415,19 @@ def _without_missing_profile():
         yield
     finally:
         os.environ.update(hidden)
+
+
+def sample_files(folder) -> "Path":
+    """A throwaway folder of a few files to drag onto the demo's buckets ("Local files")."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if folder.is_dir():
+        return folder
+    (folder / "results" / "run-1").mkdir(parents=True)
+    (folder / "notes.txt").write_text("Drag me onto a bucket in the tree.\n", "utf-8")
+    (folder / "results" / "summary.csv").write_text("run,score\n1,0.91\n2,0.94\n", "utf-8")
+    (folder / "results" / "run-1" / "output.log").write_text("".join(f"step {i}: ok\n" for i in range(500)),
+                                                              "utf-8")
+    (folder / "dataset.bin").write_bytes(bytes(range(256)) * 4096 * 12)  # 12 MiB: a multipart upload
+    return folder
