@@ -203,6 +203,7 @@ class ActionRunner:
             finally:
                 if ctx.remember:
                     self.wb.workspace.update_vo_settings(vo, ctx.remember)
+                    self.wb.tokens.forget(vo.id)  # a token holds the settings it was made from
             if isinstance(result, ActionResult):
                 return result
             return ActionResult(message="" if result is None else str(result))

@@ -73,16 +73,22 @@ class ProjectView(QTreeView):
         return index, loc, ""
 
     # -- dragging out -------------------------------------------------------------------------------
-    def startDrag(self, actions) -> None:  # noqa: N802 - Qt's name
-        rows = [i for i in self.selectionModel().selectedRows(0)]
+    def mime_for(self, rows: list[QModelIndex]) -> QMimeData | None:
+        """What a drag of these rows carries (None when none of them is storage)."""
         locations = [loc for loc in (self.location(i) for i in rows) if loc is not None]
         if not locations:
-            return
+            return None
         mime = QMimeData()
         mime.setData(MIME, json.dumps([loc.to_dict() for loc in locations]).encode())
         mime.setUrls([QUrl.fromLocalFile(loc.path.rstrip("/") or "/") if loc.scheme == "file" else QUrl(loc.uri)
                       for loc in locations])
         mime.setText("\n".join(loc.uri for loc in locations))
+        return mime
+
+    def startDrag(self, actions) -> None:  # noqa: N802 - Qt's name
+        mime = self.mime_for(self.selectionModel().selectedRows(0))
+        if mime is None:
+            return
         drag = QDrag(self)
         drag.setMimeData(mime)
         drag.exec(Qt.DropAction.CopyAction | Qt.DropAction.MoveAction, Qt.DropAction.CopyAction)

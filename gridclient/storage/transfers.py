@@ -458,7 +458,7 @@ class TransferQueue:
                     continue
                 base = src.parent
                 entries = list(scheme.walk(src))
-                if job.kind == "delete" or not entries:
+                if (job.kind == "delete" or not entries) and src.path:
                     entries.append(Entry(src))  # the folder itself: its marker, or an empty folder
             else:
                 entry = scheme.stat(src)

@@ -310,7 +310,8 @@ class S3Scheme(Scheme):
         failed: list[tuple[Location, str]] = []
         by_bucket: dict[tuple[str, str], list[Location]] = {}
         for loc in locations:
-            by_bucket.setdefault((loc.vo_id, loc.root), []).append(loc)
+            if loc.path:  # a bucket's root is no key: the bucket itself goes with Delete bucket
+                by_bucket.setdefault((loc.vo_id, loc.root), []).append(loc)
         for group in by_bucket.values():
             s3 = self.client(group[0])
             for i in range(0, len(group), DELETE_BATCH):

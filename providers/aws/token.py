@@ -63,8 +63,11 @@ class AwsToken:
         with self._lock:
             c = self._clients.get((service, region))
             if c is None:
+                config = self.config
+                if service == "s3":  # presigned URLs in SigV4 (botocore's default for them is SigV2)
+                    config = config.merge(Config(signature_version="s3v4"))
                 c = self.session.client(service, region_name=region, endpoint_url=self.endpoint_url,
-                                        config=self.config)
+                                        config=config)
                 self._clients[(service, region)] = c
             return c
 
