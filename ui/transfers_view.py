@@ -207,7 +207,7 @@ class TransfersView(QTreeWidget):
         item.setText(SPEED, f"{human_bytes(speed)}/s" if speed > 0 and job.kind != "delete" else "")
         item.setText(ETA, clock(job.eta))
         ended = job.state in ENDED
-        item.setText(STATE, f"{job.state}: {job.message}" if ended and job.message else job.state)
+        item.setText(STATE, f"{job.state}: {job.message}" if job.message else job.state)
         item.setForeground(STATE, Qt.GlobalColor.red if job.state == "failed" else self.palette().text())
         tip = [job.message] if job.message else []
         if job.renamed:

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("upload", "download", "copy", "move", "delete")
 ENDED = ("done", "failed", "cancelled", "interrupted")
-OVERWRITE, SKIP, RENAME, RESUME, NEWER = "Overwrite", "Skip", "Rename", "Resume", "Only if newer or different"
+OVERWRITE, SKIP, RENAME, NEWER = "Overwrite", "Skip", "Rename", "Only if newer or different"
 KEEP_ENDED = 50  # finished jobs kept in transfers.json
 
 
@@ -507,10 +507,6 @@ class TransferQueue:
                 found = target_scheme.stat(t.target)
                 if found is not None:
                     existing[t.target.path] = found
-        if job.target.scheme == "file":
-            for t in todo:  # an unfinished download of this file, from an earlier run
-                if t.target.path not in existing and os.path.exists(part_path(local_path(t.target))):
-                    t.started = t.started or 1.0
         for t in todo:
             there = existing.get(t.target.path)
             if there is None:
@@ -521,20 +517,24 @@ class TransferQueue:
     def _ask(self, job: Job, task: FileTask, there: Entry, interaction: Interaction | None) -> str:
         if interaction is None:
             return SKIP
+        # no Resume here: a partial file never sits under a final name, so an existing target is
+        # whole; an unfinished transfer goes on with the job's own Resume (its files keep how far
+        # they got)
         choices = [OVERWRITE, SKIP, RENAME, NEWER]
-        if job.kind in ("upload", "download"):
-            choices.insert(3, RESUME)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(there.modified)) if there.modified else "?"
         src = task.source
         text = (f"{task.target.display} already exists ({human_bytes(there.size)}, {when}).\n"
                 f"The new one: {src.location.display if src else ''} ({human_bytes(task.size)}).")
+        job.message = f"Asking what to do: {task.target.display} exists."
+        self._changed(job)
         answer = interaction.ask("The target exists", [
-            Field("choice", "Do", kind="choice", choices=tuple(choices), default=SKIP, editable=False),
+            Field("choice", "What to do", kind="choice", choices=tuple(choices), default=SKIP, editable=False),
             Field("all", "Do the same for the other files of this transfer", kind="bool", default=False),
         ], text=text)
         if answer is None:
             job.cancel()
             raise Cancelled()
+        job.message = ""
         choice = str(answer.get("choice") or SKIP)
         if answer.get("all"):
             job.conflict = choice
@@ -558,8 +558,6 @@ class TransferQueue:
                 if scheme.stat(candidate) is None:
                     task.target = candidate
                     break
-        elif choice == RESUME:
-            task.started = task.started or 1.0  # look for what an earlier run left
         # OVERWRITE: the transfer replaces it
 
     # -- one file ----------------------------------------------------------------------------------
