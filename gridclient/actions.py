@@ -82,6 +82,7 @@ class ActionResult:
     ref: dict[str, Any] | None = None  # merged into the elements' ref (a catalog's new query)
     refresh: str | None = None  # overrides the action's ``refreshes``
     copy: str = ""  # text for the clipboard (a URI, a presigned URL)
+    properties: dict[str, Any] | None = None  # merged into the element's properties (details fetched)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class ActionOutcome:
     terminal: Any = None
     ref: dict[str, Any] | None = None
     copy: str = ""
+    properties: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -239,4 +241,5 @@ class ActionRunner:
         result: ActionResult = op.result
         refresh = run.action.refreshes if result.refresh is None else result.refresh
         return self._outcome(run, "done", result.message, refresh=refresh, terminal=result.terminal,
-                             ref=result.ref, copy=result.copy)
+                             ref=result.ref, copy=result.copy,
+                             properties=result.properties)

@@ -322,6 +322,12 @@ class MainWindow(QMainWindow):
         if outcome.ref:
             for i in live:
                 self.model.set_ref(i, outcome.ref)
+        if outcome.properties:
+            for i in live:
+                el = self.model.element(i)
+                if el is not None:
+                    el.properties = {**el.properties, **outcome.properties}
+            self._selection_changed()
         if outcome.refresh == "self":
             for i in live:
                 self.model.refresh(i)

@@ -206,7 +206,6 @@ class TransfersView(QTreeWidget):
         speed = job.speed if job.state == "running" else 0.0
         item.setText(SPEED, f"{human_bytes(speed)}/s" if speed > 0 and job.kind != "delete" else "")
         item.setText(ETA, clock(job.eta))
-        ended = job.state in ENDED
         item.setText(STATE, f"{job.state}: {job.message}" if job.message else job.state)
         item.setForeground(STATE, Qt.GlobalColor.red if job.state == "failed" else self.palette().text())
         tip = [job.message] if job.message else []

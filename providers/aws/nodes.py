@@ -213,9 +213,12 @@ def load_bucket(token, parent: Element) -> Pages:
     """A bucket or folder: sub-folders by the "/" delimiter, then objects, a page at a time."""
     bucket = parent.ref["bucket"]
     prefix = parent.ref.get("prefix", "")
+    wanted = parent.ref.get("filter", "")  # Filter…: names beginning with this, asked of the server
+    if wanted:
+        yield [_info(parent, f"Only names beginning with “{wanted}” — Filter… with nothing to show all")]
     s3 = token.client("s3")
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix + wanted, Delimiter="/"):
         out = []
         for cp in page.get("CommonPrefixes", ()):
             p = cp["Prefix"]

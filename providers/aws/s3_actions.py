@@ -125,3 +125,154 @@ def presign(ctx) -> ActionResult:
     verb = "upload to" if put else "download of"
     return ActionResult(message=f"Copied a link for the {verb} s3://{bucket}/{key}, valid for "
                                 f"{ctx.values.get('expiry') or '1 hour'}.", copy=url)
+
+
+def filter_folder(ctx) -> ActionResult:
+    wanted = str(ctx.values.get("filter") or "").strip().lstrip("/")
+    text = f"Showing names beginning with “{wanted}”." if wanted else "Showing every name."
+    return ActionResult(message=text, ref={"filter": wanted})
+
+
+def _tags_text(tags: list[dict]) -> str:
+    return "; ".join(f"{t['Key']}={t.get('Value', '')}" for t in tags)
+
+
+def parse_tags(text: str) -> list[dict]:
+    """"k=v; k2=v2" (or one pair a line) → S3's TagSet; raises ValueError saying what is wrong."""
+    tags = []
+    for part in re.split(r"[;\n]", str(text)):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"“{part}” is no tag: write key=value, pairs separated by “;”.")
+        if len(key) > 128 or len(value) > 256:
+            raise ValueError(f"“{key}”: a key has at most 128 characters, a value 256.")
+        tags.append({"Key": key, "Value": value})
+    if len({t["Key"] for t in tags}) != len(tags):
+        raise ValueError("A key is given twice.")
+    return tags
+
+
+def tags_problem(text: Any) -> str:
+    try:
+        parse_tags(str(text))
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def details(ctx) -> ActionResult:
+    """What the listing does not say: content type, user metadata, encryption, checksums, tags,
+    versions — into the Properties view."""
+    from botocore.exceptions import ClientError
+
+    from providers.aws.nodes import flatten
+
+    ref = ctx.element.ref
+    s3 = ctx.storage.scheme("s3").client(_location(ctx))
+    head = s3.head_object(Bucket=ref["bucket"], Key=ref["key"], ChecksumMode="ENABLED")
+    props = {k: v for k, v in flatten(head).items()
+             if not k.startswith(("ResponseMetadata", "AcceptRanges")) and v not in (None, "")}
+    try:
+        for t in s3.get_object_tagging(Bucket=ref["bucket"], Key=ref["key"]).get("TagSet", []):
+            props[f"Tag:{t['Key']}"] = t.get("Value", "")
+    except ClientError:
+        props["Tags"] = "(not readable with these credentials)"
+    versions = [v for v in s3.list_object_versions(Bucket=ref["bucket"], Prefix=ref["key"]).get("Versions", [])
+                if v["Key"] == ref["key"]]
+    props["Versions"] = len(versions) if versions else "versioning is off"
+    return ActionResult(message=f"Details of s3://{ref['bucket']}/{ref['key']} in Properties.", properties=props)
+
+
+def _location(ctx):
+    from gridclient.storage import Location
+
+    ref = ctx.element.ref
+    return Location("s3", ctx.vo.id, ref["bucket"], ref.get("key", ""))
+
+
+def edit_tags(ctx) -> ActionResult:
+    from gridclient.interaction import Field
+
+    ref = ctx.element.ref
+    s3 = ctx.storage.scheme("s3").client(_location(ctx))
+    bucket_only = ctx.element.kind == K.BUCKET
+    from botocore.exceptions import ClientError
+
+    try:
+        current = (s3.get_bucket_tagging(Bucket=ref["bucket"]) if bucket_only else
+                   s3.get_object_tagging(Bucket=ref["bucket"], Key=ref["key"])).get("TagSet", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("NoSuchTagSet", "NoSuchTagSetError"):
+            raise
+        current = []
+    answer = ctx.interaction.ask("Edit tags", [Field(
+        "tags", "Tags", default=_tags_text(current), placeholder="project=atlas; owner=ana",
+        check="providers.aws.s3_actions:tags_problem", help="key=value pairs separated by “;”.")],
+        text=f"Tags of s3://{ref['bucket']}/{'' if bucket_only else ref['key']}")
+    if answer is None:
+        raise Cancelled()
+    tags = parse_tags(answer.get("tags", ""))
+    if bucket_only:
+        if tags:
+            s3.put_bucket_tagging(Bucket=ref["bucket"], Tagging={"TagSet": tags})
+        else:
+            s3.delete_bucket_tagging(Bucket=ref["bucket"])
+    elif tags:
+        s3.put_object_tagging(Bucket=ref["bucket"], Key=ref["key"], Tagging={"TagSet": tags})
+    else:
+        s3.delete_object_tagging(Bucket=ref["bucket"], Key=ref["key"])
+    props = {f"Tag:{t['Key']}": t["Value"] for t in tags}
+    return ActionResult(message=f"{len(tags)} tag{'s' if len(tags) != 1 else ''} saved.", properties=props)
+
+
+def versions(ctx) -> str:
+    """List an object's versions; download one, or make one the current version again."""
+    import os
+
+    from gridclient.interaction import Field
+
+    ref = ctx.element.ref
+    s3 = ctx.storage.scheme("s3").client(_location(ctx))
+    found = [v for v in s3.list_object_versions(Bucket=ref["bucket"], Prefix=ref["key"]).get("Versions", [])
+             if v["Key"] == ref["key"]]
+    if not found or found == [] or all(v.get("VersionId") in (None, "null") for v in found):
+        return f"s3://{ref['bucket']} keeps no versions (versioning is off): there is only the current one."
+    found.sort(key=lambda v: v["LastModified"], reverse=True)
+    from gridclient.storage.transfers import human_bytes
+
+    labels = {f"{v['LastModified']:%Y-%m-%d %H:%M:%S} · {human_bytes(v.get('Size', 0))}"
+              f"{' · current' if v.get('IsLatest') else ''} · {v['VersionId']}": v for v in found}
+    answer = ctx.interaction.ask("Versions", [
+        Field("version", "Version", kind="choice", choices=tuple(labels), default=next(iter(labels)), editable=False),
+        Field("do", "Do", kind="choice", choices=("Download it to…", "Make it the current version"),
+              default="Download it to…", editable=False),
+        Field("folder", "Into the folder", kind="folder", default=os.path.join("~", "Downloads"),
+              when=("do", ("Download it to…",))),
+    ], text=f"{len(found)} versions of s3://{ref['bucket']}/{ref['key']}, newest first.")
+    if answer is None:
+        raise Cancelled()
+    version = labels[answer["version"]]
+    vid = version["VersionId"]
+    if answer.get("do", "").startswith("Make"):
+        s3.copy_object(Bucket=ref["bucket"], Key=ref["key"],
+                       CopySource={"Bucket": ref["bucket"], "Key": ref["key"], "VersionId": vid})
+        return f"The version of {version['LastModified']:%Y-%m-%d %H:%M} is the current one again."
+    folder = os.path.expanduser(str(answer.get("folder") or "~/Downloads"))
+    os.makedirs(folder, exist_ok=True)
+    from gridclient.storage.names import LocalNames
+
+    final = LocalNames(__import__("pathlib").Path(folder)).local_path(
+        f"{ref['key'].rpartition('/')[2]}.{version['LastModified']:%Y%m%d-%H%M%S}")
+    from gridclient.storage.transfers import part_path
+
+    part = part_path(str(final))
+    s3.download_file(ref["bucket"], ref["key"], part, ExtraArgs={"VersionId": vid})
+    if os.path.getsize(part) != version.get("Size", 0):
+        os.unlink(part)
+        raise RuntimeError("The version arrived incomplete; nothing was kept.")
+    os.replace(part, final)
+    return f"Saved that version as {final}."

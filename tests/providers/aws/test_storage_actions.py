@@ -552,3 +552,82 @@ def test_delete_an_object_says_its_name(env, s3):
     job = last_job(wb, before)
     assert job.state == "done", job.message
     assert "top.txt" not in keys(s3)
+
+
+# -- filter, details, tags, versions ---------------------------------------------------------------
+def test_filter_asks_the_server_for_names_beginning_with_the_text(env, s3):
+    wb, vo = env
+    for i in range(3):
+        s3.put_object(Bucket=BUCKET, Key=f"2024-06-{i}.csv", Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="2023-01-01.csv", Body=b"x")
+    bucket = bucket_el(wb, vo)
+    outcome = run(wb, "aws.s3.filter", [bucket], vo, ScriptedInteraction(ask_answers=[{"filter": "2024-06"}]))
+    assert outcome.ok and outcome.ref == {"filter": "2024-06"} and outcome.refresh == "self"
+    bucket.ref.update(outcome.ref)  # as the window merges it into the row
+    shown = [e.label for e in wb.children(vo, bucket) if e.kind == K.OBJECT]
+    assert shown == ["2024-06-0.csv", "2024-06-1.csv", "2024-06-2.csv"]
+    assert any("beginning with" in e.label for e in wb.children(vo, bucket) if e.kind == "info")
+    outcome = run(wb, "aws.s3.filter", [bucket], vo, ScriptedInteraction(ask_answers=[{"filter": ""}]))
+    bucket.ref.update(outcome.ref)
+    assert "2023-01-01.csv" in [e.label for e in wb.children(vo, bucket)]
+
+
+def test_details_put_metadata_and_tags_into_the_properties(env, s3):
+    wb, vo = env
+    s3.put_object(Bucket=BUCKET, Key="meta.txt", Body=b"m", ContentType="text/plain",
+                  Metadata={"owner": "ana"}, Tagging="project=atlas")
+    obj = child(wb, vo, bucket_el(wb, vo), "meta.txt")
+    outcome = run(wb, "aws.s3.details", [obj], vo)
+    assert outcome.ok, outcome.message
+    props = outcome.properties
+    assert props["ContentType"] == "text/plain" and props["Metadata.owner"] == "ana"
+    assert props["Tag:project"] == "atlas"
+
+
+def test_edit_tags_saves_them_and_a_bad_pair_is_refused(env, s3):
+    wb, vo = env
+    obj = child(wb, vo, bucket_el(wb, vo), "top.txt")
+    outcome = run(wb, "aws.s3.tags", [obj], vo,
+                  ScriptedInteraction(ask_answers=[{"tags": "project=atlas; owner = ana"}]))
+    assert outcome.ok, outcome.message
+    tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=BUCKET, Key="top.txt")["TagSet"]}
+    assert tags == {"project": "atlas", "owner": "ana"}
+    outcome = run(wb, "aws.s3.tags", [obj], vo, ScriptedInteraction(ask_answers=[{"tags": "no pair here"}]))
+    assert outcome.state == "failed" and "key=value" in outcome.message
+    assert len(s3.get_object_tagging(Bucket=BUCKET, Key="top.txt")["TagSet"]) == 2  # unchanged
+
+
+def test_versions_download_an_old_one_and_make_it_current(env, s3, tmp_path):
+    wb, vo = env
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=BUCKET, Key="doc.txt", Body=b"first")
+    s3.put_object(Bucket=BUCKET, Key="doc.txt", Body=b"second, longer")
+    obj = child(wb, vo, bucket_el(wb, vo), "doc.txt")
+    asked = ScriptedInteraction(ask_answers=[None])
+    run(wb, "aws.s3.versions", [obj], vo, asked)
+    choices = [line for line in asked.log if line[0] == "ask"]
+    assert choices and "2 versions" in choices[0][2]
+
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix="doc.txt")["Versions"]
+    vid = next(v["VersionId"] for v in versions if v["Size"] == len(b"first"))  # the first one put
+    from providers.aws import s3_actions
+
+    real_ask = ScriptedInteraction.ask
+
+    def pick(self, title, fields, *, text=""):  # a person choosing that version in the list
+        label = next(c for c in fields[0].choices if c.endswith(vid))
+        self.ask_answers = [{"version": label, "do": self.do, "folder": str(tmp_path)}]
+        return real_ask(self, title, fields, text=text)
+
+    class Picker(ScriptedInteraction):
+        do = "Download it to…"
+        ask = pick
+
+    outcome = run(wb, "aws.s3.versions", [obj], vo, Picker())
+    assert outcome.ok, outcome.message
+    saved = [p for p in tmp_path.iterdir() if p.name.startswith("doc.txt.")]
+    assert len(saved) == 1 and saved[0].read_bytes() == b"first"
+    Picker.do = "Make it the current version"
+    outcome = run(wb, "aws.s3.versions", [obj], vo, Picker())
+    assert outcome.ok and s3.get_object(Bucket=BUCKET, Key="doc.txt")["Body"].read() == b"first"
+    assert s3_actions.parse_tags("a=1") == [{"Key": "a", "Value": "1"}]
