@@ -4,6 +4,10 @@ Menus and the context menu are built from the registry's contributed actions, ch
 kind, selection count and state. The core's ActionRunner runs them (confirmation, fields, the
 handler as a background Operation, errors in words); the window turns each outcome into view
 changes: a listing reloaded, a terminal opened, a message. Nothing here waits on the network.
+
+Over 500 lines because it is the one place where the window's parts meet: menus, selection,
+action outcomes, transfers ending, dialogs, quitting. Each part's own logic lives elsewhere
+(project_view, transfers_view, preview, interaction).
 """
 
 from __future__ import annotations
