@@ -208,3 +208,21 @@ def test_a_drop_a_row_cannot_take_is_refused_with_the_reason(qtbot, win, local):
     assert not event.isAccepted() and "itself" in win.statusBar().currentMessage()
     assert win.tree.jobs == []
 
+
+
+def test_objects_dragged_out_to_another_application_arrive_as_local_files(qtbot, win, boto):
+    """A file manager asks for text/uri-list when the drop happens: only then are the rows
+    downloaded (through the queue, into the app's cache), and file:// URLs handed over."""
+    docs = row(win, "Team A", "Storage", "alpha-bucket", "docs/")
+    top = row(win, "Team A", "Storage", "alpha-bucket", "top.txt")
+    mime = win.tree.mime_for([docs, top])
+    assert mime.hasUrls() and not win.tree.model().wb.transfers.jobs  # offered, nothing fetched yet
+    urls = mime.urls()  # what the drop target does
+    paths = sorted(u.toLocalFile() for u in urls)
+    assert [os.path.basename(p) for p in paths] == ["docs", "top.txt"]
+    s3 = boto("s3")
+    for key in ("docs/report.csv", "docs/deep/raw.bin"):
+        local_copy = os.path.join(os.path.dirname(paths[0]), key)
+        assert sha(open(local_copy, "rb").read()) == sha(s3.get_object(Bucket="alpha-bucket", Key=key)["Body"].read())
+    assert open(paths[1], "rb").read() == b"top"
+    assert mime.urls() == urls and len(win.tree.model().wb.transfers.jobs) == 1  # fetched once
