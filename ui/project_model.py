@@ -429,7 +429,18 @@ class ProjectModel(QStandardItemModel):
                     child.state = "idle"
                 elif child.expandable and not was_expandable and not child.children:
                     self._insert(child, [loading_row(child)])
-        self._insert(node, changes.added)
+        if not changes.order:
+            self._insert(node, changes.added)
+            return
+        from bisect import bisect_right
+
+        last = len(changes.order)
+        places = [changes.order.get(c.key, last) for c in node.children]
+        for new in changes.added:  # each after the shown rows the listing has before it
+            place = changes.order.get(new.key, last)
+            at = bisect_right(places, place)
+            places.insert(at, place)
+            self._insert(node, [new], at=at)
 
     # -- helpers for views -----------------------------------------------------------------
     def indexes_showing(self, uris: set[str], vo_ids: set[str]) -> list[QModelIndex]:

@@ -222,15 +222,24 @@ class Rows:
 class Changes:
     """How a live listing differs from the rows shown: found on the worker, applied on the GUI."""
 
-    __slots__ = ("removed", "changed", "added")
+    __slots__ = ("removed", "changed", "added", "order")
 
-    def __init__(self, removed: set[str], changed: dict[str, Element], added: list[Node]):
+    def __init__(self, removed: set[str], changed: dict[str, Element], added: list[Node],
+                 order: dict[str, int] | None = None):
         self.removed = removed
         self.changed = changed
         self.added = added
+        #: each key's place in the live listing, so a few new rows go where the listing has them
+        #: (a file uploaded into a folder shows among its neighbours, as in a file manager)
+        self.order = order or {}
 
 
 Prepared = Union[Rows, Changes, Failed]
+
+
+#: new rows of a refresh put in their listing's place one by one up to this many; more are
+#: appended at once (an insert each would make the view lay out the folder again each time)
+PLACED_AT_MOST = 200
 
 
 def prepare(ticket: LoadTicket, event: ListingEvent) -> Prepared:
@@ -255,7 +264,8 @@ def prepare(ticket: LoadTicket, event: ListingEvent) -> Prepared:
                 added.append(e)
             elif old != e:
                 changed[key] = e
-        return Changes({k for k in shown if k not in fresh}, changed, build_rows(ticket.node, added))
+        order = {e.key: i for i, e in enumerate(event.children)} if 0 < len(added) <= PLACED_AT_MOST else None
+        return Changes({k for k in shown if k not in fresh}, changed, build_rows(ticket.node, added), order)
     return event
 
 

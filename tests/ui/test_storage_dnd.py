@@ -226,3 +226,15 @@ def test_objects_dragged_out_to_another_application_arrive_as_local_files(qtbot,
         assert sha(open(local_copy, "rb").read()) == sha(s3.get_object(Bucket="alpha-bucket", Key=key)["Body"].read())
     assert open(paths[1], "rb").read() == b"top"
     assert mime.urls() == urls and len(win.tree.model().wb.transfers.jobs) == 1  # fetched once
+
+
+def test_a_file_uploaded_into_a_shown_folder_appears_among_its_neighbours(qtbot, win, local):
+    bucket = row(win, "Team A", "Storage", "alpha-bucket", open_last=True)
+    before = [win.model.element(win.model.index(r, 0, bucket)).label for r in range(win.model.rowCount(bucket))]
+    assert before == ["docs/", "top.txt"]
+    (local / "middle.txt").write_text("m")
+    drop(win, files_mime(local / "middle.txt"), bucket)
+    assert last_job(qtbot, win).state == "done"
+    qtbot.waitUntil(lambda: win.model.rowCount(bucket) == 3, timeout=10000)
+    after = [win.model.element(win.model.index(r, 0, bucket)).label for r in range(3)]
+    assert after == ["docs/", "middle.txt", "top.txt"]  # where the listing has it, not at the end
