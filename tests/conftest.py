@@ -22,4 +22,4 @@ import logging  # noqa: E402
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request is noise
 
 pytest_plugins = ["tests.fixtures.moto", "tests.fixtures.workspace", "tests.fixtures.sandbox",
-                  "tests.fixtures.sshd"]
+                  "tests.fixtures.sshd", "tests.fixtures.storage"]

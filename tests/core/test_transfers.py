@@ -14,31 +14,9 @@ from pathlib import Path
 import pytest
 
 from gridclient.interaction import ScriptedInteraction
-from gridclient.registry import ExtensionRegistry
-from gridclient.storage import Entry, Location, Storage, StorageError
+from gridclient.storage import Entry, Location, StorageError
 from gridclient.storage.transfers import FileTask, Job, TransferQueue, part_path
-
-
-@pytest.fixture
-def storage() -> Storage:
-    return Storage(registry=ExtensionRegistry(), token_for=lambda vo_id: None)
-
-
-@pytest.fixture
-def queue(storage):
-    q = TransferQueue(storage, None)
-    yield q
-    q.shutdown()
-
-
-def folder(path: Path) -> Location:
-    return Location.parse(str(path) + "/")
-
-
-def write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+from tests.fixtures.storage import folder, write
 
 
 def run(queue: TransferQueue, *args, **kw) -> Job:

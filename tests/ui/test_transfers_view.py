@@ -16,24 +16,12 @@ import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
-from gridclient.registry import ExtensionRegistry
-from gridclient.storage import Entry, Location, Storage
+from gridclient.storage import Entry, Location
 from gridclient.storage.transfers import FileTask, Job, TransferQueue
+from tests.fixtures.storage import folder, write
 from ui.transfers_view import MAX_CHILDREN, PAINT_MS, PROGRESS, PROGRESS_ROLE, SIZE, STATE, TransfersPanel
 
 WAIT = 30_000  # ms
-
-
-@pytest.fixture
-def storage() -> Storage:
-    return Storage(registry=ExtensionRegistry(), token_for=lambda vo_id: None)
-
-
-@pytest.fixture
-def queue(storage):
-    q = TransferQueue(storage, None)
-    yield q
-    q.shutdown()
 
 
 @pytest.fixture
@@ -50,16 +38,6 @@ def finished(panel):
     got: list[Job] = []
     panel.view.job_finished.connect(got.append)
     return got
-
-
-def folder(path: Path) -> Location:
-    return Location.parse(str(path) + "/")
-
-
-def write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
 
 
 def state(panel, job: Job) -> str | None:
