@@ -130,7 +130,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([tree_dock], [560], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready", 3000)
         for row in range(self.model.rowCount()):
-            self.tree.expand(self.model.index(row, 0))
+            if self.model.node(self.model.index(row, 0)) is not self.model.local_node:
+                # Local files waits for a click: listing a folder is no work for start-up
+                self.tree.expand(self.model.index(row, 0))
         self.window_state = WindowState(self, wb.paths.config)
         self.window_state.restore()  # as the window was left: size, docks, columns, expanded nodes
 
@@ -429,7 +431,9 @@ class MainWindow(QMainWindow):
         PreferencesDialog(self.wb, self, on_terminal_font=self.terminals.set_terminal_font).exec()
         self.model.reload_projects()
         for row in range(self.model.rowCount()):
-            self.tree.expand(self.model.index(row, 0))
+            if self.model.node(self.model.index(row, 0)) is not self.model.local_node:
+                # Local files waits for a click: listing a folder is no work for start-up
+                self.tree.expand(self.model.index(row, 0))
 
     @Slot()
     def show_providers(self) -> None:

@@ -18,96 +18,23 @@ drop into a job.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, Qt, QUrl
-from PySide6.QtGui import QColor, QDrag, QDragMoveEvent, QDropEvent, QPainter, QPen
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
-from gridclient.storage import Location, StorageError, location_of_element
 from ui.project_rows import SPECIAL
 
+if TYPE_CHECKING:  # the drag-and-drop classes are looked up on the first drag (each costs start-up)
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDragMoveEvent, QDropEvent
+
+    from gridclient.storage.base import Location
+
 MIME = "application/x-gridclient-locations"
-URI_LIST = "text/uri-list"
 #: a drag of at most this many remote rows offers files to other applications (downloaded when
 #: the drop asks for them); a bigger one is for the tree only (Download to… exists for it)
 MATERIALISE_AT_MOST = 50
-
-
-class FilesOnDrop(QMimeData):
-    """A drag of remote files and folders that a file manager can take: it offers
-    ``text/uri-list``, and only when the drop asks for that (after the mouse is released over the
-    file manager), the rows are downloaded through the transfer queue into a folder of the app's
-    cache, with a progress dialog that can cancel; the file manager then copies the local files.
-    Other applications that ask for the list while the mouse only passes over them start the
-    same download once: it is the price of dropping on a desktop that cannot wait (XDS would
-    avoid it, and is not offered by Qt)."""
-
-    def __init__(self, view: "ProjectView", locations: list[Location]):
-        super().__init__()
-        self.view, self.locations = view, locations
-        self._urls: list[QUrl] | None = None
-
-    def formats(self) -> list[str]:
-        return [MIME, URI_LIST, "text/plain"]
-
-    def hasFormat(self, mimetype: str) -> bool:  # noqa: N802 - Qt's name
-        return mimetype in self.formats()
-
-    def retrieveData(self, mimetype: str, preferred):  # noqa: N802 - Qt's name
-        if mimetype == URI_LIST and self._urls is None:
-            # stored as QMimeData's own URLs: Qt gives them in the form the asking side expects
-            self.setUrls(self.materialise())
-        return super().retrieveData(mimetype, preferred)
-
-    def materialise(self) -> list[QUrl]:
-        if self._urls is not None:
-            return self._urls
-        self._urls = []
-        local = [QUrl.fromLocalFile(loc.path.rstrip("/") or "/") for loc in self.locations if loc.scheme == "file"]
-        remote = [loc for loc in self.locations if loc.scheme != "file"]
-        wb = self.view.model().wb
-        import uuid
-
-        from PySide6.QtCore import QEventLoop, QTimer
-        from PySide6.QtWidgets import QProgressDialog
-
-        from gridclient.storage.local import location_of
-        from gridclient.storage.transfers import ENDED, OVERWRITE
-
-        folder = wb.paths.cache / "dragged" / uuid.uuid4().hex[:12]
-        folder.mkdir(parents=True)
-        job = wb.transfers.submit("download", remote, location_of(str(folder), folder=True), None,
-                                  conflict=OVERWRITE, title=f"Drag out {remote[0].name or remote[0].root}"
-                                  + (f" and {len(remote) - 1} more" if len(remote) > 1 else ""))
-        dialog = QProgressDialog(f"Fetching {job.title[9:]} for the drop…", "Cancel", 0, 1000, self.view)
-        dialog.setWindowTitle("Drag out")
-        dialog.setMinimumDuration(300)
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setInterval(50)
-
-        def tick() -> None:
-            dialog.setValue(int((job.progress or 0) * 1000))
-            if dialog.wasCanceled():
-                job.cancel()
-            if job.state in ENDED:
-                loop.quit()
-
-        timer.timeout.connect(tick)
-        timer.start()
-        loop.exec()  # the window stays live while the bytes come; the drop waits for them
-        timer.stop()
-        dialog.close()
-        if job.state != "done":
-            self.view.status(f"Nothing was dropped: {job.title}: {job.message}")
-            return []
-        from pathlib import Path
-
-        tops = sorted({str(folder / Path(t.target.path).relative_to(folder).parts[0])
-                       for t in job.files if t.target is not None})
-        self._urls = local + [QUrl.fromLocalFile(p) for p in tops]
-        return self._urls
 
 
 class ProjectView(QTreeView):
@@ -126,8 +53,10 @@ class ProjectView(QTreeView):
         self.jobs: list = []
 
     # -- where things are ----------------------------------------------------------------------
-    def location(self, index: QModelIndex) -> Location | None:
+    def location(self, index: QModelIndex) -> "Location | None":
         """The storage location of the row at ``index``, or None when it is no storage."""
+        from gridclient.storage import location_of_element
+
         model = self.model()
         if not index.isValid():
             return None
@@ -137,7 +66,7 @@ class ProjectView(QTreeView):
         vo = model.vo_of(node)
         return location_of_element(node.element, vo.id if vo is not None else "")
 
-    def _target(self, pos: QPoint) -> tuple[QModelIndex, Location | None, str]:
+    def _target(self, pos: QPoint) -> "tuple[QModelIndex, Location | None, str]":
         """The row under ``pos``, the folder a drop there lands in, or why nothing can land there."""
         index = self.indexAt(pos)
         if not index.isValid():
@@ -153,15 +82,19 @@ class ProjectView(QTreeView):
         return index, loc, ""
 
     # -- dragging out -------------------------------------------------------------------------------
-    def mime_for(self, rows: list[QModelIndex]) -> QMimeData | None:
+    def mime_for(self, rows: list[QModelIndex]) -> "QMimeData | None":
         """What a drag of these rows carries (None when none of them is storage)."""
         locations = [loc for loc in (self.location(i) for i in rows) if loc is not None]
         if not locations:
             return None
         remote = [loc for loc in locations if loc.scheme != "file"]
         if remote and len(locations) <= MATERIALISE_AT_MOST:
+            from ui.drag_out import FilesOnDrop  # made on the first drag: start-up needs no such class
+
             mime: QMimeData = FilesOnDrop(self, locations)
         else:
+            from PySide6.QtCore import QMimeData, QUrl
+
             mime = QMimeData()
             mime.setUrls([QUrl.fromLocalFile(loc.path.rstrip("/") or "/") for loc in locations
                           if loc.scheme == "file"])
@@ -173,13 +106,17 @@ class ProjectView(QTreeView):
         mime = self.mime_for(self.selectionModel().selectedRows(0))
         if mime is None:
             return
+        from PySide6.QtGui import QDrag
+
         drag = QDrag(self)
         drag.setMimeData(mime)
         drag.exec(Qt.DropAction.CopyAction | Qt.DropAction.MoveAction, Qt.DropAction.CopyAction)
 
     # -- dropping in --------------------------------------------------------------------------------
     @staticmethod
-    def sources(mime: QMimeData) -> list[Location]:
+    def sources(mime: "QMimeData") -> "list[Location]":
+        from gridclient.storage.base import Location
+
         if mime.hasFormat(MIME):
             try:
                 return [Location.from_dict(d) for d in json.loads(bytes(mime.data(MIME)).decode())]
@@ -193,7 +130,7 @@ class ProjectView(QTreeView):
                 out.append(location_of(url.toLocalFile()))
         return out
 
-    def _refusal(self, event: QDragMoveEvent | QDropEvent) -> tuple[QModelIndex, Location | None, str]:
+    def _refusal(self, event: "QDragMoveEvent | QDropEvent") -> "tuple[QModelIndex, Location | None, str]":
         index, target, why = self._target(event.position().toPoint())
         if target is None:
             return index, None, why
@@ -217,7 +154,7 @@ class ProjectView(QTreeView):
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+    def dragMoveEvent(self, event: "QDragMoveEvent") -> None:  # noqa: N802
         index, target, why = self._refusal(event)
         self._set_drop_row(index if target is not None else None)
         if target is None:
@@ -236,13 +173,15 @@ class ProjectView(QTreeView):
         self._set_drop_row(None)
         super().dragLeaveEvent(event)
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: "QDropEvent") -> None:  # noqa: N802
         self._set_drop_row(None)
         index, target, why = self._refusal(event)
         if target is None:
             self.status(why)
             event.ignore()
             return
+        from gridclient.storage.base import StorageError
+
         try:
             job = self.drop(self.sources(event.mimeData()), target, self._moving(event))
         except StorageError as exc:
@@ -253,7 +192,7 @@ class ProjectView(QTreeView):
         event.setDropAction(Qt.DropAction.CopyAction)  # the source is removed by the job, not by Qt
         event.accept()
 
-    def drop(self, sources: list[Location], target: Location, move: bool = False):
+    def drop(self, sources: "list[Location]", target: "Location", move: bool = False):
         """Start the transfer a drop of ``sources`` onto the folder ``target`` means."""
         remote_sources = any(s.scheme != "file" for s in sources)
         if move:
@@ -280,6 +219,8 @@ class ProjectView(QTreeView):
         rect = self.visualRect(self._drop_row)
         rect.setLeft(0)
         rect.setRight(self.viewport().width() - 1)
+        from PySide6.QtGui import QColor, QPainter, QPen
+
         painter = QPainter(self.viewport())
         pen = QPen(QColor(self.palette().highlight().color()), 2)
         painter.setPen(pen)
