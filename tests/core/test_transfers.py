@@ -279,3 +279,20 @@ def test_a_sibling_whose_name_starts_alike_is_not_inside(queue, tmp_path):
     job = queue.submit("copy", [folder(src)], folder(other))  # must not be refused
     assert queue.wait(job, timeout=60)
     assert (other / "src" / "a.txt").read_bytes() == b"a"
+
+
+def test_a_folder_copy_does_not_follow_links_out_of_it(queue, tmp_path):
+    """A dropped folder's symbolic links are not followed: a link to a secret file or to a folder
+    outside it brings nothing of them along (the job copies what is inside only)."""
+    outside = tmp_path / "outside"
+    write(outside / "secret.txt", b"not for upload")
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    write(src / "kept.txt", b"kept")
+    os.symlink(outside / "secret.txt", src / "link-to-file")
+    os.symlink(outside, src / "link-to-folder")
+    dst.mkdir()
+    job = queue.submit("copy", [folder(src)], folder(dst))
+    assert queue.wait(job, timeout=30) and job.state == "done", job.message
+    got = sorted(str(p.relative_to(dst)) for p in dst.rglob("*"))
+    assert got == ["src", "src/kept.txt"]
+    assert not any(b"not for upload" in p.read_bytes() for p in dst.rglob("*") if p.is_file())
