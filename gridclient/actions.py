@@ -182,7 +182,7 @@ class ActionRunner:
                 return run
         values: dict[str, Any] = {}
         if action.fields:
-            answer = interaction.ask(action.title, list(action.fields))
+            answer = interaction.ask(action.title, list(action.fields), text=f"For {labels}")
             if answer is None:
                 run._finish(self._outcome(run, "declined"))
                 return run

@@ -99,7 +99,8 @@ GROUP_LIFECYCLE = "lifecycle"  # start, stop, reboot, terminate
 GROUP_CREATE = "create"  # make something from or under the element
 GROUP_SEARCH = "search"
 GROUP_EDIT = "edit"
-MENU_GROUPS = (GROUP_CONNECT, GROUP_LIFECYCLE, GROUP_CREATE, GROUP_SEARCH, GROUP_EDIT)
+GROUP_DELETE = "delete"  # last, apart: what cannot be undone is not between two copies
+MENU_GROUPS = (GROUP_CONNECT, GROUP_LIFECYCLE, GROUP_CREATE, GROUP_SEARCH, GROUP_EDIT, GROUP_DELETE)
 
 #: standard commands: a front end binds its key (Del in the tree) to the command, and runs the
 #: action that carries it out for the selected elements (Terminate for instances)

@@ -112,18 +112,22 @@ class FieldForm(QWidget):
         browse = QPushButton("Browse…")
 
         def choose() -> None:
-            start = edit.text() if f.kind == "folder" else ""
+            import os
+
+            start = os.path.expanduser(edit.text()) if f.kind == "folder" else ""
+            if not start or not os.path.isdir(start):
+                start = os.path.expanduser("~")  # not the folder the app was started in
             if f.kind == "folder":
                 chosen = QFileDialog.getExistingDirectory(self, f.label, start)
                 if chosen:
                     edit.setText(chosen)
             elif f.kind == "files":
-                chosen_files = QFileDialog.getOpenFileNames(self, f.label)[0]
+                chosen_files = QFileDialog.getOpenFileNames(self, f.label, start)[0]
                 if chosen_files:
                     box.paths = list(chosen_files)  # type: ignore[attr-defined]
                     edit.setText("; ".join(chosen_files))
             else:
-                edit.setText(QFileDialog.getOpenFileName(self, f.label)[0] or edit.text())
+                edit.setText(QFileDialog.getOpenFileName(self, f.label, start)[0] or edit.text())
 
         browse.clicked.connect(choose)
         edit.textChanged.connect(self._on_change)

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.properties = PropertiesView()
         props_dock = self._dock("Properties", self.properties, Qt.DockWidgetArea.BottomDockWidgetArea,
                                 "propertiesDock")
+        self.props_dock = props_dock
         self.operations_view = OperationsView()
         # transfers first: they are what people watch; the actions' operations beside them
         self.operations_tabs = QTabWidget()
@@ -334,6 +335,8 @@ class MainWindow(QMainWindow):
                 if el is not None:
                     el.properties = {**el.properties, **outcome.properties}
             self._selection_changed()
+            self.props_dock.show()
+            self.props_dock.raise_()  # what was asked for is seen, not behind Operations
         if outcome.refresh == "self":
             for i in live:
                 self.model.refresh(i)

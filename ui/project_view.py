@@ -171,6 +171,7 @@ class ProjectView(QTreeView):
 
     def dragLeaveEvent(self, event) -> None:  # noqa: N802
         self._set_drop_row(None)
+        self.status("")  # the hover's hint is no longer true
         super().dragLeaveEvent(event)
 
     def dropEvent(self, event: "QDropEvent") -> None:  # noqa: N802
@@ -180,6 +181,7 @@ class ProjectView(QTreeView):
             self.status(why)
             event.ignore()
             return
+        self.status("")
         from gridclient.storage.base import StorageError
 
         try:

@@ -119,8 +119,12 @@ class TransfersView(QTreeWidget):
         header = self.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(TRANSFER, QHeaderView.ResizeMode.Interactive)
-        for col, width in zip((TRANSFER, PROGRESS, SIZE, SPEED, ETA), (280, 120, 150, 80, 60)):
+        for col, width in zip((TRANSFER, PROGRESS, SIZE, SPEED, ETA), (280, 110, 140, 80, 50)):
             header.resizeSection(col, width)
+        # a narrow dock keeps the title and the state readable: both end in "…" in the middle, and
+        # the numbers give way first
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header.setMinimumSectionSize(40)
         self._rows: dict[str, QTreeWidgetItem] = {}
         self._reported: dict[str, float] = {}  # job id -> the `finished` time job_finished was sent for
         self._children: dict[str, tuple[int, int]] = {}  # job id -> (id(files), len) the children show
@@ -190,6 +194,7 @@ class TransfersView(QTreeWidget):
             item.setIcon(TRANSFER, row_icon(KIND_ICON.get(job.kind, "storage")))
             item.setToolTip(TRANSFER, job.title)
             self.addTopLevelItem(item)
+            self.scrollToItem(item)  # a new transfer is seen at once
         item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator if job.files
                                      else QTreeWidgetItem.ChildIndicatorPolicy.DontShowIndicatorWhenChildless)
         progress = job.progress
@@ -206,7 +211,8 @@ class TransfersView(QTreeWidget):
         speed = job.speed if job.state == "running" else 0.0
         item.setText(SPEED, f"{human_bytes(speed)}/s" if speed > 0 and job.kind != "delete" else "")
         item.setText(ETA, clock(job.eta))
-        item.setText(STATE, f"{job.state}: {job.message}" if job.message else job.state)
+        said = job.message.rstrip(".").lower() not in ("", job.state)  # not "cancelled: Cancelled."
+        item.setText(STATE, f"{job.state}: {job.message}" if said else job.state)
         item.setForeground(STATE, Qt.GlobalColor.red if job.state == "failed" else self.palette().text())
         tip = [job.message] if job.message else []
         if job.renamed:
@@ -305,7 +311,7 @@ class TransfersView(QTreeWidget):
                                   else "Retry failed")
         self.open_action.setEnabled(any(j.target is not None and j.target.scheme == "file" for j in every))
         self.remove_action.setEnabled(any(j.state in ENDED and j.id not in self._busy for j in jobs))
-        self.clear_action.setEnabled(any(j.state == "done" for j in self.queue.jobs))
+        self.clear_action.setEnabled(any(j.state in ("done", "cancelled") for j in self.queue.jobs))
 
     @Slot()
     def cancel_selected(self) -> None:
@@ -335,7 +341,7 @@ class TransfersView(QTreeWidget):
 
     @Slot()
     def clear_finished(self) -> None:
-        self._remove([j for j in self.queue.jobs if j.state == "done"])
+        self._remove([j for j in self.queue.jobs if j.state in ("done", "cancelled")])
 
     def _remove(self, jobs: list[Job]) -> None:
         jobs = [j for j in jobs if j.id not in self._busy]

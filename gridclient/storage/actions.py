@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from gridclient.interaction import Field
-from gridclient.registry import COMMAND_DELETE, GROUP_CREATE, GROUP_EDIT, Action
+from gridclient.registry import COMMAND_DELETE, GROUP_CREATE, GROUP_DELETE, GROUP_EDIT, Action
 
 M = "gridclient.storage.actions"
 DOWNLOADS = os.path.join("~", "Downloads")
@@ -40,7 +40,7 @@ def storage_actions(folders: frozenset[str], files: frozenset[str], roots: froze
         Action("storage.copy_uri", "Copy URI", f"{M}:copy_uri", items, selection="+", icon="copy",
                group=GROUP_EDIT, refreshes=""),
         Action("storage.delete", "Delete", f"{M}:delete", movable, selection="+", icon="delete",
-               command=COMMAND_DELETE, group=GROUP_EDIT, refreshes=""),
+               command=COMMAND_DELETE, group=GROUP_DELETE, refreshes=""),
     ]
 
 
@@ -108,7 +108,10 @@ def new_folder(ctx) -> str:
         raise ValueError(f"“{name}”: {problem}")
     folder = _locations(ctx)[0]
     made = folder.child(name, folder=True)
-    ctx.storage.of(made).make_folder(made)
+    scheme = ctx.storage.of(made)
+    if scheme.stat(made) is not None or scheme.stat(folder.child(name)) is not None:
+        raise FileExistsError(17, "Something of that name is there already", made.display)
+    scheme.make_folder(made)
     return f"Made the folder {made.display}."
 
 

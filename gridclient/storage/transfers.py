@@ -250,7 +250,7 @@ class TransferQueue:
             log.info("transfer %s failed: %s", job.title, exc, exc_info=not isinstance(exc, StorageError))
             job.state, job.message = "failed", self._explain(job, exc)
         finally:
-            if job.stop.is_set() and job.state not in ("done", "failed"):
+            if job.stop.is_set() and job.state not in ("done", "failed") and job.count("queued", "running"):
                 job.state, job.message = "cancelled", job.message or "Cancelled."
                 for t in job.files:
                     if t.state in ("queued", "running"):
@@ -262,13 +262,19 @@ class TransferQueue:
         failed, done = job.count("failed"), job.count("done")
         skipped, cancelled = job.count("skipped"), job.count("cancelled")
         took = max(0.001, time.time() - job.started_run)
-        if cancelled or job.stop.is_set():
+        if cancelled or (job.stop.is_set() and job.count("queued", "running")):
             job.state = "cancelled"
-        else:
+        else:  # a cancel that came after the last file ended changed nothing
             job.state = "failed" if failed else "done"
         parts = []
         if job.kind == "delete":
-            parts.append(f"{done} deleted")
+            # as the question counted them: files, and the folders asked for (not S3's markers inside)
+            files = sum(1 for t in job.files if t.state == "done" and not t.source.is_folder)
+            asked = set(job.sources)
+            folders = sum(1 for t in job.files if t.state == "done" and t.source.is_folder
+                          and t.source.location in asked)
+            said = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((folders, "folder"), (files, "file")) if n]
+            parts.append(" and ".join(said or ["nothing"]) + " deleted")
         else:
             parts.append(f"{done} of {len(job.files)} files, {human_bytes(job.bytes_done)} in {took:.1f} s")
         if skipped:
@@ -358,7 +364,8 @@ class TransferQueue:
             there = existing.get(t.target.path)
             if there is None:
                 continue
-            choice = job.conflict or self._ask(job, t, there, interaction)
+            choice = job.conflict or t.choice or self._ask(job, t, there, interaction)
+            t.choice = choice  # a retry does not ask again
             self._apply(job, t, there, choice, target_scheme)
 
     def _ask(self, job: Job, task: FileTask, there: Entry, interaction: Interaction | None) -> str:

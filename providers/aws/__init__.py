@@ -4,8 +4,8 @@ Code is named as "module:attr" and imported on first use.
 """
 
 from gridclient.interaction import Field
-from gridclient.registry import (COMMAND_DELETE, GROUP_CONNECT, GROUP_CREATE, GROUP_EDIT, GROUP_LIFECYCLE,
-                                 GROUP_SEARCH, Action, Category, NodeContributor, ProviderManifest, StorageScheme,
+from gridclient.registry import (COMMAND_DELETE, GROUP_CONNECT, GROUP_CREATE, GROUP_DELETE, GROUP_EDIT,
+                                 GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category, NodeContributor, ProviderManifest, StorageScheme,
                                  VOType)
 from providers.aws import kinds as K
 
@@ -123,12 +123,14 @@ manifest = ProviderManifest(
                              check=f"{M}.s3_actions:open_problem",
                              help="For buckets this account may use but not list."),)),
         Action("aws.s3.delete_bucket", "Delete bucket…", f"{M}.s3_actions:delete_bucket",
-               frozenset({K.BUCKET}), icon="delete", group=GROUP_EDIT, refreshes="parent"),
+               frozenset({K.BUCKET}), icon="delete", group=GROUP_DELETE, refreshes="parent"),
         Action("aws.s3.presign", "Copy presigned URL…", f"{M}.s3_actions:presign",
                frozenset({K.OBJECT, K.BUCKET, K.FOLDER}), icon="copy", group=GROUP_EDIT, refreshes="",
                fields=(Field("method", "For", kind="choice", editable=False, default="download (GET)",
                              choices=("download (GET)", "upload (PUT)")),
-                       Field("name", "Name to upload as (for PUT into a folder)", placeholder="report.pdf"),
+                       Field("name", "Name to upload as", placeholder="report.pdf",
+                             when=("method", ("upload (PUT)",)),
+                             help="On a bucket or folder: the name the uploaded file will have."),
                        Field("expiry", "Valid for", kind="choice", editable=False, default="1 hour",
                              choices=tuple(EXPIRIES)))),
         Action("aws.s3.filter", "Filter…", f"{M}.s3_actions:filter_folder", frozenset({K.BUCKET, K.FOLDER}),

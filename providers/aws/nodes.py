@@ -201,12 +201,10 @@ def load_volumes(token, parent: Element) -> Pages:
 
 
 def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+    """Sizes as the transfer queue and the file managers of the desktop say them (1 MB = 10⁶ B)."""
+    from gridclient.storage.jobs import human_bytes
+
+    return human_bytes(n)
 
 
 def load_bucket(token, parent: Element) -> Pages:

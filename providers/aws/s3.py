@@ -116,15 +116,15 @@ class S3Scheme(Scheme):
 
     def _wait(self, future, stop: Stop) -> Any:
         """The managed transfer's result; ``stop`` cancels it (s3transfer then aborts a multipart
-        upload, so its parts are not left on the bucket)."""
+        upload, so its parts are not left on the bucket). A transfer that ended before the cancel
+        took hold is not reported as cancelled: its file is there."""
         while not future.done():
             if stop.wait(0.05):
                 future.cancel()
                 try:
-                    future.result()
+                    return future.result()
                 except Exception:  # noqa: BLE001 - the cancel is what we report
-                    pass
-                raise Cancelled()
+                    raise Cancelled() from None
         return future.result()
 
     # -- reading -------------------------------------------------------------------------------

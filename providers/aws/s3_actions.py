@@ -55,6 +55,15 @@ def new_bucket(ctx) -> str:
         raise ValueError(f"“{name}” is no bucket name: {problem}")
     region = str(ctx.values.get("region") or "").strip() or ctx.token.region
     s3 = ctx.token.client("s3", region)
+    from botocore.exceptions import ClientError
+
+    try:  # in us-east-1, CreateBucket answers 200 for a bucket of one's own that exists
+        s3.head_bucket(Bucket=name)
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    else:
+        raise ValueError(f"A bucket named {name} exists already: choose another name.")
     kw: dict[str, Any] = {}
     if region != "us-east-1":
         kw["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -88,7 +97,8 @@ def delete_bucket(ctx) -> str:
         from gridclient.storage.transfers import human_bytes
 
         if not ctx.interaction.confirm(
-                "Delete bucket", f"The bucket {bucket} holds {count:,} objects ({human_bytes(size)}). "
+                "Delete bucket", f"The bucket {bucket} holds {count:,} object{'s' if count != 1 else ''} "
+                                 f"({human_bytes(size)}). "
                                  "Delete them all, and then the bucket? This cannot be undone."):
             raise Cancelled()
         job = ctx.transfers.submit("delete", [root], None, ctx.interaction)

@@ -417,7 +417,7 @@ def _without_missing_profile():
         os.environ.update(hidden)
 
 
-def sample_files(folder) -> "Path":
+def sample_files(folder):
     """A throwaway folder of a few files to drag onto the demo's buckets ("Local files")."""
     from pathlib import Path
 

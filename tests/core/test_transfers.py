@@ -199,7 +199,7 @@ def test_a_delete_job_removes_a_folder_and_everything_in_it(queue, tmp_path):
     assert job.state == "done", (job.message, [(t.label, t.state, t.error) for t in job.files])
     assert not doomed.exists()
     assert keep.read_bytes() == b"k"
-    assert job.message.startswith("1 deleted")
+    assert job.message.startswith("1 folder deleted"), job.message
 
 
 # -- the queue in its state file --------------------------------------------------------------------
@@ -296,3 +296,27 @@ def test_a_folder_copy_does_not_follow_links_out_of_it(queue, tmp_path):
     got = sorted(str(p.relative_to(dst)) for p in dst.rglob("*"))
     assert got == ["src", "src/kept.txt"]
     assert not any(b"not for upload" in p.read_bytes() for p in dst.rglob("*") if p.is_file())
+
+
+def test_a_retry_keeps_the_answer_given_for_an_existing_target(queue, tmp_path):
+    """Overwrite was chosen for a.txt, whose copy then failed; Retry overwrites without asking again."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    write(src / "a.txt", b"new a")
+    write(dst / "src" / "a.txt", b"old a")
+
+    class AnswerThenLoseTheSource(ScriptedInteraction):
+        def ask(self, title, fields, *, text=""):
+            answer = super().ask(title, fields, text=text)
+            (src / "a.txt").rename(tmp_path / "aside")  # the copy that follows fails
+            return answer
+
+    asked = AnswerThenLoseTheSource(ask_answers=[{"choice": "Overwrite", "all": False}])
+    job = queue.submit("copy", [folder(src)], folder(dst), asked)
+    assert queue.wait(job, timeout=30) and job.state == "failed", job.message
+    assert (dst / "src" / "a.txt").read_bytes() == b"old a"
+    (tmp_path / "aside").rename(src / "a.txt")
+    again = ScriptedInteraction()  # answers None (cancel) if it is asked
+    queue.retry(job, again)
+    assert queue.wait(job, timeout=30) and job.state == "done", job.message
+    assert (dst / "src" / "a.txt").read_bytes() == b"new a"
+    assert [e for e in again.log if e[0] == "ask"] == []

@@ -265,7 +265,7 @@ def test_image_catalog_searches_only_what_was_asked(qtbot, window, moto, boto, m
     assert [model.element(model.index(r, 0, catalog)).kind for r in range(model.rowCount(catalog))] != ["aws.ec2.image"]
     action = next(a for a in window.wb.registry.actions_for([model.element(catalog)]) if a.id == "aws.catalog.search")
     answers = iter([{"query": "ubuntu", "owner": "any"}, {"query": "no-such-image-xyz", "owner": "any"}])
-    monkeypatch.setattr(window.interaction, "ask", lambda title, fields: next(answers))
+    monkeypatch.setattr(window.interaction, "ask", lambda title, fields, text="": next(answers))
 
     expected = sorted(i["Name"] for i in boto("ec2").describe_images(
         Filters=[{"Name": "name", "Values": ["*ubuntu*"]}])["Images"])

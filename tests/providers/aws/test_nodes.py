@@ -102,14 +102,15 @@ def test_flatten_nested_lists_tags_and_dates():
 
 
 def test_human_size():
+    """Decimal units, as the transfer queue and the desktop's file managers say sizes."""
     assert human_size(0) == "0 B"
-    assert human_size(1023) == "1023 B"
-    assert human_size(1024) == "1.0 KiB"
-    assert human_size(1536) == "1.5 KiB"
-    assert human_size(5 * 1024 ** 2) == "5.0 MiB"
-    assert human_size(3 * 1024 ** 3 // 2) == "1.5 GiB"
-    assert human_size(1024 ** 4) == "1.0 TiB"
-    assert human_size(2048 * 1024 ** 4) == "2048.0 TiB"  # nothing above TiB
+    assert human_size(999) == "999 B"
+    assert human_size(1000) == "1.0 KB"
+    assert human_size(1536) == "1.5 KB"
+    assert human_size(5 * 1000 ** 2) == "5.0 MB"
+    assert human_size(3 * 1000 ** 3 // 2) == "1.5 GB"
+    assert human_size(1000 ** 4) == "1.0 TB"
+    assert human_size(2048 * 1000 ** 4) == "2048.0 TB"  # nothing above TB
 
 
 # -- categories -------------------------------------------------------------------------------
@@ -462,8 +463,8 @@ def test_load_bucket_folders_then_objects(token, boto):
     assert readme.properties["Key"] == "readme.txt" and readme.properties["Bucket"] == "photos"
     assert readme.properties["ETag"] == head["ETag"]
     assert readme.properties["LastModified"].startswith(head["LastModified"].strftime("%Y-%m-%dT%H:%M"))
-    assert readme.detail == f"1.5 KiB · {readme.properties['LastModified'][:19].replace('T', ' ')}"
-    assert re.fullmatch(r"1\.5 KiB · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", readme.detail)
+    assert readme.detail == f"1.5 KB · {readme.properties['LastModified'][:19].replace('T', ' ')}"
+    assert re.fullmatch(r"1\.5 KB · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", readme.detail)
 
     # a folder found through its ref: sub-folders relative to the prefix, its own marker skipped
     inside = rows_of(load_bucket, token, Element(folder.kind, folder.id, folder.label, ref=folder.ref))
@@ -477,7 +478,7 @@ def test_load_bucket_folders_then_objects(token, boto):
 
     deeper = rows_of(load_bucket, token, _bucket("photos", "2024/jan/"))
     assert [(e.label, e.properties["Key"]) for e in deeper] == [("a.jpg", "2024/jan/a.jpg")]
-    assert deeper[0].detail.startswith("3.0 MiB · ")
+    assert deeper[0].detail.startswith("3.1 MB · ")
 
 
 def test_load_bucket_empty_bucket_and_empty_folder(token, boto):

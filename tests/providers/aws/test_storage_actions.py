@@ -144,6 +144,10 @@ def test_new_bucket_in_the_vo_region_and_in_another(env, s3):
     # the tree shows both
     labels = {e.label for e in wb.children(vo, STORAGE) if e.kind == K.BUCKET}
     assert {"my-data-2026", "eu-data-2026", BUCKET} <= labels
+    # a name of one's own that exists is told, not "made" (us-east-1 answers 200 to it)
+    outcome = run(wb, "aws.s3.new_bucket", [STORAGE], vo,
+                  ScriptedInteraction(ask_answers=[{"name": "my-data-2026", "region": ""}]))
+    assert outcome.state == "failed" and "exists already" in outcome.message
 
 
 @pytest.mark.parametrize("name", ["UPPER", "a..b", "ab"])
@@ -459,6 +463,11 @@ def test_new_folder_makes_a_marker_and_refuses_a_slash(env, s3):
     outcome = run(wb, "storage.new_folder", [fresh], vo, ScriptedInteraction(ask_answers=[{"name": "a/b"}]))
     assert outcome.state == "failed"
     assert "“a/b”" in outcome.message and "/" in outcome.message
+    assert set(keys(s3)) == before
+    # a folder (or an object) of that name is there already: told, nothing made
+    for name in ("docs", "top.txt"):
+        outcome = run(wb, "storage.new_folder", [bucket], vo, ScriptedInteraction(ask_answers=[{"name": name}]))
+        assert outcome.state == "failed" and "there already" in outcome.message, outcome.message
     assert set(keys(s3)) == before
 
 
