@@ -52,7 +52,7 @@ class TransferQueue:
     """Runs jobs; tells listeners of every change (from its own threads, at most ~10 times a second
     per job for progress); keeps the jobs in ``state_file``."""
 
-    def __init__(self, storage: Storage, state_file: Path | None = None, files_at_once: int = 8):
+    def __init__(self, storage: Storage, state_file: Path | None = None, files_at_once: int = 10):
         self.storage = storage
         self.state_file = state_file
         self.jobs: list[Job] = []

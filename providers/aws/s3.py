@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from typing import Any, BinaryIO, Iterator
 
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
@@ -31,8 +32,15 @@ DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
 
 class _Progress(BaseSubscriber):
+    """Progress to the queue, and the end of the transfer at once (not at the next poll: with a
+    poll every 50 ms, 1,000 small files took twice as long as aws-cli's)."""
+
     def __init__(self, progress: Progress, size: int | None = None):
         self.progress, self.size = progress, size
+        self.ended = threading.Event()
+
+    def on_done(self, future, **kwargs):
+        self.ended.set()
 
     def on_queued(self, future, **kwargs):
         if self.size is not None:
@@ -56,26 +64,45 @@ def _entry(bucket_loc: Location, key: str, obj: dict[str, Any]) -> Entry:
                         if obj.get(k)})
 
 
+def _content_type(target: Location) -> dict[str, str]:
+    """The object's Content-Type from its name, as aws-cli guesses it (a browser opening a link
+    to it, and our preview, go by it)."""
+    import mimetypes
+
+    kind, _ = mimetypes.guess_type(target.path)
+    return {"ContentType": kind} if kind else {}
+
+
+HASH_CHUNK = 256 * 1024  # hashing reads this much at a time: a check holds no part in memory
+
+
 def multipart_etag(path: str, part_size: int, parts: int) -> str:
     """The ETag S3 gives an object uploaded in ``parts`` parts of ``part_size`` bytes."""
     digests = []
-    with open(path, "rb") as f:
+    buf = bytearray(HASH_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
         while True:
-            chunk = f.read(part_size)
-            if not chunk:
+            h, left = hashlib.md5(), part_size
+            while left:
+                n = f.readinto(view[:min(left, HASH_CHUNK)])
+                if not n:
+                    break
+                h.update(view[:n])
+                left -= n
+            if left == part_size:
+                break  # nothing was left to read
+            digests.append(h.digest())
+            if left:
                 break
-            digests.append(hashlib.md5(chunk).digest())
     if len(digests) != parts:
         return ""
     return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{parts}"
 
 
 def file_md5(path: str) -> str:
-    h = hashlib.md5()
     with open(path, "rb") as f:
-        while chunk := f.read(4 * MB):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 class S3Scheme(Scheme):
@@ -114,12 +141,13 @@ class S3Scheme(Scheme):
                 m = self._managers[id(client)] = create_transfer_manager(client, CONFIG)
             return m
 
-    def _wait(self, future, stop: Stop) -> Any:
+    def _wait(self, future, stop: Stop, watch: "_Progress") -> Any:
         """The managed transfer's result; ``stop`` cancels it (s3transfer then aborts a multipart
         upload, so its parts are not left on the bucket). A transfer that ended before the cancel
         took hold is not reported as cancelled: its file is there."""
         while not future.done():
-            if stop.wait(0.05):
+            watch.ended.wait(0.05)
+            if stop.is_set():
                 future.cancel()
                 try:
                     return future.result()
@@ -190,10 +218,10 @@ class S3Scheme(Scheme):
             except FlexibleChecksumError as exc:
                 raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
             return
-        future = self.manager(s3).download(loc.root, loc.path, target,
-                                           subscribers=[_Progress(progress, entry.size)])
+        watch = _Progress(progress, entry.size)
+        future = self.manager(s3).download(loc.root, loc.path, target, subscribers=[watch])
         try:
-            self._wait(future, stop)
+            self._wait(future, stop, watch)
         except FlexibleChecksumError as exc:  # botocore checked the bytes against S3's checksum
             raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
 
@@ -202,10 +230,21 @@ class S3Scheme(Scheme):
         s3 = self.client(target)
         if resume:
             self._go_on(s3, source, size, target, progress, stop, resume)
+        elif isinstance(source, str) and size < CONFIG.multipart_threshold:
+            # one PutObject, whose answer has the ETag: no HeadObject after it (half the requests
+            # of a folder of small files); what s3transfer would do for it, less the second request
+            if stop.is_set():
+                raise Cancelled()
+            with open(source, "rb") as f:
+                put = s3.put_object(Bucket=target.root, Key=target.path, Body=f, **_content_type(target))
+            progress(size)
+            return Entry(target, size=size, modified=time.time(), etag=str(put.get("ETag", "")).strip('"'),
+                         extra={k: put[k] for k in ("ServerSideEncryption",) if put.get(k)})
         else:
-            future = self.manager(s3).upload(source, target.root, target.path,
-                                             subscribers=[_Progress(progress, size)])
-            self._wait(future, stop)
+            watch = _Progress(progress, size)
+            future = self.manager(s3).upload(source, target.root, target.path, extra_args=_content_type(target),
+                                             subscribers=[watch])
+            self._wait(future, stop, watch)
         stored = self.stat(target)
         if stored is None:
             raise StorageError(f"{target.uri} is not there after the upload.")
@@ -271,10 +310,10 @@ class S3Scheme(Scheme):
     def copy(self, source: Entry, target: Location, progress: Progress, stop: Stop) -> Entry:
         src = source.location
         s3 = self.client(target)
+        watch = _Progress(progress, source.size)
         future = self.manager(s3).copy({"Bucket": src.root, "Key": src.path}, target.root, target.path,
-                                       subscribers=[_Progress(progress, source.size)],
-                                       source_client=self.client(src))
-        self._wait(future, stop)
+                                       subscribers=[watch], source_client=self.client(src))
+        self._wait(future, stop, watch)
         stored = self.stat(target)
         if stored is None:
             raise StorageError(f"{target.uri} is not there after the copy.")
