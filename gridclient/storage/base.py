@@ -197,6 +197,12 @@ class Scheme:
 
         Size always (done by the queue); a scheme adds a content check where it can."""
 
+    def checker(self, entry: Entry) -> Any:
+        """An object with ``update(bytes)`` and ``finish()`` (raising :class:`Integrity`) that checks
+        the entry's bytes fed in order — so a download is checked as it arrives — or None, and
+        :meth:`verify` is used on the finished file."""
+        return None
+
     def resumable(self, target: Location, since: float) -> dict[str, Any] | None:
         """An unfinished upload to ``target`` started after ``since`` that :meth:`upload` can go
         on with, or None."""

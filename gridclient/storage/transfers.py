@@ -462,24 +462,35 @@ class TransferQueue:
             if now is not None and now.etag == src.etag and now.size == src.size:
                 offset, src = min(task.kept, os.path.getsize(part), src.size), now
         task.started = task.started or time.time()
+        scheme = self.storage.of(src.location)
+        check = scheme.checker(src)
+        follower = _Follower(part, task, check) if check is not None else None
         try:
-            with open(part, "r+b" if offset else "wb") as f:
+            # unbuffered: what the scheme writes is in the file at once, for the checker to read
+            with open(part, "r+b" if offset else "wb", buffering=0) as f:
                 f.truncate(offset)  # past the contiguous bytes a parallel download may have holes
                 if offset:
                     progress(offset)
                 task.kept = offset
+                if follower is not None:
+                    follower.start()
                 if offset < src.size:
-                    self.storage.of(src.location).download(src, InOrder(f, task), progress, stop, offset)
-                f.flush()
+                    scheme.download(src, InOrder(f, task), progress, stop, offset)
                 os.fsync(f.fileno())
             got = os.path.getsize(part)
             if got != src.size:
                 raise Integrity(f"{src.location.display}: received {got} bytes of {src.size}.")
-            self.storage.of(src.location).verify(src, part)
+            if follower is not None:
+                follower.finish()  # what it has not read yet, then the checksum
+            else:
+                scheme.verify(src, part)
         except Integrity:
             task.kept = 0
             os.unlink(part)  # a bad copy is not kept, not even to resume
             raise
+        finally:
+            if follower is not None:
+                follower.stop()
         os.replace(part, final)
         task.kept = 0
         if src.modified:
@@ -548,6 +559,56 @@ class TransferQueue:
         for src in job.sources:
             if src.is_folder:
                 self.storage.of(src).delete([src])
+
+
+class _Follower:
+    """Feeds a download's checker from the file while the bytes arrive: it reads what ``task.kept``
+    says is written without a gap, so the checksum is ready when the last byte is (the check no
+    longer adds a second read of the whole file after the download)."""
+
+    CHUNK = 256 * 1024
+
+    def __init__(self, path: str, task: FileTask, check):
+        self.path, self.task, self.check = path, task, check
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-check")
+        self._pos = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        buf = bytearray(self.CHUNK)
+        view = memoryview(buf)
+        try:
+            with open(self.path, "rb", buffering=0) as f:
+                while True:
+                    ended = self._done.is_set()
+                    limit = self.task.kept
+                    while self._pos < limit:
+                        n = f.readinto(view[:min(self.CHUNK, limit - self._pos)])
+                        if not n:
+                            break
+                        self.check.update(view[:n])
+                        self._pos += n
+                    if ended:
+                        return
+                    self._done.wait(0.02)
+        except BaseException as exc:  # noqa: BLE001 - raised again by finish()
+            self._error = exc
+
+    def finish(self) -> None:
+        self._done.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._pos != self.task.kept:
+            raise Integrity(f"{self.path}: {self.task.kept - self._pos} bytes were not checked.")
+        self.check.finish()
+
+    def stop(self) -> None:
+        self._done.set()
 
 
 class _Either:

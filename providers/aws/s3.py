@@ -76,33 +76,42 @@ def _content_type(target: Location) -> dict[str, str]:
 HASH_CHUNK = 256 * 1024  # hashing reads this much at a time: a check holds no part in memory
 
 
-def multipart_etag(path: str, part_size: int, parts: int) -> str:
-    """The ETag S3 gives an object uploaded in ``parts`` parts of ``part_size`` bytes."""
-    digests = []
-    buf = bytearray(HASH_CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            h, left = hashlib.md5(), part_size
-            while left:
-                n = f.readinto(view[:min(left, HASH_CHUNK)])
-                if not n:
-                    break
-                h.update(view[:n])
-                left -= n
-            if left == part_size:
-                break  # nothing was left to read
-            digests.append(h.digest())
-            if left:
-                break
-    if len(digests) != parts:
-        return ""
-    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{parts}"
+class ETagCheck:
+    """The object's ETag computed from its bytes, fed in order: the MD5 of a single-part object,
+    or the MD5 of its parts' MD5s and their count for a multipart one. Fed while a download
+    arrives (the queue follows the file's contiguous bytes), or from the file afterwards."""
 
+    def __init__(self, uri: str, etag: str, part_size: int = 0):
+        self.uri, self.etag, self.part_size = uri, etag, part_size
+        self._h = hashlib.md5()
+        self._in_part = 0
+        self._digests: list[bytes] = []
 
-def file_md5(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "md5").hexdigest()
+    def update(self, data) -> None:
+        if not self.part_size:
+            self._h.update(data)
+            return
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self.part_size - self._in_part)
+            self._h.update(view[:take])
+            self._in_part += take
+            view = view[take:]
+            if self._in_part == self.part_size:
+                self._digests.append(self._h.digest())
+                self._h, self._in_part = hashlib.md5(), 0
+
+    def finish(self) -> None:
+        """Raise :class:`Integrity` when what was fed is not the object's bytes."""
+        if not self.part_size:
+            got, what = self._h.hexdigest(), "MD5 checksum"
+        else:
+            if self._in_part:
+                self._digests.append(self._h.digest())
+            got = f"{hashlib.md5(b''.join(self._digests)).hexdigest()}-{len(self._digests)}"
+            what = "multipart checksum"
+        if got != self.etag:
+            raise Integrity(f"{self.uri}: the bytes received differ from the object's ({what}).")
 
 
 class S3Scheme(Scheme):
@@ -323,26 +332,32 @@ class S3Scheme(Scheme):
             raise Integrity(f"The copy of {src.uri} differs from the original (ETag).")
         return stored
 
-    def verify(self, stored: Entry, local_path: str) -> None:
-        """The local file against the object's ETag, where the ETag is a content hash."""
-        etag = stored.etag
-        if not etag or stored.extra.get("ServerSideEncryption") == "aws:kms":
-            return  # an SSE-KMS object's ETag is no MD5 of its bytes
+    def checker(self, entry: Entry) -> ETagCheck | None:
+        """How to check a file against the object's ETag, where the ETag is a content hash."""
+        etag = entry.etag
+        if not etag or entry.extra.get("ServerSideEncryption") == "aws:kms":
+            return None  # an SSE-KMS object's ETag is no MD5 of its bytes
         if "-" not in etag:
-            if len(etag) == 32 and file_md5(local_path) != etag:
-                raise Integrity(f"{stored.location.uri}: the bytes received differ from the object's "
-                                "(MD5 checksum).")
-            return
-        parts = int(etag.rpartition("-")[2] or 0)
-        loc = stored.location
-        try:
+            return ETagCheck(entry.location.uri, etag) if len(etag) == 32 else None
+        loc = entry.location
+        try:  # how big the parts were: the first one's length
             head = self.client(loc).head_object(Bucket=loc.root, Key=loc.path, PartNumber=1)
         except ClientError:
-            return  # the server cannot say how big the parts were: size was checked
+            return None  # the server cannot say: the size is checked
         part_size = int(head.get("ContentLength", 0))
-        if part_size and multipart_etag(local_path, part_size, parts) != etag:
-            raise Integrity(f"{stored.location.uri}: the bytes received differ from the object's "
-                            "(multipart checksum).")
+        return ETagCheck(loc.uri, etag, part_size) if part_size else None
+
+    def verify(self, stored: Entry, local_path: str) -> None:
+        """The local file against the object's ETag (read 256 KiB at a time)."""
+        check = self.checker(stored)
+        if check is None:
+            return
+        buf = bytearray(HASH_CHUNK)
+        view = memoryview(buf)
+        with open(local_path, "rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                check.update(view[:n])
+        check.finish()
 
     # -- changing ------------------------------------------------------------------------------
     def delete(self, locations: list[Location]) -> list[tuple[Location, str]]:
