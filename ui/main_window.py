@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.dataChanged.connect(self._rows_changed)
         self.model.loadFailed.connect(self._load_failed)
+        self.model.rowsRemoved.connect(self._keep_a_selection)
         tree_dock = self._dock("Projects", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea, "projectsDock")
         tree_dock.setMinimumWidth(380)
 
@@ -238,6 +239,15 @@ class MainWindow(QMainWindow):
                 if self.opener is None:
                     self.opener = Opener(self)
                 self.opener.open(loc, str(node.element.properties.get("ContentType", "")))
+
+    @Slot()
+    def _keep_a_selection(self, *_args) -> None:
+        """Rows removed under the selection (a delete done): the row that took their place is
+        selected, so Del goes on with it from the keyboard."""
+        sel = self.tree.selectionModel()
+        current = self.tree.currentIndex()
+        if not sel.selectedRows(0) and current.isValid():
+            sel.select(current, sel.SelectionFlag.ClearAndSelect | sel.SelectionFlag.Rows)
 
     @Slot(QModelIndex, str)
     def _load_failed(self, index: QModelIndex, message: str) -> None:

@@ -111,7 +111,7 @@ def load_storage(token, parent: Element) -> Pages:
     names = set()
     for b in listed or ():
         names.add(b["Name"])
-        buckets.append(bucket_element(b["Name"], properties=flatten(b)))
+        buckets.append(bucket_element(b["Name"], properties={k: v for k, v in flatten(b).items() if k != "Name"}))
     for uri in opened:
         name, _, prefix = uri[5:].partition("/")
         if prefix or name not in names:

@@ -238,3 +238,15 @@ def test_a_file_uploaded_into_a_shown_folder_appears_among_its_neighbours(qtbot,
     qtbot.waitUntil(lambda: win.model.rowCount(bucket) == 3, timeout=10000)
     after = [win.model.element(win.model.index(r, 0, bucket)).label for r in range(3)]
     assert after == ["docs/", "middle.txt", "top.txt"]  # where the listing has it, not at the end
+
+
+def test_after_del_the_next_row_is_selected_for_the_next_del(qtbot, win, monkeypatch):
+    docs = row(win, "Team A", "Storage", "alpha-bucket", "docs/", open_last=True)
+    report = row(win, "Team A", "Storage", "alpha-bucket", "docs/", "report.csv")
+    win.tree.setCurrentIndex(report)
+    monkeypatch.setattr(win.interaction, "confirm", lambda title, text, default=False: True)
+    win.delete_selected()  # Del
+    qtbot.waitUntil(lambda: "report.csv" not in [win.model.element(win.model.index(r, 0, docs)).label
+                                                 for r in range(win.model.rowCount(docs))], timeout=15000)
+    selected = win.tree.selectionModel().selectedRows(0)
+    assert len(selected) == 1 and selected[0].parent() == docs  # its neighbour, ready for the next Del

@@ -185,7 +185,7 @@ def test_load_storage_yields_buckets_case_insensitively_then_the_volumes_node(to
         assert b.kind == "aws.s3.bucket" and b.id == b.label
         assert b.has_children and b.icon == "bucket"
         assert b.ref == {"bucket": b.label, "prefix": "", "uri": f"s3://{b.label}/"}
-        assert b.properties["Name"] == b.label
+        assert "Name" not in b.properties  # the Properties view shows the name once, as Name
         assert re.match(r"\d{4}-\d\d-\d\dT", b.properties["CreationDate"])  # flattened date
     assert [(e.kind, e.id, e.label, e.has_children, e.icon) for e in volumes] == [
         ("aws.volumes", "us-east-1/volumes", "Volumes (EBS)", True, "volume")]
