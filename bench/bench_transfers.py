@@ -56,14 +56,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Self
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# never reach a real account, whatever the shell holds
-for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN"):
-    os.environ.pop(_var, None)
-os.environ["AWS_CONFIG_FILE"] = os.devnull
-os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import bench_workbench, isolate  # noqa: E402 - the bench folder, then the project
+
+isolate()  # never reach a real account, whatever the shell holds
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -156,16 +152,8 @@ class Session:
     """A fresh workspace with a VO on the moto server; its token made and S3 client warm."""
 
     def __init__(self, endpoint: str, root: Path):
-        from gridclient.paths import AppPaths
-        from gridclient.secrets import MemoryKeyring, SecretStore
-        from gridclient.workbench import Workbench
-
         self.root = root
-        self.wb = Workbench(AppPaths.under(root), secrets=SecretStore(MemoryKeyring()))
-        self.vo = self.wb.save_vo("Bench", "aws", {"region": REGION, "credential_mode": "keys",
-                                                   "access_key_id": "testing",
-                                                   "secret_access_key": "testing",
-                                                   "endpoint_url": endpoint})
+        self.wb, self.vo = bench_workbench(endpoint, root)
         self.token = self.wb.tokens.token(self.vo)
         self.queue = self.wb.transfers
         self.s3 = self.token.client("s3")  # the client the s3 scheme uses (endpoint set: one client)

@@ -42,14 +42,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# never reach a real account, whatever the shell holds
-for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN"):
-    os.environ.pop(_var, None)
-os.environ["AWS_CONFIG_FILE"] = os.devnull
-os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import bench_workbench, isolate  # noqa: E402 - the bench folder, then the project
+
+isolate()  # never reach a real account, whatever the shell holds
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -220,19 +216,11 @@ class Session:
     """A fresh workspace (cold info cache) with a VO on the moto server, its token made."""
 
     def __init__(self, endpoint: str, root: Path):
-        from gridclient.paths import AppPaths
-        from gridclient.secrets import MemoryKeyring, SecretStore
-        from gridclient.workbench import Workbench
         from gridclient.workspace import GridProject
 
         self.root = root
-        self.wb = Workbench(AppPaths.under(root), secrets=SecretStore(MemoryKeyring()))
-        self.vo = self.wb.save_vo("Bench", "aws", {"region": REGION, "credential_mode": "keys",
-                                                   "access_key_id": "testing",
-                                                   "secret_access_key": "testing",
-                                                   "endpoint_url": endpoint})
+        self.wb, self.vo = bench_workbench(endpoint, root)
         self.wb.workspace.add_project(GridProject("Bench project", self.vo.id))
-        self.wb.tokens.token(self.vo)
 
     def close(self) -> None:
         from ui.worker import io_pool
