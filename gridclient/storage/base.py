@@ -179,10 +179,12 @@ class Scheme:
         raise StorageError(f"{self.name} storage cannot download.")
 
     def upload(self, source: BinaryIO, size: int, target: Location, progress: Progress, stop: Stop,
-               resume: dict[str, Any] | None = None) -> Entry:
+               resume: dict[str, Any] | None = None, note: dict[str, Any] | None = None) -> Entry:
         """Store ``size`` bytes read from ``source`` at ``target``; returns what is stored there.
 
-        ``resume`` is the scheme's own record of an unfinished upload (see :meth:`resumable`)."""
+        ``resume`` is the scheme's own record of an unfinished upload (see :meth:`resumable`);
+        ``note`` a dict the scheme may write into while it uploads (kept with the queue, so a
+        restarted app finds that upload again: S3's upload id)."""
         raise StorageError(f"{self.name} storage cannot upload.")
 
     def copy(self, source: Entry, target: Location, progress: Progress, stop: Stop) -> Entry:
@@ -203,9 +205,9 @@ class Scheme:
         :meth:`verify` is used on the finished file."""
         return None
 
-    def resumable(self, target: Location, since: float) -> dict[str, Any] | None:
-        """An unfinished upload to ``target`` started after ``since`` that :meth:`upload` can go
-        on with, or None."""
+    def resumable(self, target: Location, since: float, note: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """An unfinished upload to ``target`` — the one ``note`` names, or one started after
+        ``since`` — that :meth:`upload` can go on with, or None."""
         return None
 
     def discard(self, target: Location, since: float) -> None:

@@ -33,6 +33,7 @@ class FileTask:
     started: float = 0.0  # when its upload first began (finds the parts of an interrupted one)
     kept: int = 0  # bytes of its download written from the start without a gap (resume from here)
     choice: str = ""  # what the person chose when its target existed (a retry does not ask again)
+    note: dict[str, Any] = field(default_factory=dict)  # the scheme's record of its upload (S3's upload id)
     stop: Stop = field(default_factory=Stop, repr=False)
 
     @property
@@ -51,7 +52,7 @@ class FileTask:
                 "target": None if self.target is None else self.target.to_dict(),
                 "size": self.size, "done": self.done if self.state == "done" else 0,
                 "state": self.state, "error": self.error, "renamed": self.renamed, "started": self.started,
-                "kept": self.kept, "choice": self.choice}
+                "kept": self.kept, "choice": self.choice, "note": dict(self.note)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FileTask":
@@ -62,7 +63,7 @@ class FileTask:
         target = None if d.get("target") is None else Location.from_dict(d["target"])
         return cls(source, target, int(d.get("size", 0)), int(d.get("done", 0)), str(d.get("state", "queued")),
                    str(d.get("error", "")), str(d.get("renamed", "")), float(d.get("started", 0.0)),
-                   int(d.get("kept", 0)), str(d.get("choice", "")))
+                   int(d.get("kept", 0)), str(d.get("choice", "")), dict(d.get("note") or {}))
 
 
 @dataclass

@@ -501,9 +501,11 @@ class TransferQueue:
         path = local_path(src.location)
         size = os.path.getsize(path)
         task.size = size
-        resume = scheme.resumable(dst, task.started) if task.started > 1.0 else None
-        task.started = task.started if resume else time.time()  # finds the parts if the app stops
-        stored = scheme.upload(path, size, dst, progress, stop, resume=resume)
+        resume = scheme.resumable(dst, task.started, task.note) if task.started > 1.0 else None
+        if not resume:
+            task.started, task.note = time.time(), {}  # these find the parts if the app stops
+        stored = scheme.upload(path, size, dst, progress, stop, resume=resume, note=task.note)
+        task.note = {}
         self._check(scheme, stored, size, path, dst)
 
     def _check(self, scheme, stored: Entry, size: int, path: str, dst: Location) -> None:

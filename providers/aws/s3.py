@@ -122,6 +122,7 @@ class S3Scheme(Scheme):
         super().__init__(tokens)
         self._managers: dict[int, Any] = {}
         self._regions: dict[tuple[str, str], str] = {}
+        self._notes: dict[str, dict[str, dict]] = {}  # bucket → key → the note of the upload under way
         self._lock = threading.Lock()
 
     # -- clients ---------------------------------------------------------------------------------
@@ -148,7 +149,15 @@ class S3Scheme(Scheme):
             m = self._managers.get(id(client))
             if m is None:
                 m = self._managers[id(client)] = create_transfer_manager(client, CONFIG)
+                # s3transfer keeps its upload id to itself: read it from the answer, which names
+                # the bucket and key, so an app stopped mid-upload finds that upload again
+                client.meta.events.register("after-call.s3.CreateMultipartUpload", self._created)
             return m
+
+    def _created(self, parsed=None, **_kwargs) -> None:
+        note = self._notes.get((parsed or {}).get("Bucket"), {}).get((parsed or {}).get("Key"))
+        if note is not None and parsed.get("UploadId"):
+            note["upload_id"] = parsed["UploadId"]
 
     def _wait(self, future, stop: Stop, watch: "_Progress") -> Any:
         """The managed transfer's result; ``stop`` cancels it (s3transfer then aborts a multipart
@@ -235,7 +244,7 @@ class S3Scheme(Scheme):
             raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
 
     def upload(self, source: str | BinaryIO, size: int, target: Location, progress: Progress, stop: Stop,
-               resume: dict[str, Any] | None = None) -> Entry:
+               resume: dict[str, Any] | None = None, note: dict[str, Any] | None = None) -> Entry:
         s3 = self.client(target)
         if resume:
             self._go_on(s3, source, size, target, progress, stop, resume)
@@ -251,32 +260,44 @@ class S3Scheme(Scheme):
                          extra={k: put[k] for k in ("ServerSideEncryption",) if put.get(k)})
         else:
             watch = _Progress(progress, size)
-            future = self.manager(s3).upload(source, target.root, target.path, extra_args=_content_type(target),
-                                             subscribers=[watch])
-            self._wait(future, stop, watch)
+            manager = self.manager(s3)
+            if note is not None:
+                self._notes.setdefault(target.root, {})[target.path] = note
+            try:
+                future = manager.upload(source, target.root, target.path, extra_args=_content_type(target),
+                                        subscribers=[watch])
+                self._wait(future, stop, watch)
+            finally:
+                self._notes.get(target.root, {}).pop(target.path, None)
         stored = self.stat(target)
         if stored is None:
             raise StorageError(f"{target.uri} is not there after the upload.")
         return stored
 
-    def resumable(self, target: Location, since: float) -> dict[str, Any] | None:
+    def resumable(self, target: Location, since: float, note: dict[str, Any] | None = None) -> dict[str, Any] | None:
         s3 = self.client(target)
-        uploads = [u for u in s3.list_multipart_uploads(Bucket=target.root, Prefix=target.path)
-                   .get("Uploads", ()) if u["Key"] == target.path
-                   and u["Initiated"].timestamp() >= since - 120]
-        if not uploads:
-            return None
-        newest = max(uploads, key=lambda u: u["Initiated"])
+        upload_id = (note or {}).get("upload_id")
+        if not upload_id:  # no note: the newest unfinished upload of this key begun since then
+            uploads = [u for u in s3.list_multipart_uploads(Bucket=target.root, Prefix=target.path)
+                       .get("Uploads", ()) if u["Key"] == target.path
+                       and u["Initiated"].timestamp() >= since - 120]
+            if not uploads:
+                return None
+            upload_id = max(uploads, key=lambda u: u["Initiated"])["UploadId"]
         parts = []
-        for page in s3.get_paginator("list_parts").paginate(Bucket=target.root, Key=target.path,
-                                                            UploadId=newest["UploadId"]):
-            parts += [{"n": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]}
-                      for p in page.get("Parts", ())]
-        if not parts:
+        try:
+            for page in s3.get_paginator("list_parts").paginate(Bucket=target.root, Key=target.path,
+                                                                UploadId=upload_id):
+                parts += [{"n": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]}
+                          for p in page.get("Parts", ())]
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchUpload", "404"):
+                return None  # completed or aborted meanwhile
+            raise
+        first = [p["size"] for p in parts if p["n"] == 1]
+        if not first:
             return None
-        return {"upload_id": newest["UploadId"], "part_size": min(p["size"] for p in parts
-                                                                    if p["n"] == 1) if any(
-            p["n"] == 1 for p in parts) else 0, "parts": parts}
+        return {"upload_id": upload_id, "part_size": first[0], "parts": parts}
 
     def _go_on(self, s3, source: str | BinaryIO, size: int, target: Location, progress: Progress,
                stop: Stop, resume: dict[str, Any]) -> None:

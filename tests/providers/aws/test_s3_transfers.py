@@ -551,3 +551,80 @@ def test_deleting_a_prefix_of_2500_objects_removes_all_in_batches_of_at_most_100
     deleted = [o["Key"] for b in batches for o in b["Delete"]["Objects"]]
     assert set(names) <= set(deleted) and len(deleted) == len(set(deleted))
     assert job.message.startswith("1 folder and 2500 files deleted"), job.message
+
+
+_UPLOADER = r"""
+import re, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[5])
+from gridclient.registry import ExtensionRegistry
+from gridclient.storage import Location, Storage
+from gridclient.storage.transfers import TransferQueue
+from gridclient.workspace import VirtualOrganization
+from providers.aws.token import AwsToken
+from tests.fixtures.workspace import load_provider
+
+endpoint, vo_id, state, src = sys.argv[1:5]
+vo = VirtualOrganization(name="T", type="aws", id=vo_id, settings={
+    "region": "us-east-1", "credential_mode": "keys", "access_key_id": "AKIDTEST", "endpoint_url": endpoint})
+token = AwsToken(vo, {"secret_access_key": "x"})
+reg = ExtensionRegistry()
+load_provider(reg, "aws", "providers.aws:manifest")
+queue = TransferQueue(Storage(reg, lambda v: token), Path(state))
+# part n leaves n - 1 seconds late: the process is killed with some parts on the server
+token.client("s3").meta.events.register(
+    "before-send.s3.UploadPart",
+    lambda request=None, **kw: time.sleep(int(re.search(r"partNumber=(\d+)", request.url).group(1)) - 1))
+queue.submit("upload", [Location.parse(src)], Location("s3", vo_id, "bucket-one", ""), conflict="Overwrite")
+time.sleep(120)
+"""
+
+
+def test_an_upload_whose_app_was_killed_goes_on_from_its_parts_after_a_restart(env, moto):
+    """The app is killed (SIGKILL: nothing is cleaned up) while a 40 MiB upload has some of its
+    5 parts on the server; the next start finds the upload by the id the queue kept, sends only
+    the missing parts, and completes it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = os.urandom(40 * MiB)
+    src = env.tmp / "big.bin"
+    src.write_bytes(data)
+    state = env.tmp / "ws" / "transfers.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    vo_id = env.token.vo_id
+    root = str(Path(__file__).resolve().parents[3])
+    app = subprocess.Popen([sys.executable, "-c", _UPLOADER, moto, vo_id, str(state), str(src), root])
+    try:
+        deadline = time.monotonic() + 60
+        parts_there = 0
+        while time.monotonic() < deadline:
+            kept = state.read_text() if state.exists() else ""
+            uploads = env.s3.list_multipart_uploads(Bucket="bucket-one").get("Uploads", [])
+            if "upload_id" in kept and uploads:
+                parts_there = len(env.s3.list_parts(Bucket="bucket-one", Key="big.bin",
+                                                    UploadId=uploads[0]["UploadId"]).get("Parts", []))
+                if parts_there >= 2:
+                    break
+            time.sleep(0.1)
+        assert 2 <= parts_there < 5, "the upload was not caught half-way"
+        app.send_signal(signal.SIGKILL)
+        app.wait(10)
+    finally:
+        if app.poll() is None:
+            app.kill()
+    assert "big.bin" not in keys(env.s3, "bucket-one")
+
+    queue = TransferQueue(env.storage, state)  # the next start
+    job = queue.jobs[-1]
+    assert job.state == "interrupted"
+    sent = calls(env.s3, "UploadPart")
+    queue.resume(job)
+    assert queue.wait(job, timeout=60) and job.state == "done", job.message
+    body = env.s3.get_object(Bucket="bucket-one", Key="big.bin")["Body"].read()
+    assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
+    assert len(sent) <= 5 - parts_there  # the parts on the server were not sent again
+    assert env.s3.list_multipart_uploads(Bucket="bucket-one").get("Uploads", []) == []
+    queue.shutdown()
