@@ -143,7 +143,9 @@ def run(args: Any) -> int:
     window.show()
 
     def after_show() -> None:
-        window.attach_transfers()
+        # the transfer queue (its modules, transfers.json) once start-up is over; sooner if a
+        # transfer begins (run_action, a drop and double-click attach it first)
+        QTimer.singleShot(1000, window.attach_transfers)
         window.show_problems()
         if window.secrets_locked():
             window.unlock_secrets()  # cancelled: the status bar keeps saying so, File → Unlock secrets…

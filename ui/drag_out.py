@@ -96,6 +96,7 @@ class FilesOnDrop(QMimeData):
         _clean(dragged)
         folder = dragged / uuid.uuid4().hex[:12]
         folder.mkdir(parents=True)
+        self.view.before_transfer()
         job = wb.transfers.submit("download", remote, location_of(str(folder), folder=True), None,
                                   conflict=OVERWRITE, title=f"Drag out {remote[0].name or remote[0].root}"
                                   + (f" and {len(remote) - 1} more" if len(remote) > 1 else ""))

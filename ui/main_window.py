@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.model = ProjectModel(wb, self)
         self.tree = ProjectView(status=lambda t: self.statusBar().showMessage(t, 8000))
         self.tree.interaction = self.interaction
+        self.tree.before_transfer = lambda: self.attach_transfers()
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)
         # long names that differ only at the end (AMI names with dates) stay told apart
@@ -238,6 +239,7 @@ class MainWindow(QMainWindow):
 
                 if self.opener is None:
                     self.opener = Opener(self)
+                self.attach_transfers()
                 self.opener.open(loc, str(node.element.properties.get("ContentType", "")))
 
     @Slot()
@@ -305,6 +307,7 @@ class MainWindow(QMainWindow):
         if vo is None:
             return None
         rows = [QPersistentModelIndex(i) for i in indexes]
+        self.attach_transfers()  # a storage action starts a transfer: the Transfers tab follows it
         run = self.wb.actions.start(action, [n.element for n in nodes], vo, self.interaction)
         outcomes = self.outcomes
 

@@ -43,6 +43,7 @@ class ProjectView(QTreeView):
         self.setObjectName("projectView")
         self.status = status
         self.interaction = None  # set by the window: conflict questions of dropped transfers
+        self.before_transfer: Callable[[], None] = lambda: None  # the window shows its Transfers tab
         self.setDragEnabled(True)
         self.setAcceptDrops(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
@@ -203,6 +204,7 @@ class ProjectView(QTreeView):
             kind = "download" if remote_sources else "copy"
         else:
             kind = "copy" if remote_sources else "upload"
+        self.before_transfer()
         job = self.model().wb.transfers.submit(kind, sources, target, self.interaction)
         self.jobs.append(job)
         return job
