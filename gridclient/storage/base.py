@@ -32,6 +32,11 @@ class Integrity(StorageError):
     """A finished file is not what the source holds: a size or checksum differs."""
 
 
+class CopyRefused(StorageError):
+    """The server would not copy between these two places itself (another account's credentials):
+    the queue moves the bytes through here instead."""
+
+
 class Stop(threading.Event):
     """Set to stop a transfer; schemes check it between chunks."""
 
@@ -192,6 +197,7 @@ class Scheme:
         raise StorageError(f"{self.name} storage cannot copy on the server.")
 
     def can_copy(self, source: Location, target: Location) -> bool:
+        """Worth asking the server to copy (it may still refuse with :class:`CopyRefused`)."""
         return False
 
     def verify(self, stored: Entry, local_path: str) -> None:

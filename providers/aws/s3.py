@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError, FlexibleChecksumError
 from s3transfer.subscribers import BaseSubscriber
 
 from gridclient.operations import Cancelled
-from gridclient.storage.base import Entry, Integrity, Location, Progress, Scheme, Stop, StorageError
+from gridclient.storage.base import CopyRefused, Entry, Integrity, Location, Progress, Scheme, Stop, StorageError
 
 MB = 1024 * 1024
 CONFIG = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=10,
@@ -335,7 +335,13 @@ class S3Scheme(Scheme):
                 s3.abort_multipart_upload(Bucket=target.root, Key=target.path, UploadId=u["UploadId"])
 
     def can_copy(self, source: Location, target: Location) -> bool:
-        return source.scheme == target.scheme == "s3" and source.vo_id == target.vo_id
+        """One VO; or two VOs on one endpoint (two sets of keys of one account, or an account the
+        target's keys may read from): the server is asked, and a refusal streams instead."""
+        if not source.scheme == target.scheme == "s3":
+            return False
+        if source.vo_id == target.vo_id:
+            return True
+        return self.tokens(source.vo_id).endpoint_url == self.tokens(target.vo_id).endpoint_url
 
     def copy(self, source: Entry, target: Location, progress: Progress, stop: Stop) -> Entry:
         src = source.location
@@ -343,7 +349,13 @@ class S3Scheme(Scheme):
         watch = _Progress(progress, source.size)
         future = self.manager(s3).copy({"Bucket": src.root, "Key": src.path}, target.root, target.path,
                                        subscribers=[watch], source_client=self.client(src))
-        self._wait(future, stop, watch)
+        try:
+            self._wait(future, stop, watch)
+        except ClientError as exc:
+            if src.vo_id != target.vo_id and _code(exc) in ("AccessDenied", "403", "AllAccessDisabled",
+                                                             "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise CopyRefused(f"{target.uri}: these keys may not read {src.uri}") from exc
+            raise
         stored = self.stat(target)
         if stored is None:
             raise StorageError(f"{target.uri} is not there after the copy.")

@@ -360,6 +360,8 @@ class _Flipping(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream: ClassVar[tuple[str, int]] = ("127.0.0.1", 0)
     flipped: ClassVar[list[str]] = []  # each server gets its own subclass and list
+    flip: ClassVar[bool] = True
+    refuse_copies: ClassVar[bool] = False  # answer a server-side copy with 403 AccessDenied
 
     def log_message(self, *args):
         pass
@@ -367,6 +369,16 @@ class _Flipping(http.server.BaseHTTPRequestHandler):
     def _forward(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        if self.refuse_copies and self.headers.get("x-amz-copy-source"):
+            self.flipped.append("refused " + self.path)
+            denied = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                      b"<Message>Access Denied</Message></Error>")
+            self.send_response(403)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(denied)))
+            self.end_headers()
+            self.wfile.write(denied)
+            return
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() not in ("connection", "keep-alive", "proxy-connection", "transfer-encoding")}
         conn = http.client.HTTPConnection(*self.upstream, timeout=30)
@@ -377,7 +389,7 @@ class _Flipping(http.server.BaseHTTPRequestHandler):
         finally:
             conn.close()
         _bucket, _, key = urlsplit(self.path).path.lstrip("/").partition("/")
-        if self.command == "GET" and key and resp.status in (200, 206) and data:
+        if self.flip and self.command == "GET" and key and resp.status in (200, 206) and data:
             data = bytearray(data)
             data[len(data) // 2] ^= 0x01
             data = bytes(data)
@@ -397,15 +409,30 @@ class _Flipping(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
 
 
-@pytest.fixture
-def flipping_proxy(moto):
+def _shim(moto: str, **behaviour):
     parts = urlsplit(moto)
-    handler = type("Flipping", (_Flipping,), {"upstream": (parts.hostname, parts.port), "flipped": []})
+    handler = type("Shim", (_Flipping,), {"upstream": (parts.hostname, parts.port), "flipped": [], **behaviour})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler.flipped
+    return server, f"http://127.0.0.1:{server.server_address[1]}", handler.flipped
+
+
+@pytest.fixture
+def flipping_proxy(moto):
+    server, url, flipped = _shim(moto)
+    yield url, flipped
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def copy_refusing_proxy(moto):
+    """An endpoint that passes everything to moto but refuses every server-side copy, as S3 does
+    when the target's keys may not read the source."""
+    server, url, refused = _shim(moto, flip=False, refuse_copies=True)
+    yield url, refused
     server.shutdown()
     server.server_close()
 
@@ -628,3 +655,38 @@ def test_an_upload_whose_app_was_killed_goes_on_from_its_parts_after_a_restart(e
     assert len(sent) <= 5 - parts_there  # the parts on the server were not sent again
     assert env.s3.list_multipart_uploads(Bucket="bucket-one").get("Uploads", []) == []
     queue.shutdown()
+
+
+def _token_with(endpoint: str, key_id: str, secret: str, name: str) -> AwsToken:
+    vo = VirtualOrganization(name=name, type="aws", settings={
+        "region": "us-east-1", "credential_mode": "keys", "access_key_id": key_id, "endpoint_url": endpoint})
+    return AwsToken(vo, {"secret_access_key": secret})
+
+
+def test_between_two_vos_of_one_account_the_server_copies(env, moto):
+    other = make_token(moto, "Other keys")
+    env.tokens[other.vo_id] = other
+    env.s3.put_object(Bucket="bucket-one", Key="data.bin", Body=os.urandom(3 * MiB))
+    gets = calls(env.s3, "GetObject") + calls(other.client("s3"), "GetObject")
+    job = env.run("copy", [env.at("bucket-one", "data.bin")], Location("s3", other.vo_id, "bucket-two", ""))
+    assert job.state == "done", job.message
+    assert gets == []  # no byte came through here
+    assert env.s3.get_object(Bucket="bucket-two", Key="data.bin")["Body"].read() == \
+        env.s3.get_object(Bucket="bucket-one", Key="data.bin")["Body"].read()
+
+
+def test_when_the_server_refuses_to_copy_the_bytes_are_streamed(env, copy_refusing_proxy):
+    """Two VOs on one endpoint that refuses server-side copies (the target's keys may not read
+    the source): the queue asks the server, is refused, and streams the object through here."""
+    url, refused = copy_refusing_proxy
+    a, b = make_token(url, "A"), make_token(url, "B")
+    env.tokens.update({a.vo_id: a, b.vo_id: b})
+    body = os.urandom(2 * MiB)
+    env.s3.put_object(Bucket="bucket-one", Key="shared.bin", Body=body)
+    gets = calls(a.client("s3"), "GetObject")
+    job = env.run("copy", [Location("s3", a.vo_id, "bucket-one", "shared.bin")],
+                  Location("s3", b.vo_id, "bucket-two", ""))
+    assert job.state == "done", job.message
+    assert refused and len(gets) == 1  # asked of the server first, then read through here
+    assert env.s3.get_object(Bucket="bucket-two", Key="shared.bin")["Body"].read() == body
+    assert job.files[0].done == len(body)  # progress counted once
