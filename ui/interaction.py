@@ -71,12 +71,44 @@ class QtInteraction(GuiThreadCaller):
 
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         def ask() -> dict[str, Any] | None:
+            if as_buttons(fields):
+                return self._ask_with_buttons(title, fields, text)
             from ui.forms import FieldsDialog  # the form code loads with the first question
 
             dlg = FieldsDialog(title, fields, text, self.parent_widget)
             return dlg.form.values() if dlg.exec() == QDialog.DialogCode.Accepted else None
 
         return self._on_gui(ask)
+
+    def _ask_with_buttons(self, title: str, fields: list[Field], text: str) -> dict[str, Any] | None:
+        """One choice of a few, each a button (and "do the same for all" a check box under them):
+        what a file manager asks when a target exists, in one click."""
+        from PySide6.QtWidgets import QCheckBox
+
+        choice = fields[0]
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
+                          self.parent_widget)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = {}
+        for option in choice.choices:
+            buttons[box.addButton(option, QMessageBox.ButtonRole.AcceptRole)] = option
+            if option == choice.default:
+                box.setDefaultButton(list(buttons)[-1])
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setEscapeButton(cancel)
+        check = None
+        if len(fields) == 2:
+            check = QCheckBox(fields[1].label)
+            check.setChecked(bool(fields[1].default))
+            box.setCheckBox(check)
+        box.exec()
+        picked = buttons.get(box.clickedButton())
+        if picked is None:
+            return None
+        answer: dict[str, Any] = {choice.name: picked}
+        if check is not None:
+            answer[fields[1].name] = check.isChecked()
+        return answer
 
     def notify(self, level: str, title: str, text: str) -> None:
         def show() -> None:
@@ -91,6 +123,17 @@ class QtInteraction(GuiThreadCaller):
             box.show()
 
         self._on_gui(show)
+
+
+def as_buttons(fields: list[Field]) -> bool:
+    """Whether a question is one fixed choice of two to five (and at most a yes/no beside it):
+    then it is asked with a button each, not a form."""
+    if not fields or len(fields) > 2:
+        return False
+    first = fields[0]
+    if first.kind != "choice" or first.editable or not 2 <= len(first.choices) <= 5:
+        return False
+    return len(fields) == 1 or fields[1].kind == "bool"
 
 
 class GuiThreadInteraction(GuiThreadCaller):

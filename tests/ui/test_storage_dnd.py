@@ -250,3 +250,34 @@ def test_after_del_the_next_row_is_selected_for_the_next_del(qtbot, win, monkeyp
                                                  for r in range(win.model.rowCount(docs))], timeout=15000)
     selected = win.tree.selectionModel().selectedRows(0)
     assert len(selected) == 1 and selected[0].parent() == docs  # its neighbour, ready for the next Del
+
+
+def test_a_target_that_exists_is_asked_about_with_a_button_each(qtbot, win, boto, local):
+    """The second drop of one file: the question comes from the transfer's thread as a box with
+    Overwrite / Skip / Rename / Only if newer… buttons and "do the same" under them."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    bucket = row(win, "Team A", "Storage", "beta-bucket")
+    drop(win, files_mime(local / "notes.txt"), bucket)
+    assert last_job(qtbot, win).state == "done"
+    seen = []
+
+    def answer() -> None:  # a person reading the box and clicking Rename
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and not seen:
+            seen.append([b.text() for b in box.buttons()])
+            seen.append(box.checkBox().text() if box.checkBox() else "")
+            next(b for b in box.buttons() if b.text() == "Rename").click()
+
+    clicker = QTimer()
+    clicker.timeout.connect(answer)
+    clicker.start(50)
+    drop(win, files_mime(local / "notes.txt"), bucket)
+    job = last_job(qtbot, win)
+    clicker.stop()
+    assert job.state == "done", job.message
+    assert {"Overwrite", "Skip", "Rename", "Only if newer or different", "Cancel"} <= set(seen[0])
+    assert "the same" in seen[1]
+    names = sorted(o["Key"] for o in boto("s3").list_objects_v2(Bucket="beta-bucket")["Contents"])
+    assert names == ["notes (2).txt", "notes.txt"]
