@@ -275,6 +275,11 @@ class MainWindow(QMainWindow):
             return
         elements = [n.element for n in nodes if n.kind not in SPECIAL]
         vos = {self.model.vo_of(n).id for n in nodes if self.model.vo_of(n)}
+        if len(elements) == 1 and self.wb.registry.storage_kind(elements[0].kind) == "file":
+            opener = menu.addAction(icon("file"), "Open", lambda ix=indexes[0]: self._double_clicked(ix))
+            opener.setObjectName("action:open")
+            menu.setDefaultAction(opener)  # what a double-click does
+            menu.addSeparator()
         group = None
         if elements and len(vos) == 1:
             for action in self.wb.registry.actions_for(elements):

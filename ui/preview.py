@@ -64,6 +64,10 @@ class PreviewTab(QWidget):
         if self.kind == "image":
             image = QImage.fromData(data)
             if not image.isNull():
+                if image.width() < 256 and image.height() < 256 and self.location.name.lower().endswith(".svg"):
+                    # a drawing made for an icon's size is shown at a size one can look at
+                    image = image.scaled(256, 256, Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation)
                 label = QLabel()
                 label.setObjectName("previewImage")
                 label.setPixmap(QPixmap.fromImage(image))

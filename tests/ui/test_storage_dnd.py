@@ -281,3 +281,19 @@ def test_a_target_that_exists_is_asked_about_with_a_button_each(qtbot, win, boto
     assert "the same" in seen[1]
     names = sorted(o["Key"] for o in boto("s3").list_objects_v2(Bucket="beta-bucket")["Contents"])
     assert names == ["notes (2).txt", "notes.txt"]
+
+
+def test_an_object_opens_from_its_menu_in_a_preview_tab(qtbot, win):
+    from PySide6.QtWidgets import QMenu, QPlainTextEdit
+
+    report = row(win, "Team A", "Storage", "alpha-bucket", "docs/", "report.csv")
+    win.tree.setCurrentIndex(report)
+    menu = QMenu()
+    win._fill_actions(menu)
+    opener = next(a for a in menu.actions() if a.objectName() == "action:open")
+    assert menu.defaultAction() is opener
+    opener.trigger()
+    qtbot.waitUntil(lambda: win.terminals.count() == 1 and
+                    win.terminals.widget(0).findChild(QPlainTextEdit) is not None, timeout=10000)
+    text = win.terminals.widget(0).findChild(QPlainTextEdit).toPlainText()
+    assert text.startswith("a,b\n1,2\n") and win.terminals.tabText(0) == "report.csv"
