@@ -13,8 +13,10 @@ given up on (it was closed, or reconnected) is closed too, never left open.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -52,10 +54,42 @@ def _default_session_factory(target, known_hosts, interaction):
     return SSHSession(target, known_hosts, interaction)
 
 
-class _SessionEvents(QObject):
-    """What a session's reader thread tells its tab (queued to the GUI thread)."""
+_keys = itertools.count(1)
 
-    closed = Signal(str, int)  # reason, attempt
+
+class _SessionEvents(QObject):
+    """What a session's reader thread tells a tab (queued to the GUI thread).
+
+    One for the whole process, never deleted: a reader thread that emitted on an object of the
+    tab's could do so while the GUI thread was deleting the closed tab, and crash (it did, in CI).
+    Tabs are found by a key; a tab that is gone is simply not told."""
+
+    closed = Signal(int, str, int)  # tab key, reason, attempt
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tabs: dict[int, "weakref.ref[TerminalTab]"] = {}
+        self.closed.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(int, str, int)
+    def _deliver(self, key: int, reason: str, attempt: int) -> None:
+        import shiboken6
+
+        ref = self.tabs.get(key)
+        tab = ref() if ref is not None else None
+        if tab is not None and shiboken6.isValid(tab):
+            tab._on_closed(reason, attempt)
+
+
+_events: _SessionEvents | None = None
+
+
+def session_events() -> _SessionEvents:
+    """The process's relay (made on the GUI thread, with the first tab)."""
+    global _events
+    if _events is None:
+        _events = _SessionEvents()
+    return _events
 
 
 class _ConnectAttempt(QObject):
@@ -126,8 +160,9 @@ class TerminalTab(QWidget):
         self.setFocusProxy(self.terminal)
 
         # owned by the tab (not by a reader thread's closure): it goes with the tab, on this thread
-        self._events = _SessionEvents(self)
-        self._events.closed.connect(self._on_closed, Qt.ConnectionType.QueuedConnection)
+        self._events = session_events()
+        self._key = next(_keys)
+        self._events.tabs[self._key] = weakref.ref(self)
 
     # -- connection lifecycle -------------------------------------------------------------------
     def connect_session(self) -> None:
@@ -181,13 +216,10 @@ class TerminalTab(QWidget):
             return
         self.session = session
         self.terminal.set_backend(session)
-        events = self._events
+        events, key = self._events, self._key
 
-        def on_closed(reason: str) -> None:  # the reader thread
-            try:
-                events.closed.emit(reason or "the connection was closed", attempt)
-            except RuntimeError:  # the tab is gone
-                pass
+        def on_closed(reason: str) -> None:  # the reader thread: the relay outlives every tab
+            events.closed.emit(key, reason or "the connection was closed", attempt)
 
         session.start_reader(self.terminal.on_data, on_closed)
         self._set_state("connected", "")
@@ -222,6 +254,7 @@ class TerminalTab(QWidget):
     def close_session(self) -> None:
         """Close the tab's session, and any an attempt still under way opens, off the GUI thread."""
         self._closing = True
+        self._events.tabs.pop(self._key, None)
         self._next_attempt()
         session, self.session = self.session, None
         self.terminal.shutdown()  # a reader waiting to hand over bytes goes on, to its end
