@@ -175,3 +175,35 @@ def delete(ctx) -> Any:
         raise Cancelled()
     job = ctx.transfers.submit("delete", locations, None, ctx.interaction)
     return _submitted(job)
+
+
+# -- Local files: which folders it shows (the preference local_roots) ----------------------------
+def _roots(ctx) -> list[str]:
+    roots = [r for r in ctx.workbench.workspace.preferences.get("local_roots", []) if isinstance(r, str)]
+    return roots or [os.path.expanduser("~")]  # an empty list shows the home folder: keep it shown
+
+
+def _set_roots(ctx, roots: list[str]) -> None:
+    ctx.workbench.workspace.preferences["local_roots"] = roots
+    ctx.workbench.workspace.save()
+
+
+def add_local_folder(ctx) -> str:
+    path = os.path.abspath(os.path.expanduser(str(ctx.values.get("folder") or "")))
+    if not os.path.isdir(path):
+        raise NotADirectoryError(20, "Not a folder", path)
+    roots = _roots(ctx)
+    if path in roots:
+        return f"{path} is under Local files already."
+    _set_roots(ctx, roots + [path])
+    return f"Added {path} to Local files."
+
+
+def remove_local_folder(ctx) -> str:
+    gone = {os.path.abspath(e.id) for e in ctx.elements}
+    _set_roots(ctx, [r for r in _roots(ctx) if os.path.abspath(r) not in gone])
+    return f"Removed {labels(ctx)} from Local files."
+
+
+def labels(ctx) -> str:
+    return ", ".join(e.label for e in ctx.elements)

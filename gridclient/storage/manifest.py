@@ -5,7 +5,9 @@ Data only, like every manifest. Registered by :meth:`ExtensionRegistry.discover`
 installed providers; its VO type is not offered in the VO wizard (``LOCAL`` is always there).
 """
 
-from gridclient.registry import Category, NodeContributor, ProviderManifest, StorageScheme, VOType
+from gridclient.interaction import Field
+from gridclient.registry import (GROUP_CREATE, GROUP_DELETE, Action, Category, NodeContributor, ProviderManifest,
+                                 StorageScheme, VOType)
 
 M = "gridclient.storage.local"
 LOCAL = "local"  # the VO type, and the id of the one VO of that type (never saved in the workspace)
@@ -19,4 +21,13 @@ manifest = ProviderManifest(
     storage_schemes=(StorageScheme("file", "gridclient.storage.local:FileScheme",
                                    folder_kinds=frozenset({"file.root", "file.folder"}),
                                    file_kinds=frozenset({"file.file"}), root_kinds=frozenset({"file.root"})),),
+    actions=(
+        Action("local.add_folder", "Add folder…", "gridclient.storage.actions:add_local_folder",
+               frozenset({"file.roots"}), icon="folder", group=GROUP_CREATE, refreshes="self",
+               fields=(Field("folder", "Folder", kind="folder", required=True,
+                             help="Shown under Local files, to drag to and from."),)),
+        Action("local.remove_folder", "Remove from Local files", "gridclient.storage.actions:remove_local_folder",
+               frozenset({"file.root"}), icon="delete", group=GROUP_DELETE, refreshes="parent",
+               confirm="Remove {labels} from Local files? The folder and its files stay on this computer."),
+    ),
 )
