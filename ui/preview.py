@@ -104,7 +104,7 @@ class Opener:
 
     def __init__(self, window):
         self.window = window
-        self.pending: dict[str, str] = {}  # job id → the local file to open when it is done
+        self.pending: set[str] = set()  # ids of the downloads to open when they are done
 
     def open(self, location: Location, content_type: str = "") -> None:
         kind = how_to_open(location.name, content_type)
@@ -126,12 +126,12 @@ class Opener:
         job = wb.transfers.submit("download", [location], location_of(str(folder), folder=True),
                                   self.window.interaction, conflict=OVERWRITE,
                                   title=f"Open {location.name}")
-        self.pending[job.id] = ""
+        self.pending.add(job.id)
         self.window.statusBar().showMessage(f"Downloading {location.display} to open it…", 8000)
 
     def job_ended(self, job) -> None:
         if job.id not in self.pending:
             return
-        del self.pending[job.id]
+        self.pending.discard(job.id)
         if job.state == "done" and job.files and job.files[0].target is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(job.files[0].target.path))

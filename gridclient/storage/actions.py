@@ -202,8 +202,6 @@ def add_local_folder(ctx) -> str:
 def remove_local_folder(ctx) -> str:
     gone = {os.path.abspath(e.id) for e in ctx.elements}
     _set_roots(ctx, [r for r in _roots(ctx) if os.path.abspath(r) not in gone])
-    return f"Removed {labels(ctx)} from Local files."
+    from gridclient.actions import labels_of
 
-
-def labels(ctx) -> str:
-    return ", ".join(e.label for e in ctx.elements)
+    return f"Removed {labels_of(ctx.elements)} from Local files."

@@ -71,10 +71,6 @@ class TransferQueue:
     def on_change(self, fn: Callable[[Job], None]) -> None:
         self._listeners.append(fn)
 
-    def off_change(self, fn: Callable[[Job], None]) -> None:
-        if fn in self._listeners:
-            self._listeners.remove(fn)
-
     def _changed(self, job: Job, force: bool = True) -> None:
         """Tell the listeners (progress: at most ~10 times a second a job); keep the queue file —
         at once when a job's own state changed, else at most every 2 s (a save writes every job:
@@ -201,11 +197,6 @@ class TransferQueue:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
-    def moving(self) -> bool:
-        """Some job's thread still moves bytes (after :meth:`shutdown` too)."""
-        return any(getattr(j, "_thread", None) is not None and j._thread.is_alive() for j in self.jobs)
-
-    @property
     def busy(self) -> bool:
         return any(j.state not in ENDED for j in self.jobs)
 
@@ -303,7 +294,8 @@ class TransferQueue:
         names = LocalNames(Path(local_path(job.target))) if job.target is not None and \
             job.target.scheme == "file" and job.kind != "delete" else None
         for src in job.sources:
-            job.stop.is_set() and _raise_cancelled()
+            if job.stop.is_set():
+                raise Cancelled()
             scheme = self.storage.of(src)
             if src.is_folder:
                 if job.kind == "delete" and src.scheme == "file":
@@ -424,8 +416,6 @@ class TransferQueue:
 
         def progress(n: int) -> None:
             task.done += n
-            if task.stop.is_set() and not job.stop.is_set():
-                pass
             self._changed(job, force=False)
 
         stop = _Either(job.stop, task.stop)
@@ -635,7 +625,3 @@ class _Either:
             if left <= 0:
                 return False
             self.a.wait(min(left, 0.02))
-
-
-def _raise_cancelled() -> None:
-    raise Cancelled()

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Iterator
 
 from gridclient.elements import Element
+from gridclient.storage.jobs import human_bytes
 from providers.aws import kinds as K
 
 Pages = Iterator[list[Element]]
@@ -200,13 +201,6 @@ def load_volumes(token, parent: Element) -> Pages:
         yield out
 
 
-def human_size(n: int) -> str:
-    """Sizes as the transfer queue and the file managers of the desktop say them (1 MB = 10⁶ B)."""
-    from gridclient.storage.jobs import human_bytes
-
-    return human_bytes(n)
-
-
 def load_bucket(token, parent: Element) -> Pages:
     """A bucket or folder: sub-folders by the "/" delimiter, then objects, a page at a time."""
     bucket = parent.ref["bucket"]
@@ -235,7 +229,7 @@ def load_bucket(token, parent: Element) -> Pages:
                 K.OBJECT, f"{bucket}/{key}", key[len(prefix):], icon="file",
                 properties={"Bucket": bucket, "Key": key, "Size": size, "LastModified": modified,
                             "ETag": obj.get("ETag", ""), "StorageClass": obj.get("StorageClass", "")},
-                detail=f"{human_size(size)} · {modified[:19].replace('T', ' ')}",
+                detail=f"{human_bytes(size)} · {modified[:19].replace('T', ' ')}",
                 ref={"bucket": bucket, "key": key, "uri": f"s3://{bucket}/{key}"},
             ))
         yield out

@@ -155,7 +155,8 @@ class S3Scheme(Scheme):
             return m
 
     def _created(self, parsed=None, **_kwargs) -> None:
-        note = self._notes.get((parsed or {}).get("Bucket"), {}).get((parsed or {}).get("Key"))
+        parsed = parsed or {}
+        note = self._notes.get(parsed.get("Bucket"), {}).get(parsed.get("Key"))
         if note is not None and parsed.get("UploadId"):
             note["upload_id"] = parsed["UploadId"]
 
@@ -221,27 +222,28 @@ class S3Scheme(Scheme):
     # -- moving bytes ----------------------------------------------------------------------------
     def download(self, entry: Entry, target: BinaryIO, progress: Progress, stop: Stop, offset: int = 0) -> None:
         loc = entry.location
+        try:
+            self._download(entry, target, progress, stop, offset)
+        except FlexibleChecksumError as exc:  # botocore checked the bytes against S3's checksum
+            raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
+
+    def _download(self, entry: Entry, target: BinaryIO, progress: Progress, stop: Stop, offset: int) -> None:
+        loc = entry.location
         s3 = self.client(loc)
         if offset:  # go on where an interrupted download stopped, if the object is the same
             kw = {"IfMatch": f'"{entry.etag}"'} if entry.etag else {}
             body = s3.get_object(Bucket=loc.root, Key=loc.path, Range=f"bytes={offset}-", **kw)["Body"]
             target.seek(offset)
-            try:
-                while chunk := body.read(MB):
-                    if stop.is_set():
-                        body.close()
-                        raise Cancelled()
-                    target.write(chunk)
-                    progress(len(chunk))
-            except FlexibleChecksumError as exc:
-                raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
+            while chunk := body.read(MB):
+                if stop.is_set():
+                    body.close()
+                    raise Cancelled()
+                target.write(chunk)
+                progress(len(chunk))
             return
         watch = _Progress(progress, entry.size)
         future = self.manager(s3).download(loc.root, loc.path, target, subscribers=[watch])
-        try:
-            self._wait(future, stop, watch)
-        except FlexibleChecksumError as exc:  # botocore checked the bytes against S3's checksum
-            raise Integrity(f"{loc.uri}: the bytes received differ from the object's (checksum).") from exc
+        self._wait(future, stop, watch)
 
     def upload(self, source: str | BinaryIO, size: int, target: Location, progress: Progress, stop: Stop,
                resume: dict[str, Any] | None = None, note: dict[str, Any] | None = None) -> Entry:

@@ -198,10 +198,9 @@ def details(ctx) -> ActionResult:
 
 
 def _location(ctx):
-    from gridclient.storage import Location
+    from gridclient.storage import location_of_element
 
-    ref = ctx.element.ref
-    return Location("s3", ctx.vo.id, ref["bucket"], ref.get("key", ""))
+    return location_of_element(ctx.element, ctx.vo.id)
 
 
 def edit_tags(ctx) -> ActionResult:

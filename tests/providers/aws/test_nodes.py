@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from gridclient.elements import Element
+from gridclient.storage.jobs import human_bytes
 from gridclient.workspace import VirtualOrganization
 from providers.aws import nodes
 from providers.aws.nodes import (
     CATALOG_LIMIT,
     flatten,
-    human_size,
     load_bucket,
     load_catalog,
     load_computing,
@@ -101,8 +101,9 @@ def test_flatten_nested_lists_tags_and_dates():
     assert all(not isinstance(v, (dict, list)) for v in flat.values())
 
 
-def test_human_size():
+def test_sizes_in_the_tree_are_human_bytes():
     """Decimal units, as the transfer queue and the desktop's file managers say sizes."""
+    human_size = human_bytes
     assert human_size(0) == "0 B"
     assert human_size(999) == "999 B"
     assert human_size(1000) == "1.0 KB"
