@@ -496,15 +496,18 @@ class TransferQueue:
             task.started, task.note = time.time(), {}  # these find the parts if the app stops
         stored = scheme.upload(path, size, dst, progress, stop, resume=resume, note=task.note)
         task.note = {}
-        self._check(scheme, stored, size, path, dst)
+        self._keep_if_whole(scheme, stored, size, lambda: scheme.verify(stored, path))
 
-    def _check(self, scheme, stored: Entry, size: int, path: str, dst: Location) -> None:
+    @staticmethod
+    def _keep_if_whole(scheme, stored: Entry, size: int, same_content: Callable[[], None]) -> None:
+        """What was stored has ``size`` bytes and ``same_content()`` raises no Integrity; else it is
+        deleted (not left under its final name) and the Integrity raised."""
         try:
             if stored.size != size:
-                raise Integrity(f"{dst.display} holds {stored.size} bytes; {size} were sent.")
-            scheme.verify(stored, path)
+                raise Integrity(f"{stored.location.display} holds {stored.size} bytes; the original {size}.")
+            same_content()
         except Integrity:
-            scheme.delete([dst])  # not left under its final name
+            scheme.delete([stored.location])
             raise
 
     def _between(self, task: FileTask, src: Entry, dst: Location, progress, stop) -> None:
@@ -521,12 +524,12 @@ class TransferQueue:
             stored = target_scheme.upload(stream, src.size, dst, progress, stop)
         finally:
             stream.close()
-        if stored.size != src.size:
-            target_scheme.delete([dst])
-            raise Integrity(f"{dst.display} holds {stored.size} bytes; the original {src.size}.")
-        if src.etag and stored.etag and "-" not in src.etag + stored.etag and src.etag != stored.etag:
-            target_scheme.delete([dst])
-            raise Integrity(f"{dst.display} differs from the original (checksum).")
+
+        def same_etag() -> None:  # two single-part ETags are the MD5s of the bytes
+            if src.etag and stored.etag and "-" not in src.etag + stored.etag and src.etag != stored.etag:
+                raise Integrity(f"{dst.display} differs from the original (checksum).")
+
+        self._keep_if_whole(target_scheme, stored, src.size, same_etag)
 
     # -- deleting ----------------------------------------------------------------------------------
     def _delete(self, job: Job) -> None:
