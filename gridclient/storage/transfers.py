@@ -319,20 +319,17 @@ class TransferQueue:
                 rel = entry.location.relative_to(base)
                 if job.rename:
                     rel = job.rename + ("/" if src.is_folder else "") + rel[len(src.name) + (1 if src.is_folder else 0):]
+                why = ""
                 if names is not None:
+                    changed = len(names.renamed)
                     local = names.local_path(rel)
                     target = Location("file", path=str(local).replace(os.sep, "/") + ("/" if entry.is_folder else ""))
-                    why = ""
+                    if len(names.renamed) > changed:  # this name had to change: say why
+                        why = names.renamed[-1].reason
                 else:
-                    target, why = job.target.child(rel, folder=entry.is_folder), ""
+                    target = job.target.child(rel, folder=entry.is_folder)
                 tasks.append(FileTask(entry if not entry.is_folder else Entry(entry.location), target,
                                       0 if entry.is_folder else entry.size, renamed=why))
-            if names is not None:
-                reasons = {r.remote: r.reason for r in names.renamed}
-                for t in tasks:
-                    if t.source is not None and not t.renamed:
-                        rel = t.source.location.relative_to(base)
-                        t.renamed = reasons.get(rel, "")
         return tasks
 
     # -- conflicts ---------------------------------------------------------------------------------

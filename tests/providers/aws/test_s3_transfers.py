@@ -690,3 +690,17 @@ def test_when_the_server_refuses_to_copy_the_bytes_are_streamed(env, copy_refusi
     assert refused and len(gets) == 1  # asked of the server first, then read through here
     assert env.s3.get_object(Bucket="bucket-two", Key="shared.bin")["Body"].read() == body
     assert job.files[0].done == len(body)  # progress counted once
+
+
+def test_a_name_changed_in_the_first_of_two_sources_is_listed_too(env):
+    """Two folders from different places downloaded in one job: each changed name is listed with
+    its reason, whichever source it came from."""
+    env.s3.put_object(Bucket="bucket-one", Key="x/first/bad\x1bname.txt", Body=b"1")
+    env.s3.put_object(Bucket="bucket-one", Key="y/deeper/second/ok.txt", Body=b"2")
+    target = env.tmp / "target"
+    target.mkdir()
+    job = env.run("download", [env.at("bucket-one", "x/first/"), env.at("bucket-one", "y/deeper/second/")],
+                  Location.parse(str(target) + "/"))
+    assert job.state == "done", (job.message, states(job))
+    assert [t.source.location.path for t in job.renamed] == ["x/first/bad\x1bname.txt"]
+    assert "control" in job.renamed[0].renamed
