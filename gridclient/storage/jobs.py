@@ -124,7 +124,11 @@ class Job:
         return self.bytes_done / total
 
     def _sample(self) -> None:
+        """Note the bytes done now, for :attr:`speed` — at most ten times a second: summing a job
+        of 8,000 files at each file's start and end made the copy take three times as long."""
         now = time.monotonic()
+        if self._samples and now - self._samples[-1][0] < 0.1:
+            return
         self._samples.append((now, self.bytes_done))
         while len(self._samples) > 2 and now - self._samples[0][0] > 3.0:
             self._samples.pop(0)
