@@ -39,8 +39,7 @@ def location_of_element(element: Any, vo_id: str = "") -> "Location | None":
         return None
     from gridclient.storage.base import Location
 
-    loc = Location.parse(uri, vo_id)
-    return loc if loc.scheme == "file" else loc.__class__(loc.scheme, vo_id, loc.root, loc.path)
+    return Location.parse(uri, vo_id)  # the VO for remote schemes; a local path has none
 
 
 class Storage:
