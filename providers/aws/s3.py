@@ -54,6 +54,28 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+# how S3-compatible servers answer a request they do not implement (s3rver: NotImplemented and
+# 501 for ListMultipartUploads and UploadPartCopy, MethodNotAllowed and 405 for ListParts and
+# AbortMultipartUpload)
+NOT_OFFERED = frozenset({"NotImplemented", "MethodNotAllowed", "XNotImplemented", "NotSupported",
+                         "UnsupportedOperation", "501", "405"})
+COPY_OBJECT_LIMIT = 5 * 1024 ** 3  # CopyObject copies at most this much in one request
+
+
+def not_offered(exc: BaseException) -> bool:
+    """The server said it does not implement this request (not: refused it, or failed)."""
+    if not isinstance(exc, ClientError):
+        return False
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return _code(exc) in NOT_OFFERED or status in (501, 405)
+
+
+def _said(exc: ClientError) -> str:
+    err = exc.response.get("Error", {})
+    return f"{getattr(exc, 'operation_name', '') or 'the request'}: {err.get('Code') or '?'}" + \
+        (f" — {err['Message']}" if err.get("Message") else "")
+
+
 def _entry(bucket_loc: Location, key: str, obj: dict[str, Any]) -> Entry:
     modified = obj.get("LastModified")
     return Entry(Location("s3", bucket_loc.vo_id, bucket_loc.root, key),
@@ -123,6 +145,8 @@ class S3Scheme(Scheme):
         self._managers: dict[int, Any] = {}
         self._regions: dict[tuple[str, str], str] = {}
         self._notes: dict[str, dict[str, dict]] = {}  # bucket → key → the note of the upload under way
+        self._abort_refused: dict[str, str] = {}  # upload id → what the server said to AbortMultipartUpload
+        self._no_part_copy: set[str] = set()  # endpoints that answered UploadPartCopy with "not implemented"
         self._lock = threading.Lock()
 
     # -- clients ---------------------------------------------------------------------------------
@@ -152,6 +176,10 @@ class S3Scheme(Scheme):
                 # s3transfer keeps its upload id to itself: read it from the answer, which names
                 # the bucket and key, so an app stopped mid-upload finds that upload again
                 client.meta.events.register("after-call.s3.CreateMultipartUpload", self._created)
+                # s3transfer aborts a cancelled upload's multipart upload, and keeps quiet when the
+                # server refuses: hear the answer, so a cancel does not pass for a clean one
+                client.meta.events.register("before-parameter-build.s3.AbortMultipartUpload", self._aborting)
+                client.meta.events.register("after-call.s3.AbortMultipartUpload", self._aborted)
             return m
 
     def _created(self, parsed=None, **_kwargs) -> None:
@@ -159,6 +187,19 @@ class S3Scheme(Scheme):
         note = self._notes.get(parsed.get("Bucket"), {}).get(parsed.get("Key"))
         if note is not None and parsed.get("UploadId"):
             note["upload_id"] = parsed["UploadId"]
+
+    @staticmethod
+    def _aborting(params=None, context=None, **_kwargs) -> None:
+        if context is not None and params:
+            context["gridclient_upload_id"] = params.get("UploadId")
+
+    def _aborted(self, http_response=None, parsed=None, context=None, **_kwargs) -> None:
+        upload_id = (context or {}).get("gridclient_upload_id")
+        status = getattr(http_response, "status_code", 200)
+        err = (parsed or {}).get("Error", {})
+        if upload_id and status >= 300 and err.get("Code") not in ("NoSuchUpload",) and status != 404:
+            self._abort_refused[upload_id] = f"{err.get('Code') or f'HTTP {status}'}" + \
+                (f" — {err['Message']}" if err.get("Message") else "")
 
     def _wait(self, future, stop: Stop, watch: "_Progress") -> Any:
         """The managed transfer's result; ``stop`` cancels it (s3transfer then aborts a multipart
@@ -263,12 +304,20 @@ class S3Scheme(Scheme):
         else:
             watch = _Progress(progress, size)
             manager = self.manager(s3)
-            if note is not None:
-                self._notes.setdefault(target.root, {})[target.path] = note
+            note = note if note is not None else {}  # the upload id is heard here either way
+            self._notes.setdefault(target.root, {})[target.path] = note
             try:
                 future = manager.upload(source, target.root, target.path, extra_args=_content_type(target),
                                         subscribers=[watch])
                 self._wait(future, stop, watch)
+            except Cancelled:
+                refused = self._abort_refused.pop(note.get("upload_id") or "", None)
+                if refused:  # the cancel stopped the upload, but its parts are still on the server
+                    raise StorageError(
+                        f"Cancelled, but the server refused to remove the parts already sent "
+                        f"(AbortMultipartUpload: {refused}); they may stay in {target.root} and take up "
+                        "space there.") from None
+                raise
             finally:
                 self._notes.get(target.root, {}).pop(target.path, None)
         stored = self.stat(target)
@@ -280,9 +329,13 @@ class S3Scheme(Scheme):
         s3 = self.client(target)
         upload_id = (note or {}).get("upload_id")
         if not upload_id:  # no note: the newest unfinished upload of this key begun since then
-            uploads = [u for u in s3.list_multipart_uploads(Bucket=target.root, Prefix=target.path)
-                       .get("Uploads", ()) if u["Key"] == target.path
-                       and u["Initiated"].timestamp() >= since - 120]
+            try:
+                listed = s3.list_multipart_uploads(Bucket=target.root, Prefix=target.path).get("Uploads", ())
+            except ClientError as exc:
+                if not_offered(exc):
+                    return None  # this server cannot list unfinished uploads: the file goes up anew
+                raise
+            uploads = [u for u in listed if u["Key"] == target.path and u["Initiated"].timestamp() >= since - 120]
             if not uploads:
                 return None
             upload_id = max(uploads, key=lambda u: u["Initiated"])["UploadId"]
@@ -293,8 +346,8 @@ class S3Scheme(Scheme):
                 parts += [{"n": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]}
                           for p in page.get("Parts", ())]
         except ClientError as exc:
-            if _code(exc) in ("NoSuchUpload", "404"):
-                return None  # completed or aborted meanwhile
+            if _code(exc) in ("NoSuchUpload", "404") or not_offered(exc):
+                return None  # completed or aborted meanwhile, or the server cannot list parts: anew
             raise
         first = [p["size"] for p in parts if p["n"] == 1]
         if not first:
@@ -348,15 +401,28 @@ class S3Scheme(Scheme):
     def copy(self, source: Entry, target: Location, progress: Progress, stop: Stop) -> Entry:
         src = source.location
         s3 = self.client(target)
-        watch = _Progress(progress, source.size)
-        future = self.manager(s3).copy({"Bucket": src.root, "Key": src.path}, target.root, target.path,
-                                       subscribers=[watch], source_client=self.client(src))
+        endpoint = self.tokens(target.vo_id).endpoint_url or ""
         try:
-            self._wait(future, stop, watch)
+            if source.size >= CONFIG.multipart_threshold and endpoint in self._no_part_copy:
+                self._copy_whole(s3, source, target, progress, stop)
+            else:
+                try:
+                    watch = _Progress(progress, source.size)
+                    future = self.manager(s3).copy({"Bucket": src.root, "Key": src.path}, target.root, target.path,
+                                                   subscribers=[watch], source_client=self.client(src))
+                    self._wait(future, stop, watch)
+                except ClientError as exc:
+                    if getattr(exc, "operation_name", "") != "UploadPartCopy" or not not_offered(exc):
+                        raise
+                    # a server without UploadPartCopy (s3rver): one CopyObject, still on the server
+                    self._no_part_copy.add(endpoint)
+                    self._copy_whole(s3, source, target, progress, stop, exc)
         except ClientError as exc:
             if src.vo_id != target.vo_id and _code(exc) in ("AccessDenied", "403", "AllAccessDisabled",
                                                              "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 raise CopyRefused(f"{target.uri}: these keys may not read {src.uri}") from exc
+            if getattr(exc, "operation_name", "") == "CopyObject" and not_offered(exc):
+                raise CopyRefused(f"{target.uri}: the server does not copy objects ({_said(exc)})") from exc
             raise
         stored = self.stat(target)
         if stored is None:
@@ -366,6 +432,19 @@ class S3Scheme(Scheme):
         if "-" not in source.etag and "-" not in stored.etag and source.etag != stored.etag:
             raise Integrity(f"The copy of {src.uri} differs from the original (ETag).")
         return stored
+
+    def _copy_whole(self, s3, source: Entry, target: Location, progress: Progress, stop: Stop,
+                    why: ClientError | None = None) -> None:
+        """One CopyObject (up to 5 GiB), for a server that does not copy in parts."""
+        src = source.location
+        if source.size > COPY_OBJECT_LIMIT:
+            said = f" ({_said(why)})" if why is not None else ""
+            raise CopyRefused(f"{target.uri}: the server does not copy in parts{said}, and one request copies "
+                              "at most 5 GiB")
+        if stop.is_set():
+            raise Cancelled()
+        s3.copy_object(Bucket=target.root, Key=target.path, CopySource={"Bucket": src.root, "Key": src.path})
+        progress(source.size)
 
     def checker(self, entry: Entry) -> ETagCheck | None:
         """How to check a file against the object's ETag, where the ETag is a content hash."""
@@ -380,7 +459,13 @@ class S3Scheme(Scheme):
         except ClientError:
             return None  # the server cannot say: the size is checked
         part_size = int(head.get("ContentLength", 0))
-        return ETagCheck(loc.uri, etag, part_size) if part_size else None
+        count = etag.rpartition("-")[2]
+        # a server that ignores partNumber (s3rver) answers with the whole object: then the parts'
+        # size is not known, and a check made with it would fail a good file
+        if not part_size or not count.isdigit() or -(-entry.size // part_size) != int(count) or \
+                head.get("PartsCount") not in (None, int(count)):
+            return None
+        return ETagCheck(loc.uri, etag, part_size)
 
     def verify(self, stored: Entry, local_path: str) -> None:
         """The local file against the object's ETag (read 256 KiB at a time)."""

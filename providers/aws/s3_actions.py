@@ -191,10 +191,25 @@ def details(ctx) -> ActionResult:
             props[f"Tag:{t['Key']}"] = t.get("Value", "")
     except ClientError:
         props["Tags"] = "(not readable with these credentials)"
-    versions = [v for v in s3.list_object_versions(Bucket=ref["bucket"], Prefix=ref["key"]).get("Versions", [])
-                if v["Key"] == ref["key"]]
-    props["Versions"] = len(versions) if versions else "versioning is off"
+    try:
+        versions = [v for v in s3.list_object_versions(Bucket=ref["bucket"], Prefix=ref["key"]).get("Versions", [])
+                    if v["Key"] == ref["key"]]
+        props["Versions"] = len(versions) if versions else "versioning is off"
+    except ClientError as exc:  # a server without versions (s3rver) still has the rest to show
+        props["Versions"] = (f"this server keeps no versions ({_code(exc)})" if not_offered(exc)
+                             else f"(not readable: {_code(exc)})")
     return ActionResult(message=f"Details of s3://{ref['bucket']}/{ref['key']} in Properties.", properties=props)
+
+
+def _code(exc) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "") or
+               exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+
+
+def not_offered(exc) -> bool:
+    from providers.aws.s3 import not_offered as said_not_offered
+
+    return said_not_offered(exc)
 
 
 def _location(ctx):
@@ -215,6 +230,9 @@ def edit_tags(ctx) -> ActionResult:
         current = (s3.get_bucket_tagging(Bucket=ref["bucket"]) if bucket_only else
                    s3.get_object_tagging(Bucket=ref["bucket"], Key=ref["key"])).get("TagSet", [])
     except ClientError as exc:
+        if not_offered(exc):
+            raise RuntimeError(f"This server does not offer tags on {'buckets' if bucket_only else 'objects'} "
+                               f"({exc.operation_name}: {_code(exc)}).") from exc
         if exc.response.get("Error", {}).get("Code") not in ("NoSuchTagSet", "NoSuchTagSetError"):
             raise
         current = []
@@ -233,7 +251,12 @@ def edit_tags(ctx) -> ActionResult:
     elif tags:
         s3.put_object_tagging(Bucket=ref["bucket"], Key=ref["key"], Tagging={"TagSet": tags})
     else:
-        s3.delete_object_tagging(Bucket=ref["bucket"], Key=ref["key"])
+        try:
+            s3.delete_object_tagging(Bucket=ref["bucket"], Key=ref["key"])
+        except ClientError as exc:  # a server without DeleteObjectTagging (s3rver): an empty tag set
+            if not not_offered(exc):
+                raise
+            s3.put_object_tagging(Bucket=ref["bucket"], Key=ref["key"], Tagging={"TagSet": []})
     props = {f"Tag:{t['Key']}": t["Value"] for t in tags}
     return ActionResult(message=f"{len(tags)} tag{'s' if len(tags) != 1 else ''} saved.", properties=props)
 
@@ -242,12 +265,20 @@ def versions(ctx) -> str:
     """List an object's versions; download one, or make one the current version again."""
     import os
 
+    from botocore.exceptions import ClientError
+
     from gridclient.interaction import Field
 
     ref = ctx.element.ref
     s3 = ctx.storage.scheme("s3").client(_location(ctx))
-    found = [v for v in s3.list_object_versions(Bucket=ref["bucket"], Prefix=ref["key"]).get("Versions", [])
-             if v["Key"] == ref["key"]]
+    try:
+        listed = s3.list_object_versions(Bucket=ref["bucket"], Prefix=ref["key"]).get("Versions", [])
+    except ClientError as exc:
+        if not not_offered(exc):
+            raise
+        raise RuntimeError(f"This server keeps no object versions (ListObjectVersions: {_code(exc)}): "
+                           "there is only the current one.") from exc
+    found = [v for v in listed if v["Key"] == ref["key"]]
     if not found or found == [] or all(v.get("VersionId") in (None, "null") for v in found):
         return f"s3://{ref['bucket']} keeps no versions (versioning is off): there is only the current one."
     found.sort(key=lambda v: v["LastModified"], reverse=True)
