@@ -44,7 +44,7 @@ def _origin(url: str) -> str:
 def explain(exc: BaseException) -> str:
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {})
-        code, msg = err.get("Code", ""), err.get("Message", "")
+        code, msg = err.get("Code") or "", err.get("Message") or ""  # some servers send no Message
         op = getattr(exc, "operation_name", "") or "the request"
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if status == 407:  # a plain-HTTP endpoint behind a proxy that wants other credentials

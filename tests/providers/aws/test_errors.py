@@ -184,3 +184,15 @@ def test_a_proxy_password_never_reaches_a_message_a_log_or_a_file(wb, app_paths,
     for path in app_paths.config.parent.rglob("*"):
         if path.is_file():
             assert b"pr0xy-pw-XYZ" not in path.read_bytes(), path
+
+
+def test_an_error_without_a_message_is_still_explained():
+    """An S3-compatible server (s3rver) answers some requests with a code and no message."""
+    from botocore.exceptions import ClientError
+
+    from providers.aws.errors import explain
+
+    exc = ClientError({"Error": {"Code": "NotImplemented", "Message": None},
+                       "ResponseMetadata": {"HTTPStatusCode": 501}}, "DeleteObjectTagging")
+    said = explain(exc)
+    assert isinstance(said, str) and "NotImplemented" in said
