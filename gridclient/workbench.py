@@ -183,21 +183,25 @@ class Workbench:
                 if not self.live_refresh:
                     return
         token = self.tokens.token(vo)
-        children: list[Element] = []
-        encoded: list[str] = []
-        for page in read_ahead(loader(token, element), stop):
-            if stop is not None and stop.is_set():
-                return
-            children.extend(page)
-            # encoded for the cache page by page, before the page is handed on: the consumer (the
-            # GUI thread) is idle now, and one encode of 10,000 rows at the end competed with it
-            # for the GIL for ~100 ms
-            encoded.append(self.cache.encode(page))
-            if not shown:
-                yield Page(page)
-        if shown:
-            yield Replace(children)
-        self.cache.put_encoded(vo.id, element.key, encoded)
+        children: list[Element] = []  # kept only to replace rows shown
+        stored = self.cache.writer(vo.id, element.key)
+        try:
+            for page in read_ahead(loader(token, element), stop):
+                if stop is not None and stop.is_set():
+                    return
+                # stored page by page before the page is handed on: the consumer (the GUI
+                # thread) is idle now, and one encode of 10,000 rows at the end competed with it
+                # for the GIL for ~100 ms (and of 100,000 rows held 40 MB of text beside them)
+                stored.add(page)
+                if shown:
+                    children.extend(page)
+                else:
+                    yield Page(page)
+            if shown:
+                yield Replace(children)
+            stored.commit()
+        finally:
+            stored.abort()  # stopped or failed: the previous listing stays
 
     def children(self, vo: VirtualOrganization, element: Element) -> list[Element]:
         """Every child, live (the command line, tests); ListingFailed says what went wrong."""

@@ -7,16 +7,18 @@ the node still shows an earlier listing, the node itself says it is not up to da
 refresh merges by element key, so expansion and selection survive it; a node shown again (expanded)
 is revalidated in the background when listings are live (stale-while-revalidate).
 
-The rows live in a QStandardItemModel, text, icon and tooltip included, so a view lays out and
-paints them without calling Python. Every insert or removal under an expanded node makes
+The rows live in a QStandardItemModel, text and icon included, so a view lays out and paints
+them without calling Python. Every insert or removal under an expanded node makes
 QTreeView lay out all its rows again, calling ``index`` and ``hasChildren`` (and ``flags``) for
 each: with a Python QAbstractItemModel that cost ~4.5 µs a row, 45 ms for a 10,000-object
 folder; and every Python callback from the GUI thread waits for the GIL whenever a worker runs
 Python (parsing a page, writing the cache), which made one repaint take 115 ms (bench/README.md).
-The rows themselves (:mod:`ui.project_rows`) are built on the worker that loaded them, so the GUI
-thread only inserts them: ~3 ms for a page of 1,000. An expandable node that has not been loaded
-holds one placeholder "Loading…" row, so the view draws its expander without asking Python;
-expanding it calls :meth:`fetchMore`.
+The rows' Nodes (:mod:`ui.project_rows`) are made on the worker that loaded them; the GUI thread
+inserts the rows and has Qt make their cells from plain data (``setItemData``, with the model's
+signals held until a batch is in): ~12 ms for a page of 1,000, and no Python object per cell —
+a QStandardItem made in Python keeps a wrapper of ~400 bytes alive as long as it is shown. An
+expandable node that has not been loaded holds one placeholder "Loading…" row, so the view draws
+its expander without asking Python; expanding it calls :meth:`fetchMore`.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ import time
 from typing import Callable
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QThreadPool, QTimer, Signal, Slot
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItemModel
 
 from gridclient.elements import Element
-from gridclient.heap import freeze_imports
+from gridclient.heap import freeze_imports, rows_added
 from gridclient.listing import Failed
 from gridclient.storage.manifest import LOCAL
 from gridclient.workbench import Workbench
@@ -43,8 +45,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["CATEGORY", "ELEMENT", "EMPTY", "ERROR", "LOADING", "PROJECT", "SPECIAL", "Node", "ProjectModel"]
 
-#: rows put into the model per event-loop turn when a big listing arrives at once (the cache)
-CHUNK = 2000
+#: rows put into the model per event-loop turn when a listing arrives (a page of 1,000, or the
+#: cache's whole listing at once): ~6 ms of the GUI thread's time, and the view lays the folder
+#: out again once per turn
+CHUNK = 500
 
 
 class ProjectModel(QStandardItemModel):
@@ -65,10 +69,6 @@ class ProjectModel(QStandardItemModel):
         self.wb = workbench
         self.root = Node(None, None, kind="root")
         self._shown_sig: dict[str, tuple] = {}  # project id → what its row was built from
-        # root.item stays None: the invisible root item is made by C++, so PySide is not told when
-        # the model deletes it, and a wrapper of it kept in the node tree (which loading tickets
-        # reach through node.parent) would outlive it and be handed out for whatever C++ object
-        # is later made at that address. _item_of() asks the model each time instead.
         self.root.state = "loaded"
         self._in_change = 0
         self.pool = pool  # None: ui.worker's pool for network work
@@ -151,11 +151,13 @@ class ProjectModel(QStandardItemModel):
         """node leaves the tree: its loads stop and late pages for it are dropped."""
         node.alive = False
         node.queued = None
-        node.item = node.detail_item = None  # the model deletes the items
         if node.ticket:
             node.ticket.stop.set()
         for c in node.children:
             self._retire(c)
+        # the children point back at the node: let go of them, so the rows are freed by their
+        # reference counts, also when frozen (gridclient.heap.rows_added)
+        node.children = ()
 
     # -- Qt model interface (the structure is QStandardItemModel's) ------------------------
     def node(self, index: QModelIndex | QPersistentModelIndex) -> Node:
@@ -163,7 +165,12 @@ class ProjectModel(QStandardItemModel):
             return self.root
         if index.column() != 0:
             index = index.siblingAtColumn(0)
-        return self.itemFromIndex(index).data(NodeRole)
+        return self.data(index, NodeRole)
+
+    def tooltip(self, index: QModelIndex) -> str:
+        """The row's tooltip, made when asked (the view asks on hover)."""
+        n = self.node(index)
+        return n.tooltip() if n is not None and n is not self.root and n.element is not None else ""
 
     def canFetchMore(self, parent: QModelIndex) -> bool:
         n = self.node(parent)
@@ -188,10 +195,21 @@ class ProjectModel(QStandardItemModel):
 
     # -- loading ---------------------------------------------------------------------------
     def index_of(self, node: Node, column: int = 0) -> QModelIndex:
-        if node is self.root or node.parent is None or node.item is None:
+        """Where ``node`` is shown; invalid for the root, and for a node not (or no longer) in the model."""
+        if node is self.root or node.parent is None or not node.alive:
             return QModelIndex()
-        index = self.indexFromItem(node.item)
-        return index if column == 0 else index.siblingAtColumn(column)
+        parent = node.parent
+        if parent is self.root:
+            parent_index = QModelIndex()
+        else:
+            parent_index = self.index_of(parent)
+            if not parent_index.isValid():
+                return QModelIndex()
+        try:
+            row = node.row
+        except ValueError:  # made, but not put in yet (queued)
+            return QModelIndex()
+        return self.index(row, column, parent_index)
 
     def vo_of(self, node: Node):
         if node.project is None:
@@ -292,6 +310,7 @@ class ProjectModel(QStandardItemModel):
         if not n.children or n.children[0].kind == LOADING:
             self._drop_special_rows(n)
         self._insert(n, rows[:CHUNK])
+        rows_added(min(len(rows), CHUNK))
         if len(rows) > CHUNK:
             # a big listing at once (the cache answering for a 10,000-object folder): the rest
             # goes in over the next event-loop turns, so the window stays responsive meanwhile
@@ -306,6 +325,7 @@ class ProjectModel(QStandardItemModel):
             if n.alive and n.queued:
                 batch, n.queued = n.queued[:CHUNK], n.queued[CHUNK:]
                 self._insert(n, batch)
+                rows_added(len(batch))
                 self._changed(n)
                 if n.queued:
                     self._queued.append(n)
@@ -350,9 +370,17 @@ class ProjectModel(QStandardItemModel):
 
     # -- row surgery -----------------------------------------------------------------------
     def _changed(self, node: Node) -> None:
-        """The node's state changed: its row says so."""
+        """The node's state changed: its row says so (Details, red while stale)."""
         if node is not self.root:
-            node.show_state()
+            self._write(node)
+
+    def _write(self, node: Node) -> None:
+        """Write a shown row's cells again from its node."""
+        index = self.index_of(node)
+        if index.isValid():
+            name, detail = node.cells()
+            self.setItemData(index, name)
+            self.setItemData(index.siblingAtColumn(1), detail)
 
     def _insert(self, parent: Node, rows: list[Node], at: int | None = None) -> None:
         if not rows:
@@ -363,26 +391,47 @@ class ProjectModel(QStandardItemModel):
             if not isinstance(parent.children, list):
                 parent.children = list(parent.children)
             parent.children[at:at] = rows
-            self._put_items(parent, rows, at)
+            self._put_rows(self.index_of(parent), rows, at)
         finally:
             self._in_change -= 1
 
-    def _item_of(self, node: Node) -> QStandardItem:
-        return self.invisibleRootItem() if node is self.root else node.item
+    def _put_rows(self, parent_index: QModelIndex, rows: list[Node], at: int) -> None:
+        """Insert rows for ``rows`` under ``parent_index`` at ``at``, and fill their cells.
 
-    def _put_items(self, parent: Node, rows: list[Node], at: int) -> None:
-        """Put rows' items (built here, or on the worker that loaded them) under parent's item."""
-        for node in rows:
-            if node.item is None:
-                node.build()
-            node.finish_icons()
-        into = self._item_of(parent)
-        if into.columnCount() < len(self.COLUMNS):
-            into.setColumnCount(len(self.COLUMNS))
-        # one rowsInserted for the names; then each row's Details cell
-        into.insertRows(at, [node.item for node in rows])
+        One rowsInserted for the batch; then Qt makes each cell from plain data while the model's
+        signals are held (a dataChanged per cell would reach every view), and one dataChanged
+        says the batch is filled. The children a row has already (a project's categories), or
+        the placeholder of an expandable one, go in with the signals held too: the view learns of
+        them when it lays the rows out, which the batch's rowsInserted has scheduled.
+        """
+        width = len(self.COLUMNS)
+        if self.columnCount(parent_index) < width:
+            self.insertColumns(self.columnCount(parent_index), width - self.columnCount(parent_index), parent_index)
+        self.insertRows(at, len(rows), parent_index)
+        held = self.blockSignals(True)
+        try:
+            self._fill(parent_index, rows, at)
+        finally:
+            self.blockSignals(held)
+        self.dataChanged.emit(self.index(at, 0, parent_index),
+                              self.index(at + len(rows) - 1, width - 1, parent_index))
+
+    def _fill(self, parent_index: QModelIndex, rows: list[Node], at: int) -> None:
+        index, put, width = self.index, self.setItemData, len(self.COLUMNS)
         for i, node in enumerate(rows):
-            into.setChild(at + i, 1, node.detail_item)
+            row = at + i
+            if row < 256:  # a small int is shared; a bigger one is an object a row: looked up when needed
+                node.row_hint = row
+            name, detail = node.cells(fresh=True)
+            first = index(row, 0, parent_index)
+            put(first, name)
+            put(index(row, 1, parent_index), detail)
+            if node.expandable and node.state == "idle" and not node.children:
+                node.children = [loading_row(node)]  # the expander, without asking Python
+            if node.children:
+                self.insertColumns(0, width, first)
+                self.insertRows(0, len(node.children), first)
+                self._fill(first, node.children, 0)
 
     def _remove_rows(self, parent: Node, first: int, last: int) -> None:
         self._in_change += 1
@@ -390,7 +439,7 @@ class ProjectModel(QStandardItemModel):
             for gone in parent.children[first:last + 1]:
                 self._retire(gone)
             del parent.children[first:last + 1]
-            self._item_of(parent).removeRows(first, last - first + 1)
+            self.removeRows(first, last - first + 1, self.index_of(parent))
         finally:
             self._in_change -= 1
 
@@ -417,13 +466,14 @@ class ProjectModel(QStandardItemModel):
         if changes.removed:
             self._remove_where(node, lambda c: c.key in changes.removed)
         if changes.changed:
-            for child in node.children:
+            for row, child in enumerate(node.children):
                 new = changes.changed.get(child.key)
                 if new is None:
                     continue
                 was_expandable = child.expandable
                 child.set_element(new)
-                child.decorate()
+                child.row_hint = row  # found at once by _write
+                self._write(child)
                 if not child.expandable and was_expandable and child.children:
                     self._remove_rows(child, 0, len(child.children) - 1)
                     child.state = "idle"

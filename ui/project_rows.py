@@ -1,12 +1,15 @@
-"""The rows of the project tree: a :class:`Node` per row, its Qt items, and what a listing makes of
-them before the model sees it.
+"""The rows of the project tree: a :class:`Node` per row, the data of its cells, and what a
+listing makes of them before the model sees it.
 
-The rows live in a QStandardItemModel, text, icon and tooltip included, so a view lays out and
-paints them without calling Python (see :mod:`ui.project_model`). Python keeps a Node per row —
-its Element, load state and children — on the row's column-0 item, and writes the items' data
-when a row is made or changes. The rows of a listing's pages are built on the worker thread that
-loaded them (items that are in no model yet belong to nobody), and a live listing that replaces
-rows shown is compared with them there too (:func:`prepare`), so the GUI thread only inserts,
+The rows live in a QStandardItemModel, text and icon included, so a view lays out and paints
+them without calling Python (see :mod:`ui.project_model`). Python keeps a Node per row — its
+Element, load state and children — under :data:`NodeRole` of the row's first cell; the model
+writes the cells' data (:meth:`Node.cells`) when a row goes in or changes. The items are made by
+Qt itself (``setItemData`` on inserted rows), never as Python objects: a QStandardItem made in
+Python keeps a wrapper alive for as long as it is in the model, ~400 bytes a cell, which was half
+the memory of a 100,000-object folder. A tooltip is made when one is asked for
+(:meth:`Node.tooltip`), not kept per row. A live listing that replaces rows shown is compared
+with them on the worker that loaded it (:func:`prepare`), so the GUI thread only inserts,
 removes and updates.
 """
 
@@ -15,27 +18,34 @@ from __future__ import annotations
 from typing import Union
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from gridclient.elements import Element
 from gridclient.listing import Cached, Failed, ListingEvent, Page, Replace
 from gridclient.workspace import GridProject
-from ui.icons import loaded_icon, row_icon
+from ui.icons import row_icon
 
 LOADING, ERROR, EMPTY, PROJECT, CATEGORY, ELEMENT = "loading", "error", "empty", "project", "category", "element"
 #: rows the model makes itself: they stand for no element and no action applies to them
 SPECIAL = frozenset({LOADING, ERROR, EMPTY})
 
-_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-_STORAGE_FLAGS = _ROW_FLAGS | Qt.ItemFlag.ItemIsDragEnabled  # a file or folder: it can be dragged
-# made once on the GUI thread; rows built on workers get copies (implicitly shared, atomic counts)
+# the roles a row's cells carry, as plain ints: setItemData converts an int key ~4x faster than
+# an enum member, and it runs for every row of a listing
+DISPLAY, DECORATION = Qt.ItemDataRole.DisplayRole.value, Qt.ItemDataRole.DecorationRole.value
+FONT, FOREGROUND = Qt.ItemDataRole.FontRole.value, Qt.ItemDataRole.ForegroundRole.value
+#: where QStandardItem keeps its flags; a cell without it has the default flags (selectable,
+#: enabled, draggable, droppable, editable: the view has no edit triggers), which storage rows
+#: keep — they are most of the rows, and the value costs ~40 bytes a cell
+FLAGS = Qt.ItemDataRole.UserRole.value - 1
+_ROW_FLAGS = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable).value
 _GREY, _RED = QBrush(QColor("#777777")), QBrush(QColor("#c62828"))
 _ITALIC = QFont()
 _ITALIC.setItalic(True)
 
-#: column 0's item holds the row's Node under this role (no Python attribute: every object a row
-#: keeps alive is walked by each full garbage collection, ~4 per row now, 7 before)
+#: column 0's cell holds the row's Node under this role (no Python attribute: every object a row
+#: keeps alive is walked by each full garbage collection)
 NodeRole = Qt.ItemDataRole.UserRole + 3
+_NODE = int(NodeRole)
 _NO_CHILDREN: tuple = ()
 
 # control characters (a key named "a\nb" in S3) drawn as \n, \x07 instead of boxes or line breaks
@@ -64,8 +74,7 @@ class LoadTicket:
 
 class Node:
     __slots__ = ("element", "parent", "children", "kind", "state", "error", "project", "ticket",
-                 "generation", "expandable", "item", "detail_item", "alive", "queued", "icon_name",
-                 "loaded_at")
+                 "generation", "expandable", "alive", "queued", "loaded_at", "row_hint")
 
     def __init__(self, element: Element | None, parent: "Node | None", kind: str = ELEMENT,
                  project: GridProject | None = None):
@@ -79,12 +88,10 @@ class Node:
         self.ticket: LoadTicket | None = None
         self.generation = 0
         self.expandable = self._expandable()
-        self.item: QStandardItem | None = None  # made when the row goes into the model
-        self.detail_item: QStandardItem | None = None  # column 1
         self.alive = True  # False once removed from the tree
         self.queued: list[Node] | None = None  # rows waiting to go in, CHUNK per turn
-        self.icon_name = ""  # set while the row's icon is still to be made on the GUI thread
         self.loaded_at = 0.0  # time.monotonic() of the last listing that finished
+        self.row_hint = 0  # where the row was last seen among its parent's children
 
     def set_element(self, element: Element) -> None:
         self.element = element
@@ -101,12 +108,27 @@ class Node:
 
     @property
     def row(self) -> int:
-        return self.item.row() if self.item is not None and self.parent is not None else 0
+        """The row's place under its parent: ``parent.children`` is in the model's order."""
+        parent = self.parent
+        if parent is None:
+            return 0
+        siblings = parent.children
+        hint = self.row_hint
+        if hint < len(siblings) and siblings[hint] is self:
+            return hint
+        # rows were inserted or removed before this one since: look it up (identity, in C)
+        self.row_hint = hint = siblings.index(self)
+        return hint
 
     @property
     def stale(self) -> bool:
         """A refresh failed: the rows shown are the last listing, not what is there now."""
         return self.state == "error" and any(c.kind not in SPECIAL for c in self.children)
+
+    @property
+    def storage(self) -> bool:
+        el = self.element
+        return self.kind == ELEMENT and el is not None and bool(el.ref) and "uri" in el.ref
 
     def detail_text(self) -> str:
         detail = self.element.detail
@@ -121,81 +143,39 @@ class Node:
             return (detail + " · " if detail else "") + f"not up to date: {self.error}"
         return detail
 
-    def build(self) -> None:
-        """Make the row's items, and those of the children it has (or of its expander placeholder).
-
-        Runs on a worker thread for the rows of a page (see the top of the file): nothing here
-        may touch an item that is in the model, or make an icon.
-        """
+    def cells(self, fresh: bool = False) -> tuple[dict, dict]:
+        """The data of the row's two cells (name, details), for ``setItemData`` (GUI thread);
+        ``fresh``: for cells that hold nothing yet, so nothing needs clearing."""
         el = self.element
-        self.item = name = QStandardItem()
-        name.setFlags(_STORAGE_FLAGS if el is not None and el.ref and "uri" in el.ref else _ROW_FLAGS)
-        name.setData(self, NodeRole)
-        self.detail_item = detail = QStandardItem()
-        detail.setFlags(_ROW_FLAGS)
-        self.decorate(on_gui=False)
+        name = {DISPLAY: shown_text(el.label),
+                DECORATION: row_icon(el.icon or ("folder" if self.expandable else "file")), _NODE: self}
+        detail = {DISPLAY: self.detail_text()}
+        if not self.storage:
+            name[FLAGS] = detail[FLAGS] = _ROW_FLAGS  # storage rows keep the default: draggable
         if self.kind in SPECIAL or el.kind == "info":
-            colour = _RED if self.kind == ERROR else _GREY
-            name.setForeground(colour)
-            detail.setForeground(colour)
+            name[FOREGROUND] = detail[FOREGROUND] = _RED if self.kind == ERROR else _GREY
             if self.kind != ERROR:
-                name.setFont(_ITALIC)
-        if self.expandable and self.state == "idle" and not self.children:
-            self.children = [loading_row(self)]  # the expander, without asking Python
-        if self.children:
-            name.setColumnCount(2)
-            for c in self.children:
-                c.build()
-                name.appendRow([c.item, c.detail_item])
+                name[FONT] = _ITALIC
+        elif self.stale:
+            detail[FOREGROUND] = _RED
+        elif not fresh:  # setItemData keeps a role the map leaves out; None clears it
+            detail[FOREGROUND] = None
+        return name, detail
 
-    def finish_icons(self) -> None:
-        """GUI thread: make the icons a worker could not."""
-        if self.icon_name:
-            self.item.setIcon(row_icon(self.icon_name))
-            self.icon_name = ""
-        for c in self.children:
-            c.finish_icons()
-
-    def decorate(self, on_gui: bool = True) -> None:
-        """Write label, icon and tooltip to the row's items (on creation, and when the element or
-        the node's state changes)."""
+    def tooltip(self) -> str:
+        """What hovering the row shows: the whole name, kind and id, state; why it is not up to date."""
         el = self.element
         label = shown_text(el.label)
-        self.item.setText(label)
-        name = el.icon or ("folder" if self.expandable else "file")
-        made = row_icon(name) if on_gui else loaded_icon(name)
-        if made is None:
-            self.icon_name = name
-        else:
-            self.item.setIcon(made)
         if self.kind == ERROR:
-            self.item.setToolTip(label + "\n\nDouble-click or press F5 to retry.")
-        else:
-            tip = f"{label}\n{el.kind} · {shown_text(el.id)}" + (f"\nstate: {el.state}" if el.state else "")
-            if self.stale:
-                tip += f"\n\nNot up to date — the last refresh failed: {self.error}\nPress F5 to try again."
-            self.item.setToolTip(tip)
-        self.detail_item.setText(self.detail_text())
-
-    def show_state(self) -> None:
-        """GUI thread: the node's load state changed; its Details (red while stale) and tooltip say so."""
-        if self.detail_item is None:
-            return
-        if self.kind in (ELEMENT, CATEGORY, PROJECT):
-            if self.stale:
-                self.detail_item.setForeground(_RED)
-            elif self.detail_item.data(Qt.ItemDataRole.ForegroundRole) is not None:
-                self.detail_item.setData(None, Qt.ItemDataRole.ForegroundRole)
-            self.decorate()
-        else:
-            self.detail_item.setText(self.detail_text())
+            return label + "\n\nDouble-click or press F5 to retry."
+        tip = f"{label}\n{el.kind} · {shown_text(el.id)}" + (f"\nstate: {el.state}" if el.state else "")
+        if self.stale:
+            tip += f"\n\nNot up to date — the last refresh failed: {self.error}\nPress F5 to try again."
+        return tip
 
 
 def build_rows(parent: Node, elements: list[Element]) -> list[Node]:
-    rows = [Node(e, parent) for e in elements]
-    for row in rows:
-        row.build()
-    return rows
+    return [Node(e, parent) for e in elements]
 
 
 def loading_row(parent: Node) -> Node:

@@ -11,6 +11,8 @@ does it.
 - The row a drop would land in is outlined while dragging; a drop the row cannot take is refused
   with the reason in the status bar.
 
+Rows keep no tooltip: hovering one asks the model for it (:meth:`ProjectModel.tooltip`).
+
 The bytes go through the core's transfer queue (``Workbench.transfers``): this class only turns a
 drop into a job.
 """
@@ -49,9 +51,28 @@ class ProjectView(QTreeView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setAutoExpandDelay(800)
+        # rows change through actions, never in place (storage rows keep Qt's default flags,
+        # which say editable)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._drop_row: QModelIndex | None = None
         #: the jobs dropped here, newest last (tests and the status bar)
         self.jobs: list = []
+
+    def viewportEvent(self, event) -> bool:  # noqa: N802 - Qt's name
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.ToolTip:
+            from PySide6.QtWidgets import QToolTip
+
+            index = self.indexAt(event.pos())
+            tip = self.model().tooltip(index) if index.isValid() else ""
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.viewport(), self.visualRect(index))
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().viewportEvent(event)
 
     # -- where things are ----------------------------------------------------------------------
     def location(self, index: QModelIndex) -> "Location | None":

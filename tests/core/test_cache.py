@@ -11,7 +11,11 @@ def test_opened_on_first_use_and_round_trips(tmp_path):
     cache = InfoCache(path)
     assert not path.exists()  # start-up makes no database
     rows = [Element("k", "a", "A", detail="line\nbreak"), Element("k", "b", "B", properties={"n": 1})]
-    cache.put_encoded("vo", "node", [cache.encode(rows[:1]), cache.encode(rows[1:])])
+    w = cache.writer("vo", "node")
+    w.add(rows[:1])
+    w.add(rows[1:])
+    assert cache.get("vo", "node") is None  # not until the listing is complete
+    w.commit()
     assert path.exists()
     got, stored = cache.get("vo", "node")
     assert got == rows and stored > 0
@@ -27,6 +31,47 @@ def test_a_damaged_file_is_moved_aside_and_a_new_one_made(tmp_path):
     cache = InfoCache(path)
     assert cache.get("vo", "node") is None
     assert path.with_suffix(".corrupt").read_bytes().startswith(b"this is not a database")
-    cache.put_encoded("vo", "node", [cache.encode([Element("k", "a", "A")])])
+    cache.put("vo", "node", [Element("k", "a", "A")])
     assert cache.get("vo", "node")[0][0].label == "A"
+    cache.close()
+
+
+def test_a_listing_that_does_not_complete_leaves_the_previous_one(tmp_path):
+    cache = InfoCache(tmp_path / "listings.sqlite3")
+    cache.put("vo", "node", [Element("k", "old", "Old")])
+    w = cache.writer("vo", "node")
+    w.add([Element("k", "new", "New")])
+    w.abort()
+    assert [e.id for e in cache.get("vo", "node")[0]] == ["old"]
+    pages = cache._db.execute("SELECT COUNT(*) FROM listing_page").fetchone()[0]
+    assert pages == 1  # the aborted listing's page is gone
+    cache.close()
+
+
+def test_overlapping_listings_of_one_node_keep_the_newest_whole(tmp_path):
+    cache = InfoCache(tmp_path / "listings.sqlite3")
+    older, newer = cache.writer("vo", "node"), cache.writer("vo", "node")
+    older.add([Element("k", "a", "A")])
+    newer.add([Element("k", "b", "B")])
+    newer.add([Element("k", "c", "C")])
+    newer.commit()
+    older.commit()  # finished last, but started first: the newer listing stands
+    assert [e.id for e in cache.get("vo", "node")[0]] == ["b", "c"]
+    assert cache._db.execute("SELECT COUNT(*) FROM listing_page").fetchone()[0] == 2
+    cache.close()
+
+
+def test_a_cache_of_the_earlier_single_text_format_is_replaced(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "listings.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE listing (scope TEXT, node TEXT, stored REAL, children TEXT)")
+    db.execute("INSERT INTO listing VALUES ('vo', 'node', 1.0, '{}')")
+    db.commit()
+    db.close()
+    cache = InfoCache(path)
+    assert cache.get("vo", "node") is None
+    cache.put("vo", "node", [Element("k", "a", "A")])
+    assert cache.get("vo", "node")[0][0].id == "a"
     cache.close()

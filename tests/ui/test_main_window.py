@@ -585,7 +585,7 @@ def test_long_names_that_differ_at_the_end_are_told_apart(qtbot, window, moto, b
     assert all("…" in text for text in shown), shown  # too long for the column: elided
     assert shown[0] != shown[1] and shown[0].endswith("-a") and shown[1].endswith("-b")
     for row, name in zip(rows, names):
-        assert model.data(row, Qt.ItemDataRole.ToolTipRole).startswith(name + "\n")  # the whole name
+        assert model.tooltip(row).startswith(name + "\n")  # the whole name
 
 
 def test_control_characters_in_a_key_are_shown_escaped(qtbot, window, moto, boto):
