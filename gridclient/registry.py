@@ -174,6 +174,9 @@ class Action:
     # once the action is done, reload the listing the selected elements are in ("parent"), their
     # own children ("self"), or nothing
     refreshes: str = "parent"
+    # once the action is done, the core follows the elements' state until it is stable (Start: pending
+    # → running) through the StateSource of their kind, and the rows showing them follow it
+    follows_state: bool = False
 
     def applies_to(self, elements: list[Any]) -> bool:
         if not elements:
@@ -216,6 +219,24 @@ class StorageScheme:
 
 
 @dataclass(frozen=True)
+class StateSource:
+    """Where the core's :class:`~gridclient.watch.StateWatcher` reads the present state of elements
+    an action changed (an instance stopping), for one VO type.
+
+    ``loader`` names ``(token, elements) -> list[Element]``: the current Element of each one given,
+    made exactly as the tree's loader makes it (so an unchanged one compares equal); one that no
+    longer exists is left out. The elements handed over in one call are of this source's kinds and
+    of one region (``ref["region"]``, or none: the VO's own). Polling ends for an element once its
+    state is one of ``stable``.
+    """
+
+    vo_type: str
+    kinds: frozenset[str]
+    loader: str  # "module:attr"
+    stable: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Sandbox:
     """A local stand-in cloud that ``gridclient --demo`` starts: never an account of the person's.
 
@@ -239,6 +260,7 @@ class ProviderManifest:
     actions: tuple[Action, ...] = ()
     storage_schemes: tuple[StorageScheme, ...] = ()
     sandboxes: tuple[Sandbox, ...] = ()
+    state_sources: tuple[StateSource, ...] = ()
 
 
 @dataclass
@@ -265,6 +287,8 @@ class ExtensionRegistry:
     actions: dict[str, Action] = field(default_factory=dict)
     storage_schemes: dict[str, StorageScheme] = field(default_factory=dict)
     sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+    # (VO type, element kind) → where the state of elements of that kind is polled
+    state_sources: dict[tuple[str, str], StateSource] = field(default_factory=dict)
     # merged tree contributions: categories per VO type in registration order; a loader per
     # (VO type, kind), with the provider that gave it (for the conflict message)
     _categories: dict[str, list[Category]] = field(default_factory=dict)
@@ -317,6 +341,9 @@ class ExtensionRegistry:
             self._storage_actions()
         for sandbox in manifest.sandboxes:
             self.sandboxes[sandbox.id] = sandbox
+        for source in manifest.state_sources:
+            for kind in source.kinds:
+                self.state_sources[(source.vo_type, kind)] = source
         self.providers.append(ProviderRecord(entry_point or manifest.id, manifest))
 
     def _check(self, m: ProviderManifest) -> None:
@@ -398,6 +425,19 @@ class ExtensionRegistry:
                 fail(f"storage scheme {s.scheme!r} already registered")
             ref_ok(s.implementation, f"storage scheme {s.scheme} implementation")
 
+        polled: set[tuple[str, str]] = set()
+        for src in m.state_sources:
+            if not src.kinds:
+                fail(f"a state source of VO type {src.vo_type!r} names no element kinds")
+            if not src.stable:
+                fail(f"the state source for {', '.join(sorted(src.kinds))} names no stable states")
+            ref_ok(src.loader, f"state source for {', '.join(sorted(src.kinds))} loader")
+            for kind in src.kinds:
+                key = (src.vo_type, kind)
+                if key in polled or key in self.state_sources:
+                    fail(f"the state of {kind!r} under VO type {src.vo_type!r} has a source already")
+                polled.add(key)
+
         unique([s.id for s in m.sandboxes], "sandbox")
         for s in m.sandboxes:
             if s.id in self.sandboxes:
@@ -439,6 +479,10 @@ class ExtensionRegistry:
         found = [a for a in self.actions.values() if a.applies_to(elements)]
         return sorted(found, key=lambda a: (order.get(a.group, len(order)), a.group))
 
+    def state_source_for(self, vo_type: str, kind: str) -> StateSource | None:
+        """Where the state of elements of ``kind`` under a VO of ``vo_type`` is polled, if anywhere."""
+        return self.state_sources.get((vo_type, kind))
+
     def action_for_command(self, command: str, elements: list[Any]) -> Action | None:
         """The action that carries out a standard command (COMMAND_DELETE) for the elements."""
         return next((a for a in self.actions_for(elements) if a.command == command), None)
@@ -468,3 +512,5 @@ class ExtensionRegistry:
                 yield s.implementation
             for s in m.sandboxes:
                 yield s.factory
+            for src in m.state_sources:
+                yield src.loader

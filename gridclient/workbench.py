@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from gridclient.actions import ActionRunner
 from gridclient.cache import InfoCache
@@ -24,6 +24,7 @@ from gridclient.workspace import VirtualOrganization, Workspace
 if TYPE_CHECKING:
     from gridclient.storage import Storage
     from gridclient.storage.transfers import TransferQueue
+    from gridclient.watch import StateChange, StateWatcher
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class Workbench:
         self._local_sig: list[str] | None = None
         self._storage: "Storage | None" = None
         self._transfers: "TransferQueue | None" = None
+        self._watcher: "StateWatcher | None" = None
+        self._watcher_lock = threading.Lock()
+        self._state_listeners: list[Callable[["StateChange"], None]] = []
 
     @property
     def storage(self) -> "Storage":
@@ -63,6 +67,25 @@ class Workbench:
             self._transfers = TransferQueue(self.storage, self.paths.config / "transfers.json")
             self._transfers.explain_vo = self._explain_transfer
         return self._transfers
+
+    @property
+    def watcher(self) -> "StateWatcher":
+        """Follows the state of elements actions changed until it is stable (made on first use:
+        the action runner starts it for actions that follow state; see :mod:`gridclient.watch`)."""
+        with self._watcher_lock:
+            if self._watcher is None:
+                from gridclient.watch import StateWatcher
+
+                self._watcher = StateWatcher(
+                    self.registry, token_for=lambda vo_id: self.tokens.token(self.workspace.vos[vo_id]),
+                    explain=lambda vo_id, exc: self.tokens.explain(self.workspace.vos.get(vo_id), exc),
+                    listeners=self._state_listeners)
+            return self._watcher
+
+    def on_state_change(self, fn: Callable[["StateChange"], None]) -> None:
+        """``fn(StateChange)`` whenever followed elements change (on the watcher's thread); the
+        watcher itself is still made only when something is to be followed."""
+        self._state_listeners.append(fn)
 
     def _explain_transfer(self, job, exc: BaseException) -> str:
         vo_id = next((loc.vo_id for loc in [*job.sources, job.target] if loc is not None and loc.vo_id), "")
@@ -213,6 +236,8 @@ class Workbench:
         return out
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
         if self._transfers is not None:
             self._transfers.shutdown()
         self.operations.shutdown()

@@ -14,17 +14,23 @@ from gridclient.actions import ActionResult, ElementGone
 from gridclient.elements import Element
 from gridclient.interaction import Field
 from gridclient.registry import (COMMAND_DELETE, GROUP_EDIT, GROUP_LIFECYCLE, Action, Category, NodeContributor,
-                                 ProviderManifest, VOType)
+                                 ProviderManifest, StateSource, VOType)
 
 CALLS: list[str] = []
 #: the sample cloud: thing id → state ("on" / "off"); reset by tests with :func:`reset`
 WORLD: dict[str, str] = {}
 #: set by the "wait" action once it runs, so a test can cancel it while it does
 WAITING = threading.Event()
+#: each call of the state source: the ids it was asked for (tests/core/test_watch.py)
+STATE_CALLS: list[list[str]] = []
+#: how many of the next state polls fail with SampleRefusal
+STATE_FAILURES = [0]
 
 
 def reset() -> None:
     CALLS.clear()
+    STATE_CALLS.clear()
+    STATE_FAILURES[0] = 0
     WORLD.clear()
     WORLD.update({f"t{i}": "on" if i % 2 else "off" for i in range(3)})
     WAITING.clear()
@@ -68,6 +74,15 @@ def load_things(tok, parent):
     yield [Element("sample.thing", tid, f"Thing {tid[1:]}", state=state) for tid, state in sorted(WORLD.items())]
 
 
+def thing_states(tok, elements):
+    """The state source: each thing as load_things makes it; a removed one is left out."""
+    STATE_CALLS.append([e.id for e in elements])
+    if STATE_FAILURES[0] > 0:
+        STATE_FAILURES[0] -= 1
+        raise SampleRefusal("the state service is down")
+    return [Element("sample.thing", e.id, f"Thing {e.id[1:]}", state=WORLD[e.id]) for e in elements if e.id in WORLD]
+
+
 def load_notes(tok, parent):
     yield [Element("notes.note", "n1", "A note", detail="from the notes provider")]
 
@@ -88,6 +103,13 @@ def switch_off(ctx):
     for tid in _things(ctx):
         WORLD[tid] = "off"
     return f"Switched off {', '.join(e.label for e in ctx.elements)}."
+
+
+def cool_down(ctx):
+    """Like Switch off, but the thing goes through "cooling" first (a test moves it on)."""
+    for tid in _things(ctx):
+        WORLD[tid] = "cooling"
+    return f"Cooling down {', '.join(e.label for e in ctx.elements)}."
 
 
 def remove(ctx):
@@ -134,11 +156,15 @@ manifest = ProviderManifest(
                      description="A provider from tests/ with no network."),),
     node_contributors=(NodeContributor("sample", (Category("sample.things", "Things", "computing"),),
                                        {"sample.things": "tests.sample_provider:load_things"}),),
+    # "on" and "off" last; "cooling" (Cool down) is followed until it is one of them
+    state_sources=(StateSource("sample", THING, "tests.sample_provider:thing_states", frozenset({"on", "off"})),),
     actions=(
         Action("sample.poke", "Poke", "tests.sample_provider:poke", THING, selection="+",
                states=frozenset({"on"}), refreshes=""),
         Action("sample.switch_off", "Switch off", "tests.sample_provider:switch_off", THING, selection="+",
                states=frozenset({"on"}), confirm="Switch off {labels}?", group=GROUP_LIFECYCLE),
+        Action("sample.cool_down", "Cool down", "tests.sample_provider:cool_down", THING, selection="+",
+               states=frozenset({"on"}), group=GROUP_LIFECYCLE, refreshes="", follows_state=True),
         Action("sample.remove", "Remove", "tests.sample_provider:remove", THING, selection="+",
                confirm="Remove {count} things?", command=COMMAND_DELETE, group=GROUP_LIFECYCLE),
         Action("sample.rename", "Rename…", "tests.sample_provider:rename", THING, group=GROUP_EDIT,

@@ -59,13 +59,17 @@ def test_stop_through_the_runner_with_qt_blocked(boto, moto, tmp_path):
         listed = [e for e in wb.children(vo, Element('aws.computing', 'c', 'Computing', has_children=True))
                   if e.id == {iid!r}]
         outcome = wb.actions.run('aws.ec2.stop', listed, vo, asked, timeout=30)
+        idle = wb.watcher.wait_idle(30)  # the state followed to "stopped" by the watcher's thread
         wb.close()
         print(json.dumps({{'state': outcome.state, 'message': outcome.message, 'refresh': outcome.refresh,
+                          'watched': [e.id for e in outcome.watched], 'idle': idle,
                           'asked': asked.log, 'qt': 'PySide6' in sys.modules}}))
         """)
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["state"] == "done" and out["refresh"] == "parent" and not out["qt"]
+    # no listing to reload: the rows follow the state (live state) instead
+    assert out["state"] == "done" and out["refresh"] == "" and not out["qt"]
+    assert out["watched"] == [iid] and out["idle"]
     assert out["message"] == f"Stopping {iid}."
     assert out["asked"][0][0] == "confirm" and iid in out["asked"][0][2]
     state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
