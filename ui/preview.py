@@ -99,6 +99,18 @@ class PreviewTab(QWidget):
         self.note.setText(f"Could not read {self.location.display}: {exc}")
 
 
+def text_tab(text: str) -> QPlainTextEdit:
+    """A read-only tab of text an action returned (an instance's console output), in the fixed font."""
+    view = QPlainTextEdit()
+    view.setObjectName("textTab")
+    view.setReadOnly(True)
+    view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    view.setPlainText(text)
+    view.moveCursor(view.textCursor().MoveOperation.End)  # the newest lines, as a console shows them
+    return view
+
+
 class Opener:
     """Double-click on a file: a preview tab, or download-then-open."""
 
