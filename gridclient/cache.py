@@ -80,13 +80,21 @@ class InfoCache:
             pages = [text for (text,) in self._db.execute(
                 "SELECT children FROM listing_page WHERE scope=? AND node=? AND gen=? ORDER BY seq",
                 (scope, node, gen))]
+        from gridclient.heap import rows_added
+
+        out: list[Element] = []
         try:
-            # one short json.loads per line: the GIL changes hands between them, whereas one call
-            # over 10,000 rows holds it for ~50 ms and stalls the GUI thread
-            return [Element.from_dict(json.loads(line)) for text in pages
-                    for line in text.splitlines() if line], stored
+            for text in pages:
+                # one short json.loads per line: the GIL changes hands between them, whereas one
+                # call over 10,000 rows holds it for ~50 ms and stalls the GUI thread
+                page = [Element.from_dict(json.loads(line)) for line in text.splitlines() if line]
+                out.extend(page)
+                # they will be rows: frozen as they come, or a full collection walks 100,000 of
+                # them while the GUI waits for the GIL (gridclient.heap)
+                rows_added(len(page))
         except (ValueError, TypeError):
             return None
+        return out, stored
 
     @staticmethod
     def encode(children: list[Element]) -> str:
