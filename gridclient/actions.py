@@ -14,12 +14,18 @@ the Python console and the tests.
 5. what the handler asked to keep (``ctx.remember``: a login user) goes into the VO's settings and
    the workspace is saved;
 6. the caller gets an :class:`ActionOutcome`: the state, a message, which listing to reload, a
-   terminal to open, a new ``ref`` for the elements. The window turns it into view changes, the
-   command line into output and an exit code.
+   terminal to open, a new ``ref`` for the elements, read-only text to show (``text``, ``title``).
+   The window turns it into view changes, the
+   command line into output and an exit code;
+7. when the action changed a state that takes a while to settle (``Action.follows_state``: Stop;
+   or the handler's ``ActionResult.watch``: a launch's new instances), the workbench's
+   :class:`~gridclient.watch.StateWatcher` follows those elements until they are stable and tells
+   its listeners (the window's rows) each change; the outcome lists them in ``watched``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -33,6 +39,8 @@ if TYPE_CHECKING:
     from gridclient.paths import AppPaths
     from gridclient.workbench import Workbench
     from gridclient.workspace import VirtualOrganization
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ActionContext", "ActionOutcome", "ActionResult", "ActionRun", "ActionRunner", "Cancelled",
            "ElementGone"]
@@ -83,6 +91,11 @@ class ActionResult:
     refresh: str | None = None  # overrides the action's ``refreshes``
     copy: str = ""  # text for the clipboard (a URI, a presigned URL)
     properties: dict[str, Any] | None = None  # merged into the element's properties (details fetched)
+    text: str = ""  # read-only text for a tab of its own (an instance's console output)
+    title: str = ""  # that tab's title
+    # elements whose state to follow until stable (a launch's new instances); None: the action's
+    # own elements if it ``follows_state``, else none
+    watch: tuple[Element, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,11 +107,16 @@ class ActionOutcome:
     # done | failed | gone | cancelled | declined (the person said no first) | refused (does not apply)
     state: str
     message: str = ""
-    refresh: str = ""  # "parent": reload the listing the elements are in; "self": their children
+    # "parent": reload the listing the elements are in; "self": their children; "kind:K": the shown
+    # nodes of kind K in their project (a launch from an image reloads Computing)
+    refresh: str = ""
     terminal: Any = None
     ref: dict[str, Any] | None = None
     copy: str = ""
     properties: dict[str, Any] | None = None
+    text: str = ""
+    title: str = ""
+    watched: tuple[Element, ...] = ()  # the elements whose state the workbench's watcher follows now
 
     @property
     def ok(self) -> bool:
@@ -242,4 +260,18 @@ class ActionRunner:
         refresh = run.action.refreshes if result.refresh is None else result.refresh
         return self._outcome(run, "done", result.message, refresh=refresh, terminal=result.terminal,
                              ref=result.ref, copy=result.copy,
-                             properties=result.properties)
+                             properties=result.properties, text=result.text, title=result.title,
+                             watched=self._follow(run, result))
+
+    def _follow(self, run: ActionRun, result: ActionResult) -> tuple[Element, ...]:
+        """Have the workbench's watcher follow what the action changed: the handler's ``watch``,
+        or the action's elements when it ``follows_state``. Never fails the action."""
+        wanted = result.watch if result.watch is not None else (
+            tuple(run.elements) if run.action.follows_state else ())
+        if not wanted:
+            return ()
+        try:
+            return tuple(self.wb.watcher.watch(run.vo, wanted))
+        except Exception:  # noqa: BLE001 - the action is done; only its rows will not follow
+            log.exception("cannot follow the state after %s", run.action.id)
+            return ()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Collection
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget, QWizard, QWizardPage)
 
 from gridclient.interaction import Field
 from gridclient.registry import resolve
@@ -24,6 +25,10 @@ def url_problem(text: str) -> str:
     except ValueError:
         return f"“{text}” has a bad port number."
     return ""
+
+
+#: a choice of more entries than this is filtered by typing
+FILTER_FROM = 20
 
 
 class FieldForm(QWidget):
@@ -72,6 +77,13 @@ class FieldForm(QWidget):
                 except Exception:  # a choice list that fails leaves the field free-text
                     w.setEditable(True)
             w.addItems(choices)
+            if len(choices) > FILTER_FROM and not f.editable:
+                # a long list (instance types, images) is filtered by what is typed, anywhere in
+                # an entry ("16 GiB", "arm64"); a text that is no entry is a problem, not a value
+                w.setEditable(True)
+                w.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+                w.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+                w.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
             if f.default is not None:
                 w.setCurrentText(str(f.default))
             w.currentTextChanged.connect(self._on_change)
@@ -209,6 +221,8 @@ class FieldForm(QWidget):
                 p = url_problem(v)
                 if p:
                     out.append(f"{f.label}: {p}")
+            elif f.kind == "choice" and not f.editable and f.choices and v not in f.choices:
+                out.append(f"{f.label}: choose one of the list (“{v}” is not one of its entries).")
             elif f.check and v not in (None, ""):
                 try:
                     p = resolve(f.check)(v)
@@ -256,3 +270,62 @@ class FieldsDialog(QDialog):
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(not problems)
         ok.setToolTip("\n".join(problems))
+
+
+def pages_of(fields: list[Field]) -> list[str]:
+    """The distinct pages of ``fields``, in the order they first appear."""
+    seen: list[str] = []
+    for f in fields:
+        if f.page not in seen:
+            seen.append(f.page)
+    return seen
+
+
+class _FieldsPage(QWizardPage):
+    def __init__(self, title: str, fields: list[Field], text: str = ""):
+        super().__init__()
+        self.setTitle(title)
+        if text:
+            self.setSubTitle(text)
+        v = QVBoxLayout(self)
+        self.form = FieldForm(fields, self)
+        v.addWidget(self.form)
+        v.addStretch(1)
+        self.problem = QLabel()
+        self.problem.setObjectName("problem")
+        self.problem.setStyleSheet("color: #c62828")
+        self.problem.setWordWrap(True)
+        v.addWidget(self.problem)
+        self.form.changed.connect(self._check)
+        self._check()
+
+    def _check(self) -> None:
+        self.problem.setText("\n".join(self.form.problems()))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return not self.form.problems()
+
+
+class FieldsWizard(QWizard):
+    """Asks for fields spread over pages (``Field.page``) one page at a time: Next is disabled,
+    with the reason under the form, while the page has a problem; Back keeps what was typed."""
+
+    def __init__(self, title: str, fields: list[Field], text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
+        self.setMinimumSize(560, 420)
+        self.pages: list[_FieldsPage] = []
+        for i, page in enumerate(pages_of(fields)):
+            p = _FieldsPage(page, [f for f in fields if f.page == page], text if i == 0 else "")
+            p.setObjectName(f"page_{i}")
+            self.pages.append(p)
+            self.addPage(p)
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for p in self.pages:
+            out.update(p.form.values())
+        return out

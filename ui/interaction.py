@@ -73,8 +73,11 @@ class QtInteraction(GuiThreadCaller):
         def ask() -> dict[str, Any] | None:
             if as_buttons(fields):
                 return self._ask_with_buttons(title, fields, text)
-            from ui.forms import FieldsDialog  # the form code loads with the first question
+            from ui.forms import FieldsDialog, FieldsWizard, pages_of  # loaded with the first question
 
+            if len(pages_of(fields)) > 1:  # fields on several pages: a wizard, a page at a time
+                wiz = FieldsWizard(title, fields, text, self.parent_widget)
+                return wiz.values() if wiz.exec() == QDialog.DialogCode.Accepted else None
             dlg = FieldsDialog(title, fields, text, self.parent_widget)
             return dlg.form.values() if dlg.exec() == QDialog.DialogCode.Accepted else None
 
@@ -125,13 +128,20 @@ class QtInteraction(GuiThreadCaller):
         self._on_gui(show)
 
 
+#: a choice longer than this is no button
+BUTTON_TEXT_AT_MOST = 40
+
+
 def as_buttons(fields: list[Field]) -> bool:
-    """Whether a question is one fixed choice of two to five (and at most a yes/no beside it):
-    then it is asked with a button each, not a form."""
+    """Whether a question is one fixed choice of two to five short ones (and at most a yes/no
+    beside it): then it is asked with a button each, not a form. Long choices (an image with its
+    name and date) make unreadable buttons: those are a list."""
     if not fields or len(fields) > 2:
         return False
     first = fields[0]
     if first.kind != "choice" or first.editable or not 2 <= len(first.choices) <= 5:
+        return False
+    if any(len(c) > BUTTON_TEXT_AT_MOST for c in first.choices):
         return False
     return len(fields) == 1 or fields[1].kind == "bool"
 

@@ -40,6 +40,7 @@ class _OutcomeBridge(QObject):
 
     arrived = Signal(object, object)  # (ActionOutcome, [QPersistentModelIndex])
     transfer = Signal(object)  # a transfer job began (from its thread)
+    states = Signal(object)  # a gridclient.watch.StateChange (from the watcher's poller thread)
 
 
 class MainWindow(QMainWindow):
@@ -115,6 +116,14 @@ class MainWindow(QMainWindow):
         self.outcomes = _OutcomeBridge(self)
         self.outcomes.arrived.connect(self._action_ended)
         self.outcomes.transfer.connect(self._show_transfers)
+        self.outcomes.states.connect(self._states_changed)
+        outcomes = self.outcomes
+
+        def states_changed(change) -> None:  # a poller thread; the window may be gone
+            with unless_receiver_gone(outcomes):
+                outcomes.states.emit(change)
+
+        wb.on_state_change(states_changed)
 
         self.docks = [tree_dock, props_dock, ops_dock, self.console_dock]
         self._build_menus()
@@ -343,6 +352,8 @@ class MainWindow(QMainWindow):
             QGuiApplication.clipboard().setText(outcome.copy)
         if outcome.terminal is not None:
             self.open_terminal(outcome.terminal)
+        if outcome.text:
+            self.show_text(outcome.title or title, outcome.text)
         live = [QModelIndex(i) for i in rows if i.isValid()]
         if outcome.ref:
             for i in live:
@@ -362,6 +373,26 @@ class MainWindow(QMainWindow):
         elif outcome.refresh == "parent" and live:
             for parent in {QPersistentModelIndex(i.parent()) for i in live}:
                 self.model.refresh(QModelIndex(parent))
+        elif outcome.refresh.startswith("kind:") and live:
+            # another node of the same project (Launch from an image: its Computing)
+            for i in self.model.shown_of_kind(outcome.refresh[5:], [self.model.node(i).project for i in live]):
+                self.model.refresh(i)
+                self.tree.expand(i)
+
+    @Slot(object)
+    def _states_changed(self, change) -> None:
+        """Live state: elements an action changed moved on (stopping → stopped); their rows, Details
+        and, through dataChanged, Properties follow. One the cloud no longer lists: its listing is
+        reloaded. A poll that failed: said in the status bar (polls go on)."""
+        if change.elements:
+            self.model.replace_elements(change.vo_id, change.elements)
+        if change.gone:
+            rows = self.model.replace_elements(change.vo_id, change.gone)
+            for parent in {QPersistentModelIndex(i.parent()) for i in rows if i.isValid()}:
+                self.model.refresh(QModelIndex(parent))
+        if change.problem:
+            self.statusBar().showMessage(f"Could not check the state of what changed: {change.problem} "
+                                         "Trying again.", 15000)
 
     @Slot()
     def refresh_selected(self) -> None:
@@ -443,6 +474,16 @@ class MainWindow(QMainWindow):
         from gridclient.ssh import KnownHosts
 
         self.terminals.open_session(target, KnownHosts(self.wb.paths.known_hosts), self.interaction)
+
+    def show_text(self, title: str, text: str) -> QWidget:
+        """Text an action returned (console output), read-only in a tab of the editor area."""
+        from ui.preview import text_tab
+
+        view = text_tab(text)
+        index = self.terminals.addTab(view, title if len(title) <= 40 else title[:39] + "…")
+        self.terminals.setTabToolTip(index, title)
+        self.terminals.setCurrentIndex(index)
+        return view
 
     # -- other windows ---------------------------------------------------------------------
     @Slot()

@@ -19,6 +19,10 @@ signals held until a batch is in): ~12 ms for a page of 1,000, and no Python obj
 a QStandardItem made in Python keeps a wrapper of ~400 bytes alive as long as it is shown. An
 expandable node that has not been loaded holds one placeholder "Loading…" row, so the view draws
 its expander without asking Python; expanding it calls :meth:`fetchMore`.
+
+Over 500 lines for a reason: loading, row surgery, live-state updates and the lookups the views
+need all keep one invariant — each node's ``children`` list is its rows in the model's order —
+so they stay in one class.
 """
 
 from __future__ import annotations
@@ -509,6 +513,46 @@ class ProjectModel(QStandardItemModel):
             if uri in uris and vo is not None and vo.id in vo_ids:
                 found.append(self.index_of(n))
             stack.extend(n.children)
+        return found
+
+    def shown_of_kind(self, kind: str, projects: list) -> list[QModelIndex]:
+        """Rows of elements of ``kind`` under the given projects (an action's ``refresh="kind:…"``)."""
+        ids = {p.id for p in projects if p is not None}
+        found: list[QModelIndex] = []
+        stack = [n for n in self.root.children if n.project is not None and n.project.id in ids]
+        while stack:
+            n = stack.pop()
+            if n.element is not None and n.element.kind == kind:
+                found.append(self.index_of(n))
+            elif n.kind in (PROJECT, CATEGORY) or n.state != "idle":
+                stack.extend(c for c in n.children if c.kind not in SPECIAL)
+        return found
+
+    def replace_elements(self, vo_id: str, elements: list[Element] | tuple[Element, ...]) -> list[QModelIndex]:
+        """The cloud says these elements are now so (the state watcher: an instance stopped): every
+        loaded row of that VO showing one of their keys takes the new Element, and its cells are
+        written again (state icon, Details; dataChanged, so Properties follows). Returns the rows."""
+        new = {e.key: e for e in elements}
+        found: list[QModelIndex] = []
+        if not new:
+            return found
+        stack = [n for n in self.root.children if n.project is not None and n.project.vo == vo_id]
+        while stack:
+            n = stack.pop()
+            if n.kind not in SPECIAL and n.element is not None:
+                el = new.get(n.element.key)
+                if el is not None and n.kind == ELEMENT:
+                    was_expandable = n.expandable
+                    n.set_element(el)
+                    self._write(n)
+                    if not n.expandable and was_expandable and n.children:
+                        self._remove_rows(n, 0, len(n.children) - 1)
+                        n.state = "idle"
+                    elif n.expandable and not was_expandable and not n.children:
+                        self._insert(n, [loading_row(n)])
+                    found.append(self.index_of(n))
+            if n.state != "idle" and isinstance(n.children, list):
+                stack.extend(n.children)
         return found
 
     def element(self, index: QModelIndex) -> Element | None:

@@ -5,8 +5,8 @@ Code is named as "module:attr" and imported on first use.
 
 from gridclient.interaction import Field
 from gridclient.registry import (COMMAND_DELETE, GROUP_CONNECT, GROUP_CREATE, GROUP_DELETE, GROUP_EDIT,
-                                 GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category, NodeContributor, ProviderManifest, StorageScheme,
-                                 VOType)
+                                 GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category, NodeContributor, ProviderManifest, StateSource,
+                                 StorageScheme, VOType)
 from providers.aws import kinds as K
 
 M = "providers.aws"
@@ -38,8 +38,14 @@ AWS_FIELDS = (
 )
 
 INSTANCE = frozenset({K.INSTANCE})
+#: instance states that last; pending, stopping and shutting-down are followed until one of these
+STABLE_INSTANCE_STATES = frozenset({"running", "stopped", "terminated"})
+MA, AC = f"{M}.manage_access", f"{M}.access_checks"  # key pairs, security groups, tags, instance settings
+KEY_NAME_FIELD = Field("name", "Key pair name", required=True, placeholder="my-laptop",
+                       check=f"{AC}:key_name_problem", help="Instances launched with it are logged into with it.")
 #: presigned URL lifetimes offered (seconds); SigV4 allows at most 7 days
 EXPIRIES = {"15 minutes": 900, "1 hour": 3600, "1 day": 86400, "7 days": 7 * 86400}
+MS = f"{M}.manage_storage"  # images, volumes, snapshots, Elastic IPs
 
 manifest = ProviderManifest(
     id="aws",
@@ -76,8 +82,14 @@ manifest = ProviderManifest(
                 K.CATALOG: f"{M}.nodes:load_catalog",
                 K.KEYPAIRS: f"{M}.nodes:load_keypairs",
                 K.SECURITY_GROUPS: f"{M}.nodes:load_security_groups",
+                K.SECURITY_GROUP: f"{M}.nodes:load_security_group_rules",
                 K.REGIONS: f"{M}.nodes:load_regions",
                 K.VOLUMES: f"{M}.nodes:load_volumes",
+                K.SNAPSHOTS: f"{M}.nodes:load_snapshots",
+                K.INSTANCE: f"{M}.nodes:load_instance",
+                K.ADDRESSES: f"{M}.nodes:load_addresses",
+                K.INSTANCE_TYPES: f"{M}.nodes:load_instance_types",
+                K.REGION: f"{M}.nodes:load_zones",
                 K.BUCKET: f"{M}.nodes:load_bucket",
                 K.FOLDER: f"{M}.nodes:load_bucket",
             },
@@ -85,20 +97,30 @@ manifest = ProviderManifest(
     ),
     storage_schemes=(StorageScheme("s3", f"{M}.s3:S3Scheme", folder_kinds=frozenset({K.BUCKET, K.FOLDER}),
                                    file_kinds=frozenset({K.OBJECT}), root_kinds=frozenset({K.BUCKET})),),
+    # live state: after Start, Stop, Reboot, Terminate (follows_state) the core polls these
+    state_sources=(StateSource("aws", INSTANCE, f"{M}.nodes:instance_states", STABLE_INSTANCE_STATES),),
     actions=(
+        Action("aws.ec2.launch", "Launch instance…", f"{M}.launch:launch", frozenset({K.COMPUTING}),
+               icon="start", group=GROUP_CREATE, refreshes=""),
+        Action("aws.ec2.launch_image", "Launch from this image…", f"{M}.launch:launch", frozenset({K.IMAGE}),
+               icon="start", states=frozenset({"available"}), group=GROUP_CREATE, refreshes=""),
         Action("aws.ec2.ssh", "SSH login…", f"{M}.actions:ssh_login", INSTANCE,
                icon="terminal", states=frozenset({"running"}), refreshes="",
                group=GROUP_CONNECT),
+        # the power actions reload nothing: their rows follow the state (follows_state) instead
         Action("aws.ec2.start", "Start", f"{M}.actions:start_instances", INSTANCE, selection="+",
-               icon="start", states=frozenset({"stopped"}), group=GROUP_LIFECYCLE),
+               icon="start", states=frozenset({"stopped"}), group=GROUP_LIFECYCLE,
+               refreshes="", follows_state=True),
         Action("aws.ec2.stop", "Stop", f"{M}.actions:stop_instances", INSTANCE, selection="+",
                icon="stop", states=frozenset({"running"}), group=GROUP_LIFECYCLE,
+               refreshes="", follows_state=True,
                confirm="Stop {labels}? Data on instance-store volumes is lost."),
         Action("aws.ec2.reboot", "Reboot", f"{M}.actions:reboot_instances", INSTANCE,
                selection="+", icon="reboot", states=frozenset({"running"}), group=GROUP_LIFECYCLE,
-               confirm="Reboot {labels}?"),
+               refreshes="", follows_state=True, confirm="Reboot {labels}?"),
         Action("aws.ec2.terminate", "Terminate", f"{M}.actions:terminate_instances", INSTANCE,
                selection="+", icon="terminate", group=GROUP_LIFECYCLE, command=COMMAND_DELETE,
+               refreshes="", follows_state=True,
                states=frozenset({"running", "stopped", "pending", "stopping"}),
                confirm="Terminate {labels}? This cannot be undone: each instance is deleted, "
                        "with its root volume."),
@@ -143,5 +165,112 @@ manifest = ProviderManifest(
                icon="edit", group=GROUP_EDIT, refreshes=""),
         Action("aws.s3.versions", "Versions…", f"{M}.s3_actions:versions", frozenset({K.OBJECT}),
                icon="retry", group=GROUP_EDIT, refreshes="parent"),
+        # -- images, volumes, snapshots, Elastic IPs (manage_storage.py); the handlers that confirm
+        # themselves check first (attached? associated? whose image?) and then say how much is lost
+        Action("aws.ec2.create_image", "Create image…", f"{MS}:create_image", INSTANCE, icon="image",
+               states=frozenset({"running", "stopped"}), group=GROUP_CREATE, refreshes="",
+               fields=(Field("name", "Image name", required=True, placeholder="web-1 2026-12-01",
+                             check=f"{MS}:ami_name_problem",
+                             help="3–128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _; "
+                                  "unique among your images in the region."),
+                       Field("description", "Description", check=f"{MS}:image_description_problem"),
+                       Field("no_reboot", "No reboot", kind="bool", default=False,
+                             help="Without a reboot the image is taken from a running system: its file "
+                                  "systems are as after a power cut."))),
+        Action("aws.ec2.deregister_image", "Deregister image…", f"{MS}:deregister_images", frozenset({K.IMAGE}),
+               selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE),
+        Action("aws.ebs.create_volume", "Create volume…", f"{MS}:create_volume", frozenset({K.VOLUMES}),
+               icon="volume", group=GROUP_CREATE, refreshes="self"),
+        Action("aws.ebs.attach", "Attach…", f"{MS}:attach_volume", frozenset({K.VOLUME}), icon="instance",
+               states=frozenset({"available"}), group=GROUP_LIFECYCLE),
+        Action("aws.ebs.detach", "Detach", f"{MS}:detach_volumes", frozenset({K.VOLUME}), selection="+",
+               icon="stop", states=frozenset({"in-use"}), group=GROUP_LIFECYCLE,
+               confirm="Detach {labels} ({count} selected)? Unmount its file systems inside the instance "
+                       "first, or data being written is lost."),
+        Action("aws.ebs.create_snapshot", "Create snapshot…", f"{MS}:create_snapshot", frozenset({K.VOLUME}),
+               icon="snapshot", states=frozenset({"available", "in-use"}), group=GROUP_CREATE, refreshes="",
+               fields=(Field("name", "Name (optional)", placeholder="data before upgrade"),
+                       Field("description", "Description", check=f"{MS}:image_description_problem"))),
+        Action("aws.ebs.delete_volume", "Delete volume", f"{MS}:delete_volumes", frozenset({K.VOLUME}),
+               selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE),
+        Action("aws.ebs.volume_from_snapshot", "Create volume from this snapshot…",
+               f"{MS}:create_volume_from_snapshot", frozenset({K.SNAPSHOT}), icon="volume",
+               states=frozenset({"completed"}), group=GROUP_CREATE, refreshes=""),
+        Action("aws.ebs.delete_snapshot", "Delete snapshot", f"{MS}:delete_snapshots", frozenset({K.SNAPSHOT}),
+               selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE),
+        Action("aws.eip.allocate", "Allocate Elastic IP…", f"{MS}:allocate_address", frozenset({K.ADDRESSES}),
+               icon="address", group=GROUP_CREATE, refreshes="self",
+               confirm="Allocate a new Elastic IP address? AWS charges for every public IPv4 address by the "
+                       "hour, associated or not, until it is released.",
+               fields=(Field("name", "Name (optional)", placeholder="web front door"),)),
+        Action("aws.eip.associate", "Associate…", f"{MS}:associate_address", frozenset({K.ADDRESS}),
+               icon="instance", states=frozenset({"unassociated"}), group=GROUP_LIFECYCLE),
+        Action("aws.eip.disassociate", "Disassociate", f"{MS}:disassociate_addresses", frozenset({K.ADDRESS}),
+               selection="+", icon="stop", states=frozenset({"associated"}), group=GROUP_LIFECYCLE,
+               confirm="Disassociate {labels} ({count} selected)? Its instance gets another public address "
+                       "(or none), and the Elastic IP no longer reaches it."),
+        Action("aws.eip.release", "Release address", f"{MS}:release_addresses", frozenset({K.ADDRESS}),
+               selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE),
+        # -- access: key pairs, security groups, tags, instance settings (manage_access.py) --
+        Action("aws.ec2.keypair.create", "Create key pair…", f"{MA}:create_key_pair", frozenset({K.KEYPAIRS}),
+               icon="key", group=GROUP_CREATE, refreshes="self",
+               fields=(KEY_NAME_FIELD,
+                       Field("type", "Key type", kind="choice", choices=("ed25519", "rsa"), default="ed25519",
+                             editable=False, help="RSA for Windows instances and older EC2-compatible clouds."),
+                       Field("folder", "Save the private key in", kind="folder", default="~/.ssh", required=True,
+                             help="As NAME.pem, readable by you only (0600); never over a file that "
+                                  "exists. The app keeps a copy for SSH login."))),
+        Action("aws.ec2.keypair.import", "Import public key…", f"{MA}:import_key_pair", frozenset({K.KEYPAIRS}),
+               icon="upload", group=GROUP_CREATE, refreshes="self",
+               fields=(KEY_NAME_FIELD,
+                       Field("source", "From", kind="choice", choices=("a file", "pasted text"),
+                             default="a file", editable=False),
+                       Field("file", "Public key file", kind="path", default="~/.ssh/id_ed25519.pub",
+                             required=True, when=("source", ("a file",)), check=f"{AC}:public_key_file_problem"),
+                       Field("text", "Public key", required=True, when=("source", ("pasted text",)),
+                             placeholder="ssh-ed25519 AAAA… me@laptop", check=f"{AC}:public_key_problem",
+                             help="The one line of a .pub file (OpenSSH), or an RFC 4716 block."))),
+        Action("aws.ec2.keypair.delete", "Delete", f"{MA}:delete_key_pairs", frozenset({K.KEYPAIR}),
+               selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE,
+               confirm="Delete {labels}? No new instance can be launched with a deleted key pair; "
+                       "instances running keep the public key they have."),
+        Action("aws.ec2.sg.create", "Create security group…", f"{MA}:create_security_group",
+               frozenset({K.SECURITY_GROUPS}), icon="firewall", group=GROUP_CREATE, refreshes="self",
+               fields=(Field("name", "Name", required=True, placeholder="analysis-ssh",
+                             check=f"{AC}:group_name_problem"),
+                       Field("description", "Description", required=True, placeholder="SSH for the analysis boxes",
+                             check=f"{AC}:description_problem"),
+                       Field("ssh", "Allow SSH from my address", kind="bool", default=False,
+                             help="Your public address is looked up and shown, to confirm or change."))),
+        Action("aws.ec2.sg.add_rule", "Add rule…", f"{MA}:add_rule", frozenset({K.SECURITY_GROUP}),
+               icon="firewall", group=GROUP_CREATE, refreshes="self",
+               fields=(Field("direction", "Direction", kind="choice", choices=("inbound", "outbound"),
+                             default="inbound", editable=False),
+                       Field("protocol", "Protocol", kind="choice", choices=("tcp", "udp", "icmp", "all"),
+                             default="tcp", editable=False, help="icmp: every type; all: every protocol and port."),
+                       Field("ports", "Port or range", required=True, placeholder="22 or 8000-8080",
+                             when=("protocol", ("tcp", "udp")), check=f"{AC}:ports_problem"),
+                       Field("source", "From (inbound) / to (outbound)", required=True,
+                             placeholder="203.0.113.7/32, 2001:db8::/64 or sg-0123abcd",
+                             check=f"{AC}:source_problem", help="An IPv4 or IPv6 CIDR, or another group's id."),
+                       Field("description", "Description", placeholder="SSH from the office",
+                             check=f"{AC}:description_problem"))),
+        Action("aws.ec2.sg.allow_ssh", "Allow SSH from my address…", f"{MA}:allow_ssh_from_me",
+               frozenset({K.SECURITY_GROUP}), icon="ssh", group=GROUP_CREATE, refreshes="self"),
+        Action("aws.ec2.sg.delete", "Delete", f"{MA}:delete_security_groups", frozenset({K.SECURITY_GROUP}),
+               selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE),
+               # no confirm: the handler first looks what uses each group, then asks for the free ones
+        Action("aws.ec2.sg.remove_rule", "Remove rule", f"{MA}:remove_rules", frozenset({K.SG_RULE}),
+               selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE,
+               confirm="Remove {labels}? What the removed rules let through is refused from now on."),
+        Action("aws.ec2.tags", "Edit tags…", f"{MA}:edit_tags",
+               frozenset({K.INSTANCE, K.IMAGE, K.VOLUME, K.SNAPSHOT, K.SECURITY_GROUP, K.KEYPAIR}),
+               icon="edit", group=GROUP_EDIT),
+        Action("aws.ec2.change_type", "Change instance type…", f"{MA}:change_instance_type", INSTANCE,
+               icon="edit", states=frozenset({"stopped"}), group=GROUP_EDIT),
+        Action("aws.ec2.protection", "Termination protection…", f"{MA}:termination_protection", INSTANCE,
+               selection="+", icon="edit", group=GROUP_EDIT, refreshes=""),
+        Action("aws.ec2.console", "Console output", f"{MA}:console_output", INSTANCE, icon="console",
+               group=GROUP_CONNECT, refreshes=""),
     ),
 )

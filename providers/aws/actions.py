@@ -33,7 +33,20 @@ def reboot_instances(ctx: ActionContext) -> str:
 
 
 def terminate_instances(ctx: ActionContext) -> str:
-    return _lifecycle(ctx, "terminate_instances", "Terminating")
+    """Terminate, unless one of them is protected from termination: then nothing is, and the
+    message says how to turn protection off."""
+    from botocore.exceptions import ClientError
+
+    from providers.aws.manage_access import protected_message, refuse_protected
+
+    with acting_on(ctx.elements):
+        refuse_protected(ctx)
+    try:
+        return _lifecycle(ctx, "terminate_instances", "Terminating")
+    except ClientError as exc:  # protection turned on meanwhile, or not readable before
+        if exc.response.get("Error", {}).get("Code") != "OperationNotPermitted":
+            raise
+        raise ValueError(protected_message([e.label for e in ctx.elements])) from None
 
 
 def search_catalog(ctx: ActionContext) -> ActionResult:

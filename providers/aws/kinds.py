@@ -14,9 +14,12 @@ CATALOG = "aws.catalog"  # public images, for a search the person typed
 KEYPAIRS = "aws.keypairs"
 SECURITY_GROUPS = "aws.securitygroups"
 REGIONS = "aws.regions"
+ADDRESSES = "aws.addresses"  # Elastic IPs
+INSTANCE_TYPES = "aws.instancetypes"  # flavors
 
 # Storage
 VOLUMES = "aws.volumes"
+SNAPSHOTS = "aws.snapshots"  # the account's own EBS snapshots
 BUCKET = "aws.s3.bucket"
 FOLDER = "aws.s3.folder"
 
@@ -24,7 +27,12 @@ FOLDER = "aws.s3.folder"
 INSTANCE = "aws.ec2.instance"
 IMAGE = "aws.ec2.image"
 KEYPAIR = "aws.ec2.keypair"
-SECURITY_GROUP = "aws.ec2.securitygroup"
+SECURITY_GROUP = "aws.ec2.securitygroup"  # its children: its rules
+SG_RULE = "aws.ec2.sgrule"  # one rule of a group: a protocol, ports and one source or destination
 REGION = "aws.region"
 VOLUME = "aws.ec2.volume"
+SNAPSHOT = "aws.ec2.snapshot"
+ADDRESS = "aws.ec2.address"  # an Elastic IP: "associated" or "unassociated"
+INSTANCE_TYPE = "aws.ec2.instancetype"
+ZONE = "aws.zone"  # an availability zone, under its region
 OBJECT = "aws.s3.object"

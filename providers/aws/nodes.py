@@ -1,9 +1,14 @@
 """Child loaders for the AWS tree. Each yields pages (lists of Elements) as boto3 paginators give them.
 
 Run on worker threads only; a loader never touches the UI.
+
+Over 500 lines for a reason: one short loader per kind of node the provider shows, all sharing
+``flatten``, ``name_tag`` and the info row; a loader is looked up here by the manifest's name.
 """
 
 from __future__ import annotations
+
+import sys
 
 from datetime import datetime
 from typing import Any, Iterator
@@ -70,9 +75,27 @@ def instance_element(inst: dict) -> Element:
     return Element(
         kind=K.INSTANCE, id=iid, label=name or iid, state=state, properties=props,
         icon=f"instance-{state}" if state else "instance",
+        has_children=True,  # its volumes and Elastic IPs (load_instance)
         detail=" · ".join(x for x in (inst.get("InstanceType", ""), state, addr) if x),
         ref={"image_id": inst.get("ImageId", ""), "key_name": inst.get("KeyName", "")},
     )
+
+
+def instance_states(token, elements: list[Element]) -> list[Element]:
+    """The instances' current Elements, made as Computing lists them (the core's StateWatcher
+    compares them with the rows shown); one that no longer exists is left out. A filter rather
+    than ``InstanceIds``: an id that is gone fails the whole call with InvalidInstanceID.NotFound."""
+    region = next((e.ref.get("region") for e in elements if e.ref.get("region")), None)
+    ec2 = token.client("ec2", region=region)
+    ids = [e.id for e in elements]
+    out: list[Element] = []
+    for start in range(0, len(ids), 200):  # at most 200 values in one filter
+        pages = ec2.get_paginator("describe_instances").paginate(
+            Filters=[{"Name": "instance-id", "Values": ids[start:start + 200]}])
+        for page in pages:
+            for res in page.get("Reservations", []):
+                out.extend(instance_element(inst) for inst in res.get("Instances", []))
+    return out
 
 
 def load_services(token, parent: Element) -> Pages:
@@ -83,6 +106,9 @@ def load_services(token, parent: Element) -> Pages:
                 detail="right-click → Search…"),
         Element(K.KEYPAIRS, f"{region}/keypairs", "Key pairs", has_children=True, icon="keys"),
         Element(K.SECURITY_GROUPS, f"{region}/sg", "Security groups", has_children=True, icon="firewall"),
+        Element(K.ADDRESSES, f"{region}/addresses", "Elastic IPs", has_children=True, icon="address"),
+        Element(K.INSTANCE_TYPES, f"{region}/instancetypes", "Instance types", has_children=True,
+                icon="flavor"),
         Element(K.REGIONS, "regions", "Regions", has_children=True, icon="regions"),
     ]
 
@@ -123,7 +149,9 @@ def load_storage(token, parent: Element) -> Pages:
                                      "are shown (right-click Storage → Open bucket…)"))
     yield buckets
     yield [Element(K.VOLUMES, f"{token.region}/volumes", "Volumes (EBS)", has_children=True,
-                   icon="volume")]
+                   icon="volume"),
+           Element(K.SNAPSHOTS, f"{token.region}/snapshots", "Snapshots (EBS)", has_children=True,
+                   icon="snapshot")]
 
 
 # -- services -------------------------------------------------------------------------------
@@ -131,8 +159,9 @@ def image_element(img: dict) -> Element:
     return Element(
         K.IMAGE, img["ImageId"], img.get("Name") or img["ImageId"], state=img.get("State", ""),
         properties=flatten(img), icon="image",
-        detail=" · ".join(x for x in (img.get("Architecture", ""), img.get("PlatformDetails", ""),
-                                      str(img.get("CreationDate", ""))[:10]) if x),
+        detail=" · ".join(x for x in ("" if img.get("State") in (None, "", "available") else img["State"],
+                                      img.get("Architecture", ""), img.get("PlatformDetails", ""),
+                                      str(img.get("CreationDate", ""))[:10]) if x),  # "pending · x86_64 · …"
     )
 
 
@@ -176,13 +205,107 @@ def load_keypairs(token, parent: Element) -> Pages:
 def load_security_groups(token, parent: Element) -> Pages:
     for page in token.client("ec2").get_paginator("describe_security_groups").paginate():
         yield [Element(K.SECURITY_GROUP, g["GroupId"], g.get("GroupName") or g["GroupId"],
-                       properties=flatten(g), icon="firewall", detail=g.get("Description", ""))
+                       properties=flatten(g), icon="firewall", detail=g.get("Description", ""),
+                       has_children=True)  # its rules
                for g in page.get("SecurityGroups", [])]
+
+
+# -- a security group's rules: one row per protocol, ports and source (or destination) --------
+PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+WELL_KNOWN = {22: "SSH", 80: "HTTP", 443: "HTTPS", 3389: "RDP", 3306: "MySQL", 5432: "PostgreSQL"}
+
+
+def protocol_name(value: Any) -> str:
+    value = str(value).lower()
+    return PROTOCOLS.get(value, value if not value.isdigit() else f"protocol {value}")
+
+
+def rule_ports(perm: dict) -> str:
+    """"22", "8000–8080", "all ports", "type 8" (ICMP), or "" where ports do not apply."""
+    proto, lo, hi = protocol_name(perm.get("IpProtocol", "-1")), perm.get("FromPort"), perm.get("ToPort")
+    if proto in ("tcp", "udp"):
+        if lo in (None, -1) or (lo == 0 and hi in (65535, -1)):
+            return "all ports"
+        return str(lo) if lo == hi else f"{lo}–{hi}"
+    if proto in ("icmp", "icmpv6") and lo not in (None, -1):
+        return f"type {lo}" + (f" code {hi}" if hi not in (None, -1) else "")
+    return ""
+
+
+def rule_label(perm: dict, other: str, outbound: bool) -> str:
+    """"tcp 22 from 203.0.113.7/32", "all traffic to 0.0.0.0/0"."""
+    proto = protocol_name(perm.get("IpProtocol", "-1"))
+    what = "all traffic" if proto == "all" else " ".join(x for x in (proto, rule_ports(perm)) if x)
+    return f"{what} {'to' if outbound else 'from'} {other}"
+
+
+def _rule_ends(perm: dict) -> Iterator[tuple[str, dict, str]]:
+    """(the other end as text, that end alone as a permission's part, its description) per end."""
+    for r in perm.get("IpRanges") or ():
+        yield r["CidrIp"], {"IpRanges": [{"CidrIp": r["CidrIp"]}]}, r.get("Description", "")
+    for r in perm.get("Ipv6Ranges") or ():
+        yield r["CidrIpv6"], {"Ipv6Ranges": [{"CidrIpv6": r["CidrIpv6"]}]}, r.get("Description", "")
+    for r in perm.get("UserIdGroupPairs") or ():
+        pair = {k: r[k] for k in ("GroupId", "UserId") if r.get(k)}
+        yield r.get("GroupId", "?"), {"UserIdGroupPairs": [pair]}, r.get("Description", "")
+    for r in perm.get("PrefixListIds") or ():
+        yield r["PrefixListId"], {"PrefixListIds": [{"PrefixListId": r["PrefixListId"]}]}, r.get("Description", "")
+
+
+def rule_elements(group: dict, names: dict[str, str] | None = None) -> list[Element]:
+    """The rows of a group's rules, inbound first; ``ref["permission"]`` is the rule alone, as
+    RevokeSecurityGroupIngress/Egress take it."""
+    gid, names = group["GroupId"], names or {}
+    out = []
+    for outbound, key in ((False, "IpPermissions"), (True, "IpPermissionsEgress")):
+        direction = "outbound" if outbound else "inbound"
+        for perm in group.get(key) or ():
+            base = {k: perm[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in perm}
+            for other, end, description in _rule_ends(perm):
+                if other == gid:
+                    shown = "this group"
+                elif other in names:
+                    shown = f"{other} ({names[other]})"
+                else:
+                    shown = other
+                ports = rule_ports(perm)
+                label = rule_label(perm, shown, outbound)
+                hint = description or (WELL_KNOWN.get(perm.get("FromPort")) if ports.isdigit() else "") or ""
+                out.append(Element(
+                    K.SG_RULE, f"{gid}/{direction}/{base.get('IpProtocol')}/{base.get('FromPort', '')}-"
+                               f"{base.get('ToPort', '')}/{other}",
+                    label, state=direction, icon="firewall",
+                    detail=" · ".join(x for x in (direction, hint) if x),
+                    properties={"Group": gid, "Direction": direction,
+                                "Protocol": protocol_name(perm.get("IpProtocol", "-1")),
+                                "Ports": ports or "all", ("Destination" if outbound else "Source"): shown,
+                                "Description": description},
+                    ref={"group_id": gid, "direction": direction, "permission": {**base, **end}}))
+    return out
+
+
+def load_security_group_rules(token, parent: Element) -> Pages:
+    ec2 = token.client("ec2")
+    group = ec2.describe_security_groups(GroupIds=[parent.id])["SecurityGroups"][0]
+    others = {r.get("GroupId") for key in ("IpPermissions", "IpPermissionsEgress")
+              for p in group.get(key) or () for r in p.get("UserIdGroupPairs") or ()} - {None, parent.id}
+    names: dict[str, str] = {}
+    if others:
+        try:  # names make "from sg-0a1b… (web)" readable; a group we may not describe keeps its id
+            for g in ec2.describe_security_groups(GroupIds=sorted(others))["SecurityGroups"]:
+                names[g["GroupId"]] = g.get("GroupName", "")
+        except Exception:  # noqa: BLE001
+            pass
+    rows = rule_elements(group, names)
+    if not any(r.state == "inbound" for r in rows):
+        rows.insert(0, _info(parent, "No inbound rules: nothing may connect in — right-click the group → Add rule…"))
+    yield rows
 
 
 def load_regions(token, parent: Element) -> Pages:
     regions = token.client("ec2").describe_regions().get("Regions", [])
     yield [Element(K.REGION, r["RegionName"], r["RegionName"], properties=flatten(r), icon="region",
+                   has_children=True,  # its availability zones (load_zones)
                    state="current" if r["RegionName"] == token.region else "",
                    detail="current" if r["RegionName"] == token.region else r.get("Endpoint", ""))
            for r in sorted(regions, key=lambda r: r["RegionName"])]
@@ -225,11 +348,183 @@ def load_bucket(token, parent: Element) -> Pages:
             size = obj.get("Size", 0)
             modified = obj.get("LastModified")
             modified = modified.isoformat() if isinstance(modified, datetime) else str(modified or "")
+            # a row of a folder of 100,000: five properties fit Python's smallest dict (the bucket
+            # is in the URI), and the storage class is one of a few words, kept once
+            uri = f"s3://{bucket}/{key}"  # the row's id too: one string for both
             out.append(Element(
-                K.OBJECT, f"{bucket}/{key}", key[len(prefix):], icon="file",
-                properties={"Bucket": bucket, "Key": key, "Size": size, "LastModified": modified,
-                            "ETag": obj.get("ETag", ""), "StorageClass": obj.get("StorageClass", "")},
+                K.OBJECT, uri, key[len(prefix):], icon="file",
+                properties={"Key": key, "Size": size, "LastModified": modified, "ETag": obj.get("ETag", ""),
+                            "StorageClass": sys.intern(obj.get("StorageClass", ""))},
                 detail=f"{human_bytes(size)} · {modified[:19].replace('T', ' ')}",
-                ref={"bucket": bucket, "key": key, "uri": f"s3://{bucket}/{key}"},
+                ref={"bucket": bucket, "key": key, "uri": uri},
             ))
         yield out
+
+
+# -- volumes under an instance, snapshots, Elastic IPs, instance types, zones --------------------
+# (their actions: providers/aws/manage_storage.py)
+def own_account(token) -> str | None:
+    """The caller's account id (STS), or None where the endpoint has no STS. Some EC2-compatible
+    endpoints (moto among them) ignore ``OwnerIds=["self"]``; the loaders then keep only what
+    this account owns."""
+    try:
+        return token.client("sts").get_caller_identity().get("Account") or None
+    except Exception:  # noqa: BLE001 - only a filter is lost
+        return None
+
+
+def attached_volume_element(v: dict, instance_id: str, root_device: str = "") -> Element:
+    """A volume as a child of the instance it is attached to: its device first."""
+    device = next((a.get("Device", "") for a in v.get("Attachments") or () if a.get("InstanceId") == instance_id), "")
+    return Element(K.VOLUME, v["VolumeId"], name_tag(v.get("Tags")) or v["VolumeId"], state=v.get("State", ""),
+                   properties=flatten(v), icon="volume",
+                   detail=" · ".join(x for x in (device, "root" if device and device == root_device else "",
+                                                 f"{v.get('Size', '?')} GiB", v.get("VolumeType", "")) if x),
+                   ref={"device": device, "instance_id": instance_id})
+
+
+def address_element(a: dict, names: dict[str, str] | None = None) -> Element:
+    """An Elastic IP: "associated" (with an instance or a network interface) or "unassociated";
+    ``names``: instance id → Name, for the detail "→ web-1 (i-…)"."""
+    ip = a.get("PublicIp", "")
+    associated = bool(a.get("AssociationId") or a.get("InstanceId") or a.get("NetworkInterfaceId"))
+    iid = a.get("InstanceId") or ""
+    name = (names or {}).get(iid, "")
+    if iid:
+        where = f"→ {name} ({iid})" if name and name != iid else f"→ {iid}"
+    elif associated:
+        where = f"→ {a.get('NetworkInterfaceId', '')}"
+    else:
+        where = "not associated"
+    return Element(K.ADDRESS, a.get("AllocationId") or ip, ip, state="associated" if associated else "unassociated",
+                   properties=flatten(a), icon="address",
+                   detail=" · ".join(x for x in (name_tag(a.get("Tags")), where) if x),
+                   ref={"allocation_id": a.get("AllocationId", ""), "public_ip": ip,
+                        "association_id": a.get("AssociationId", ""), "instance_id": iid})
+
+
+def instance_names(ec2, ids: list[str]) -> dict[str, str]:
+    """Name tags of these instances (id → name, or id where unnamed); {} when they cannot be read."""
+    if not ids:
+        return {}
+    try:
+        res = ec2.describe_instances(InstanceIds=sorted(set(ids)))["Reservations"]
+    except Exception:  # noqa: BLE001 - an address still shows with its instance's id
+        return {}
+    return {i["InstanceId"]: name_tag(i.get("Tags")) or i["InstanceId"] for r in res for i in r.get("Instances", [])}
+
+
+def load_instance(token, parent: Element) -> Pages:
+    """An instance's children: the volumes attached to it (by device) and its Elastic IPs."""
+    ec2 = token.client("ec2")
+    volumes: list[dict] = []
+    for page in ec2.get_paginator("describe_volumes").paginate(
+            Filters=[{"Name": "attachment.instance-id", "Values": [parent.id]}]):
+        volumes.extend(page.get("Volumes", []))
+    root = str(parent.properties.get("RootDeviceName", ""))
+    rows = sorted((attached_volume_element(v, parent.id, root) for v in volumes), key=lambda e: e.ref["device"])
+    addresses = ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [parent.id]}]).get("Addresses", [])
+    for a in addresses:  # under its instance, "→ web-1" would say the obvious
+        row = address_element(a)
+        row.detail = " · ".join(x for x in ("Elastic IP", name_tag(a.get("Tags"))) if x)
+        rows.append(row)
+    if not rows:
+        rows = [_info(parent, "No EBS volume attached and no Elastic IP")]
+    yield rows
+
+
+def snapshot_element(s: dict) -> Element:
+    started = s.get("StartTime")
+    started = started.isoformat() if isinstance(started, datetime) else str(started or "")
+    state = s.get("State", "")
+    progress = s.get("Progress", "") if state == "pending" else ""
+    return Element(K.SNAPSHOT, s["SnapshotId"], name_tag(s.get("Tags")) or s["SnapshotId"], state=state,
+                   properties=flatten(s), icon="snapshot",
+                   detail=" · ".join(x for x in (f"{s.get('VolumeSize', '?')} GiB", progress, started[:10],
+                                                 s.get("Description", "")) if x),
+                   ref={"volume_id": s.get("VolumeId", ""), "size": s.get("VolumeSize", 0)})
+
+
+def load_snapshots(token, parent: Element) -> Pages:
+    """The account's own EBS snapshots, newest first."""
+    account = own_account(token)
+    found = []
+    for page in token.client("ec2").get_paginator("describe_snapshots").paginate(OwnerIds=["self"]):
+        found.extend(s for s in page.get("Snapshots", []) if account is None or s.get("OwnerId") in (None, account))
+    found.sort(key=lambda s: str(s.get("StartTime", "")), reverse=True)
+    yield [snapshot_element(s) for s in found]
+
+
+def load_addresses(token, parent: Element) -> Pages:
+    """Elastic IPs of the region, by address; each says which instance it is associated with."""
+    ec2 = token.client("ec2")
+    addresses = ec2.describe_addresses().get("Addresses", [])
+    names = instance_names(ec2, [a["InstanceId"] for a in addresses if a.get("InstanceId")])
+
+    def by_ip(a: dict) -> tuple:
+        parts = a.get("PublicIp", "").split(".")
+        return tuple(int(p) if p.isdigit() else 0 for p in parts)
+
+    yield [address_element(a, names) for a in sorted(addresses, key=by_ip)]
+
+
+SIZES = {"nano": 0, "micro": 1, "small": 2, "medium": 3, "large": 4, "xlarge": 5}
+
+
+def type_order(name: str) -> tuple:
+    """t3.nano < t3.micro < … < t3.xlarge < t3.2xlarge < … < m5.metal: by family, then size."""
+    family, _, size = name.partition(".")
+    if size in SIZES:
+        rank = SIZES[size]
+    elif size.endswith("xlarge") and size[:-6].isdigit():
+        rank = 5 + int(size[:-6])
+    else:
+        rank = 10_000  # metal, metal-24xl
+    return family, rank, size
+
+
+def gib_text(mib: float) -> str:
+    """Memory as people read it: "0.5 GiB", "1.7 GiB" (1,740 MiB), "3.75 GiB", "768 GiB", "24576 GiB"."""
+    gib = mib / 1024
+    return f"{gib:.0f} GiB" if gib >= 100 else f"{gib:.3g} GiB"
+
+
+def instance_type_element(t: dict) -> Element:
+    name = t["InstanceType"]
+    vcpu = t.get("VCpuInfo", {}).get("DefaultVCpus")
+    mib = t.get("MemoryInfo", {}).get("SizeInMiB")
+    arch = ", ".join(t.get("ProcessorInfo", {}).get("SupportedArchitectures", []))
+    network = t.get("NetworkInfo", {}).get("NetworkPerformance", "")
+    return Element(K.INSTANCE_TYPE, name, name, properties=flatten(t), icon="flavor",
+                   detail=" · ".join(x for x in (f"{vcpu} vCPU" if vcpu else "", gib_text(mib) if mib else "",
+                                                 arch, network) if x),
+                   ref={"vcpus": vcpu or 0, "memory_mib": mib or 0, "architectures": arch})
+
+
+def load_instance_types(token, parent: Element) -> Pages:
+    """Every instance type the region offers (DescribeInstanceTypes, page by page), in one listing
+    sorted by family and size: a person looks for t3.micro next to t3.small."""
+    found: list[dict] = []
+    for page in token.client("ec2").get_paginator("describe_instance_types").paginate(
+            PaginationConfig={"PageSize": 100}):
+        found.extend(page.get("InstanceTypes", []))
+    yield [instance_type_element(t) for t in sorted(found, key=lambda t: type_order(t["InstanceType"]))]
+
+
+def load_zones(token, parent: Element) -> Pages:
+    """A region's availability zones, asked of that region, with their state."""
+    from botocore.exceptions import ClientError
+
+    try:
+        zones = token.client("ec2", region=parent.id).describe_availability_zones().get("AvailabilityZones", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "OptInRequired":
+            raise
+        yield [_info(parent, f"{parent.id} is not enabled for this account: its zones cannot be listed")]
+        return
+    yield [Element(K.ZONE, z["ZoneName"], z["ZoneName"], state=z.get("State", ""), properties=flatten(z),
+                   icon="zone",
+                   detail=" · ".join(x for x in (z.get("ZoneId", ""), z.get("State", ""),
+                                                 z.get("ZoneType", "") if z.get("ZoneType") != "availability-zone"
+                                                 else "") if x))
+           for z in sorted(zones, key=lambda z: z["ZoneName"])]

@@ -7,6 +7,7 @@ and returns the :class:`~gridclient.ssh.SSHTarget` as the action's terminal to o
 
 from __future__ import annotations
 
+import os
 import re
 
 from gridclient.keys import key_path
@@ -100,6 +101,10 @@ def build_target(instance: dict, image: dict | None, vo_id: str, settings: dict,
         except ValueError:
             found = None  # a key pair name the store cannot hold: fall back to agent/default keys
         key_file = str(found) if found else None
+        # else the private key beside a public key imported as this key pair (Import public key…)
+        beside = ((settings or {}).get("key_files") or {}).get(str(instance["KeyName"]))
+        if key_file is None and isinstance(beside, str) and os.path.isfile(beside):
+            key_file = beside
     label = name_tag(instance.get("Tags")) or str(instance.get("InstanceId", "")) or host
     target = SSHTarget(host=host, port=port, user=user or None, key_file=key_file, label=label)
     return target, not user

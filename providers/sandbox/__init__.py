@@ -15,7 +15,8 @@ manifest = ProviderManifest(
     version="0.1.0",
     sandboxes=(
         Sandbox("aws-moto", "AWS on moto, with SSH on loopback", "providers.sandbox.cloud:DemoSandbox",
-                description="Two regions of instances, images, key pairs, security groups and three "
-                            "buckets, served by moto on 127.0.0.1; SSH login opens a local shell."),
+                description="Two regions of instances, images, key pairs, security groups, volumes, a "
+                            "snapshot, an Elastic IP and three buckets, served by moto on 127.0.0.1; SSH "
+                            "login opens a local shell."),
     ),
 )

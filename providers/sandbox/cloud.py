@@ -2,7 +2,8 @@
 
 ``DemoSandbox().start()`` starts moto's ``ThreadedMotoServer`` in this process at a free port,
 seeds it over HTTP with boto3 (two regions, instances running and stopped, two owned AMIs, a
-key pair, security groups, three buckets with nested folders and a few hundred objects) and
+key pair, security groups, two EBS volumes and a snapshot, an Elastic IP, three buckets with
+nested folders and a few hundred objects) and
 starts a loopback-only SSH endpoint (:mod:`providers.sandbox.ssh_server`) that accepts only the
 demo key pair, so "SSH login…" on a demo instance opens a real shell. It never contacts AWS:
 every client is built with fixed fake keys, no profile, no config file, no proxy and the
@@ -84,7 +85,8 @@ class DemoSandbox:
             buf = io.StringIO()
             self._key.write_private_key(buf)
             self.private_key_pem = buf.getvalue()
-            self._ssh = LoopbackSSHServer(self._key, host=self.ssh_host).start()
+            self._ssh = LoopbackSSHServer(self._key, host=self.ssh_host,
+                                          also_authorized=self.has_key_pair).start()
             self.ssh_port = self._ssh.port
             with _without_missing_profile():
                 self.reseed()
@@ -96,6 +98,17 @@ class DemoSandbox:
         log.info("demo sandbox: moto at %s, ssh at %s:%s, ready in %.2f s",
                  self.endpoint_url, self.ssh_host, self.ssh_port, self.seconds_to_start)
         return self
+
+    def has_key_pair(self, key) -> bool:
+        """Whether ``key`` (a paramiko public key) is that of a key pair in the sandbox, in any of
+        its regions: the demo's SSH endpoint lets such keys in, so an instance launched there with
+        a new key pair can be logged into, as on a real cloud."""
+        line = f"{key.get_name()} {key.get_base64()}"
+        for region in REGIONS:
+            pairs = self.client("ec2", region).describe_key_pairs(IncludePublicKey=True).get("KeyPairs", [])
+            if any(" ".join((p.get("PublicKey") or "").split()[:2]) == line for p in pairs):
+                return True
+        return False
 
     def stop(self) -> None:
         ssh, self._ssh = self._ssh, None
@@ -146,6 +159,9 @@ class DemoSandbox:
             "credential_mode": "keys",
             "ssh_host_override": f"{self.ssh_host}:{self.ssh_port}",
             "ssh_user": self.ssh_user,
+            # "Allow SSH from my address": the demo's instances are reached on loopback, and the demo
+            # never asks checkip.amazonaws.com; a data: URL answers like it, without a network
+            "public_address_url": f"data:text/plain,{self.ssh_host}",
         }
 
     def vo_secrets(self) -> dict:
@@ -256,10 +272,27 @@ class DemoSandbox:
             db = self._run(ec2, ubuntu, "m5.large", [batch], "staging-db", "database", a)
             self._run(ec2, amazon, "t3.nano", [batch], None, "scratch", a)  # no Name tag: shown by its id
             ec2.stop_instances(InstanceIds=[batch1, db])
+            self._seed_storage(ec2, web1, a, b)
         else:
             self._run(ec2, ubuntu, "t3.small", [web], "eu-web-1", "web", a)
             archive = self._run(ec2, amazon, "t3.medium", [batch], "eu-archive", "archive", b)
             ec2.stop_instances(InstanceIds=[archive])
+
+    @staticmethod
+    def _seed_storage(ec2, web1: str, a: str, b: str) -> None:
+        """A data volume on web-1 with a nightly snapshot, a spare volume to attach, and an
+        Elastic IP on web-1: what Storage → Volumes/Snapshots and Services → Elastic IPs show."""
+        def named(kind: str, name: str) -> list[dict]:
+            return [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}, {"Key": "Project", "Value": "demo"}]}]
+
+        data = ec2.create_volume(Size=20, AvailabilityZone=a, VolumeType="gp3",
+                                 TagSpecifications=named("volume", "web-data"))["VolumeId"]
+        ec2.attach_volume(VolumeId=data, InstanceId=web1, Device="/dev/sdf")
+        ec2.create_snapshot(VolumeId=data, Description="web-data, nightly",
+                            TagSpecifications=named("snapshot", "web-data nightly"))
+        ec2.create_volume(Size=50, AvailabilityZone=b, VolumeType="gp3", TagSpecifications=named("volume", "scratch"))
+        address = ec2.allocate_address(Domain="vpc", TagSpecifications=named("elastic-ip", "web-1 address"))
+        ec2.associate_address(AllocationId=address["AllocationId"], InstanceId=web1)
 
     # S3 ------------------------------------------------------------------------------------
     def _seed_s3(self) -> None:

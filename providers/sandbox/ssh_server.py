@@ -4,8 +4,10 @@ The demo's EC2 instances are moto records with made-up addresses; the demo VO lo
 through ``ssh_host_override`` = this server. It is a small paramiko server that:
 
 * listens on 127.0.0.1 (never a routable address) at a free port, with a host key made at start;
-* accepts only public-key authentication with the one authorized key (the demo key pair), under
-  any user name — the shell always runs as the user running the app;
+* accepts only public-key authentication with the one authorized key (the demo key pair), or a
+  key ``also_authorized`` accepts (the sandbox's: a key pair made or imported in the sandbox, so
+  an instance launched there with a new key pair can be logged into), under any user name — the
+  shell always runs as the user running the app;
 * serves ``pty-req``, ``window-change``, ``env`` (LANG, LC_*, COLORTERM), ``shell`` and ``exec``:
   a shell runs in a real pseudo-terminal (controlling tty, job control, Ctrl+C) in the user's
   home directory; ``exec`` without a pty runs with pipes and separates stdout and stderr;
@@ -30,6 +32,7 @@ import re
 import socket
 import threading
 import time
+from typing import Callable
 
 import paramiko
 
@@ -76,6 +79,13 @@ class _Interface(paramiko.ServerInterface):
         # paramiko has verified the signature before it asks us whether the key may log in
         if hmac.compare_digest(key.asbytes(), self.server._authorized_blob):
             return paramiko.AUTH_SUCCESSFUL
+        also = self.server.also_authorized
+        if also is not None:
+            try:
+                if also(key):
+                    return paramiko.AUTH_SUCCESSFUL
+            except Exception:  # noqa: BLE001 - a check that fails refuses the key
+                log.warning("demo ssh: the key check failed", exc_info=True)
         log.info("demo ssh: refused a %s key from %s", key.get_name(), self.peer)
         return paramiko.AUTH_FAILED
 
@@ -147,13 +157,15 @@ class LoopbackSSHServer:
     """
 
     def __init__(self, authorized_key: paramiko.PKey, host: str = "127.0.0.1", *,
-                 shell: str | None = None, host_key: paramiko.PKey | None = None):
+                 shell: str | None = None, host_key: paramiko.PKey | None = None,
+                 also_authorized: "Callable[[paramiko.PKey], bool] | None" = None):
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"the demo SSH server listens on loopback only, not on {host!r}")
         if not isinstance(authorized_key, paramiko.PKey):
             raise TypeError("authorized_key must be a paramiko.PKey")
         self.authorized_key = authorized_key
         self._authorized_blob = authorized_key.asbytes()
+        self.also_authorized = also_authorized
         self.host = "127.0.0.1" if host == "localhost" else host
         self.port: int | None = None
         self.host_key: paramiko.PKey | None = host_key

@@ -128,7 +128,7 @@ def test_load_computing_lists_every_instance_with_state_address_and_properties(t
     pages = pages_of(load_computing, token, Element("aws.computing", "computing", "Computing"))
     rows = {e.id: e for page in pages for e in page}
     assert set(rows) == {named_id, *plain_ids}  # both reservations, every instance
-    assert all(e.kind == "aws.ec2.instance" and not e.has_children for e in rows.values())
+    assert all(e.kind == "aws.ec2.instance" and e.has_children for e in rows.values())  # volumes, Elastic IPs
 
     web = rows[named_id]
     inst = describe(ec2, named_id)
@@ -156,7 +156,7 @@ def test_load_computing_with_no_instances_yields_an_empty_page(token):
     assert rows == []
 
 
-def test_load_services_yields_the_five_service_nodes_scoped_to_the_region(moto):
+def test_load_services_yields_the_service_nodes_scoped_to_the_region(moto):
     token = make_token(moto, region="eu-west-1")
     pages = pages_of(load_services, token, Element("aws.services", "services", "Services"))
     assert len(pages) == 1
@@ -166,10 +166,12 @@ def test_load_services_yields_the_five_service_nodes_scoped_to_the_region(moto):
         ("aws.catalog", "eu-west-1/catalog", "Image catalog"),
         ("aws.keypairs", "eu-west-1/keypairs", "Key pairs"),
         ("aws.securitygroups", "eu-west-1/sg", "Security groups"),
+        ("aws.addresses", "eu-west-1/addresses", "Elastic IPs"),
+        ("aws.instancetypes", "eu-west-1/instancetypes", "Instance types"),
         ("aws.regions", "regions", "Regions"),
     ]
     assert all(e.has_children for e in rows)  # each one expands
-    assert [e.icon for e in rows] == ["images", "catalog", "keys", "firewall", "regions"]
+    assert [e.icon for e in rows] == ["images", "catalog", "keys", "firewall", "address", "flavor", "regions"]
     assert rows[1].detail == "right-click → Search…"
 
 
@@ -189,13 +191,14 @@ def test_load_storage_yields_buckets_case_insensitively_then_the_volumes_node(to
         assert "Name" not in b.properties  # the Properties view shows the name once, as Name
         assert re.match(r"\d{4}-\d\d-\d\dT", b.properties["CreationDate"])  # flattened date
     assert [(e.kind, e.id, e.label, e.has_children, e.icon) for e in volumes] == [
-        ("aws.volumes", "us-east-1/volumes", "Volumes (EBS)", True, "volume")]
+        ("aws.volumes", "us-east-1/volumes", "Volumes (EBS)", True, "volume"),
+        ("aws.snapshots", "us-east-1/snapshots", "Snapshots (EBS)", True, "snapshot")]
 
 
 def test_load_storage_without_buckets_still_offers_volumes(token):
     pages = pages_of(load_storage, token, Element("aws.storage", "storage", "Storage"))
     assert pages[0] == []
-    assert [e.kind for e in pages[1]] == ["aws.volumes"]
+    assert [e.kind for e in pages[1]] == ["aws.volumes", "aws.snapshots"]
 
 
 # -- services ---------------------------------------------------------------------------------
@@ -359,7 +362,7 @@ def test_load_security_groups_lists_groups_with_rules_flattened(token, boto):
     assert set(by_id) == set(expected)  # the default group too
     assert any(e.label == "default" for e in rows)
     web = by_id[gid]
-    assert web.kind == "aws.ec2.securitygroup" and web.icon == "firewall" and not web.has_children
+    assert web.kind == "aws.ec2.securitygroup" and web.icon == "firewall" and web.has_children  # its rules
     assert web.label == "web"
     assert web.detail == "HTTP from anywhere"
     assert web.properties["VpcId"] == vpc
@@ -458,10 +461,10 @@ def test_load_bucket_folders_then_objects(token, boto):
     assert folder.properties == {"Bucket": "photos", "Prefix": "2024/"}
     readme = top[2]
     head = s3.head_object(Bucket="photos", Key="readme.txt")
-    assert readme.id == "photos/readme.txt" and not readme.has_children and readme.icon == "file"
+    assert readme.id == "s3://photos/readme.txt" and not readme.has_children and readme.icon == "file"
     assert readme.ref == {"bucket": "photos", "key": "readme.txt", "uri": "s3://photos/readme.txt"}
     assert readme.properties["Size"] == 1536
-    assert readme.properties["Key"] == "readme.txt" and readme.properties["Bucket"] == "photos"
+    assert readme.properties["Key"] == "readme.txt" and readme.ref["uri"] == "s3://photos/readme.txt"
     assert readme.properties["ETag"] == head["ETag"]
     assert readme.properties["LastModified"].startswith(head["LastModified"].strftime("%Y-%m-%dT%H:%M"))
     assert readme.detail == f"1.5 KB · {readme.properties['LastModified'][:19].replace('T', ' ')}"
@@ -474,7 +477,7 @@ def test_load_bucket_folders_then_objects(token, boto):
     assert inside[1].ref == {"bucket": "photos", "prefix": "2024/jan/", "uri": "s3://photos/2024/jan/"}
     assert inside[1].id == "photos/2024/jan/"
     assert inside[2].ref == {"bucket": "photos", "key": "2024/summary.csv", "uri": "s3://photos/2024/summary.csv"}
-    assert inside[2].id == "photos/2024/summary.csv"
+    assert inside[2].id == "s3://photos/2024/summary.csv"
     assert "2024/" not in {e.properties.get("Key") for e in inside}
 
     deeper = rows_of(load_bucket, token, _bucket("photos", "2024/jan/"))

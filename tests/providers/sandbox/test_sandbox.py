@@ -7,6 +7,7 @@ Everything here talks to real servers: boto3 over HTTP to the sandbox's moto ser
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -164,6 +165,24 @@ def test_two_owned_images_made_from_instances(demo_sandbox):
     assert web2["ImageId"] == webapp["ImageId"]
     # the region without images has none of its own
     assert demo_sandbox.client("ec2", "eu-west-1").describe_images(Owners=["self"])["Images"] == []
+
+
+def test_volumes_a_snapshot_and_an_elastic_ip_to_try_the_storage_actions_on(demo_sandbox):
+    """Storage → Volumes and Snapshots and Services → Elastic IPs are not empty in the demo: a data
+    volume on web-1 with a nightly snapshot, a spare volume in web-2's zone, web-1's Elastic IP."""
+    ec2 = demo_sandbox.client("ec2")
+    web1, web2 = (next(i for i in _instances(demo_sandbox, "us-east-1") if _names([i]) == {n}) for n in ("web-1", "web-2"))
+    vols = {_names([v]).pop(): v for v in ec2.describe_volumes(Filters=[{"Name": "tag:Project", "Values": ["demo"]}])["Volumes"]}
+    assert set(vols) == {"web-data", "scratch"}
+    data, scratch = vols["web-data"], vols["scratch"]
+    assert (data["Attachments"][0]["InstanceId"], data["Attachments"][0]["Device"]) == (web1["InstanceId"], "/dev/sdf")
+    assert scratch["State"] == "available" and scratch["Attachments"] == []
+    assert scratch["AvailabilityZone"] == web2["Placement"]["AvailabilityZone"]  # Attach… has an instance to offer
+    [snap] = [s for s in ec2.describe_snapshots()["Snapshots"] if s.get("VolumeId") == data["VolumeId"]]
+    assert _names([snap]) == {"web-data nightly"} and snap["State"] == "completed"
+    [address] = ec2.describe_addresses()["Addresses"]
+    assert address["InstanceId"] == web1["InstanceId"] and _names([address]) == {"web-1 address"}
+    assert demo_sandbox.client("ec2", "eu-west-1").describe_addresses()["Addresses"] == []
 
 
 def test_security_groups(demo_sandbox):
@@ -493,3 +512,22 @@ def test_starts_in_a_fresh_process_despite_a_missing_aws_profile(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     words = done.stdout.split()
     assert words[:6] == ["instances", "5", "buckets", "3", "profile", "no-such-profile"], done.stdout
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_a_key_pair_made_in_the_sandbox_logs_in_and_goes_with_it(demo_sandbox, region):
+    """As on a real cloud: launch with a new key pair, log in with its private key. A key pair
+    deleted again no longer lets its key in."""
+    ec2 = demo_sandbox.client("ec2", region)
+    made = ec2.create_key_pair(KeyName=f"fresh-{region}")
+    pkey = paramiko.RSAKey.from_private_key(io.StringIO(made["KeyMaterial"]))
+    try:
+        client = _connect(demo_sandbox, pkey, known_hosts=demo_sandbox.known_hosts_line())
+        try:
+            assert _exec(client, "echo in")[0] == "in\n"
+        finally:
+            client.close()
+    finally:
+        ec2.delete_key_pair(KeyName=f"fresh-{region}")
+    with pytest.raises(paramiko.AuthenticationException):
+        _connect(demo_sandbox, pkey, known_hosts=demo_sandbox.known_hosts_line())
