@@ -89,29 +89,65 @@ def delete_bucket(ctx) -> str:
     bucket = ctx.element.ref["bucket"]
     scheme = ctx.storage.scheme("s3")
     root = Location("s3", ctx.vo.id, bucket, "")
+    s3 = scheme.client(root)
     count, size = 0, 0
     for entry in scheme.walk(root):
         count += 1
         size += entry.size
-    if count:
+    older = _older_versions(s3, bucket)
+    if count or older:
         from gridclient.storage.transfers import human_bytes
 
+        kept = (f" It also keeps {len(older):,} older version{'s' if len(older) != 1 else ''} or delete "
+                "marker" + ("s" if len(older) != 1 else "") + ", which go too." if older else "")
         if not ctx.interaction.confirm(
                 "Delete bucket", f"The bucket {bucket} holds {count:,} object{'s' if count != 1 else ''} "
-                                 f"({human_bytes(size)}). "
+                                 f"({human_bytes(size)}).{kept} "
                                  "Delete them all, and then the bucket? This cannot be undone."):
             raise Cancelled()
-        job = ctx.transfers.submit("delete", [root], None, ctx.interaction)
-        ctx.transfers.wait(job)
-        if job.state != "done":
-            raise RuntimeError(f"The bucket was not emptied: {job.message}")
+        if count:
+            job = ctx.transfers.submit("delete", [root], None, ctx.interaction)
+            ctx.transfers.wait(job)
+            if job.state != "done":
+                raise RuntimeError(f"The bucket was not emptied: {job.message}")
+        # a versioned bucket keeps what was deleted as older versions and delete markers:
+        # DeleteBucket refuses it (BucketNotEmpty) until those go as well
+        _delete_versions(s3, bucket, _older_versions(s3, bucket))
     elif not ctx.interaction.confirm("Delete bucket", f"Delete the empty bucket {bucket}?"):
         raise Cancelled()
-    ctx.token.client("s3").delete_bucket(Bucket=bucket)
+    s3.delete_bucket(Bucket=bucket)
     opened = [u for u in ctx.vo.settings.get(OPENED, []) if split_uri(u)[0] != bucket]
     if opened != ctx.vo.settings.get(OPENED, []):
         ctx.remember[OPENED] = opened
     return f"Deleted the bucket {bucket}" + (f" and its {count:,} objects." if count else ".")
+
+
+def _older_versions(s3, bucket: str) -> list[dict]:
+    """Every version and delete marker of a bucket that has (had) versioning; [] for one that never
+    had it, and on a server without versions."""
+    from botocore.exceptions import ClientError
+
+    try:
+        if not s3.get_bucket_versioning(Bucket=bucket).get("Status"):
+            return []
+        found = []
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                found.append({"Key": v["Key"], "VersionId": v["VersionId"]})
+        return found
+    except ClientError as exc:
+        if not_offered(exc):
+            return []
+        raise
+
+
+def _delete_versions(s3, bucket: str, versions: list[dict]) -> None:
+    for at in range(0, len(versions), 1000):  # DeleteObjects takes 1,000 at a time
+        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": versions[at:at + 1000], "Quiet": True})
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise RuntimeError(f"{len(answer['Errors'])} older versions could not be deleted (first: "
+                               f"{first.get('Key')}: {first.get('Message') or first.get('Code')}); the bucket stays.")
 
 
 def presign(ctx) -> ActionResult:

@@ -302,6 +302,23 @@ def test_delete_bucket_confirmed_empties_and_deletes_it(three, s3):
     assert len(confirms) == 1 and "3 objects" in confirms[0][2]
 
 
+def test_delete_a_versioned_bucket_removes_its_older_versions_too(env, s3):
+    """Deleting the objects of a versioned bucket leaves older versions and delete markers, and
+    DeleteBucket refuses a bucket that holds them (BucketNotEmpty)."""
+    wb, vo = env
+    s3.create_bucket(Bucket="versioned-one")
+    s3.put_bucket_versioning(Bucket="versioned-one", VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"one", b"two", b"three"):
+        s3.put_object(Bucket="versioned-one", Key="notes.txt", Body=body)
+    s3.put_object(Bucket="versioned-one", Key="gone.txt", Body=b"x")
+    s3.delete_object(Bucket="versioned-one", Key="gone.txt")  # a delete marker over one version
+    asked = ScriptedInteraction(confirm_answers=[True])
+    outcome = run(wb, "aws.s3.delete_bucket", [bucket_el(wb, vo, "versioned-one")], vo, asked)
+    assert outcome.state == "done", outcome.message
+    assert "versioned-one" not in bucket_names(s3)
+    assert "5 older versions or delete markers" in asked.log[0][2]
+
+
 def test_delete_bucket_declined_keeps_it_and_its_objects(three, s3):
     wb, vo = three
     el = bucket_el(wb, vo, "three-objects")
