@@ -201,11 +201,26 @@ class SSHSession:
         others = [key_type_label(t) for t in self.known_hosts.known_types(host, port)]
         note = (f"\n\nOther key types ({', '.join(others)}) are already known for this host, "
                 "but not this one." if others else "")
+        seen, printed = fingerprint(key), self.target.console_fingerprints
+        if printed and seen not in printed:
+            # the instance told its own keys at first boot, and this is none of them
+            raise HostKeyRejected(
+                f"The host key of {where} ({key_type_label(key)} {seen}) does NOT match the fingerprints "
+                f"the instance printed in its console output ({', '.join(printed)}). Someone could be "
+                "intercepting the connection, so it was refused. Nothing was remembered.")
+        if printed:
+            compare = "It matches the fingerprint the instance printed in its console output."
+        elif printed is not None:
+            compare = ("The instance's console output shows no host key fingerprints to compare it with "
+                       "(cloud-init prints them at the first boot; the console output can lag a few "
+                       "minutes). Compare it with what the server's administrator shows.")
+        else:
+            compare = ("Compare it with the fingerprint the server's administrator (or the cloud "
+                       "console output) shows.")
         text = (f"The authenticity of host {where} cannot be established.\n\n"
-                f"{key_type_label(key)} key fingerprint is {fingerprint(key)}.\n\n"
-                f"Compare it with the fingerprint the server's administrator (or the cloud "
-                f"console output) shows. Connect and remember this key?{note}")
-        if not self.interaction.confirm("Unknown host key", text, default=False):
+                f"{key_type_label(key)} key fingerprint is {seen}.\n\n"
+                f"{compare} Connect and remember this key?{note}")
+        if not self.interaction.confirm("Unknown host key", text, default=bool(printed)):
             raise HostKeyRejected(f"The host key of {where} ({fingerprint(key)}) was not accepted, "
                                   "so the connection was closed. Nothing was remembered.")
         self.known_hosts.add(host, port, key)

@@ -23,6 +23,10 @@ class SSHTarget:
     label: str = ""  # tab title; default "user@host"
     keepalive: int = 30
     ssh_config_file: str | None = None  # default ~/.ssh/config; "" disables
+    # the host key fingerprints ("SHA256:…") a cloud instance printed in its console output at first
+    # boot: an unknown host key is checked against them. None: not known (no instance, or its
+    # console could not be read); (): read, and none printed there (yet)
+    console_fingerprints: tuple[str, ...] | None = None
 
     def title(self) -> str:
         if self.label:

@@ -89,4 +89,6 @@ def ssh_login(ctx: ActionContext) -> ActionResult:
             "warning", "SSH login",
             f"The app holds no private key for the key pair “{instance['KeyName']}”; "
             "trying ssh-agent and your default keys.")
+    # an unknown host key is compared with the fingerprints the instance printed at first boot
+    target.console_fingerprints = sl.console_fingerprints(ec2, inst_el.id)
     return ActionResult(message=f"Opening a terminal to {target.title()}.", terminal=target)

@@ -108,3 +108,26 @@ def build_target(instance: dict, image: dict | None, vo_id: str, settings: dict,
     label = name_tag(instance.get("Tags")) or str(instance.get("InstanceId", "")) or host
     target = SSHTarget(host=host, port=port, user=user or None, key_file=key_file, label=label)
     return target, not user
+
+
+_PRINTED = re.compile(r"-----BEGIN SSH HOST KEY FINGERPRINTS-----(.*?)-----END SSH HOST KEY FINGERPRINTS-----",
+                      re.S)
+_SHA256 = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+
+
+def printed_fingerprints(console: str) -> tuple[str, ...]:
+    """The SHA256 host key fingerprints cloud-init printed between its BEGIN/END SSH HOST KEY
+    FINGERPRINTS lines (the last such block: a reboot prints them again)."""
+    blocks = _PRINTED.findall(console or "")
+    return tuple(dict.fromkeys(_SHA256.findall(blocks[-1]))) if blocks else ()
+
+
+def console_fingerprints(ec2, instance_id: str) -> tuple[str, ...] | None:
+    """What the instance printed of its host keys, or None when its console output cannot be read."""
+    from providers.aws.manage_access import readable_console
+
+    try:
+        raw = ec2.get_console_output(InstanceId=instance_id).get("Output") or ""
+    except Exception:  # noqa: BLE001 - no check to offer, not a failed login
+        return None
+    return printed_fingerprints(readable_console(raw))

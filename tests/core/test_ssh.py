@@ -165,6 +165,36 @@ def test_unknown_host_shows_openssh_fingerprint_and_refusal_writes_nothing(sshd,
     assert not app_file.exists()
 
 
+def test_an_unknown_key_the_instance_printed_in_its_console_is_said_to_match(sshd, tmp_path):
+    kh = KnownHosts(tmp_path / "known_hosts", user_file=None)
+    it = ScriptedInteraction(confirm_answers=[True])
+    other = "SHA256:" + "A" * 43
+    with _session(sshd, kh, it, console_fingerprints=(other, sshd.host_fingerprint())) as s:
+        s.connect()
+    text = next(e for e in it.log if e[0] == "confirm")[2]
+    assert "It matches the fingerprint the instance printed in its console output." in text
+
+
+def test_an_unknown_key_the_instance_did_not_print_is_refused_without_asking(sshd, tmp_path):
+    app_file = tmp_path / "known_hosts"
+    kh = KnownHosts(app_file, user_file=None)
+    it = ScriptedInteraction(confirm_answers=[True])  # would accept, if it were asked
+    printed = ("SHA256:" + "A" * 43, "SHA256:" + "B" * 43)
+    s = _session(sshd, kh, it, console_fingerprints=printed)
+    with pytest.raises(HostKeyRejected) as exc:
+        s.connect()
+    assert "does NOT match" in str(exc.value) and sshd.host_fingerprint() in str(exc.value)
+    assert not [e for e in it.log if e[0] == "confirm"] and not app_file.exists()
+
+
+def test_a_console_without_fingerprints_is_said_so_and_the_person_decides(sshd, tmp_path):
+    kh = KnownHosts(tmp_path / "known_hosts", user_file=None)
+    it = ScriptedInteraction(confirm_answers=[False])
+    with pytest.raises(HostKeyRejected):
+        _session(sshd, kh, it, console_fingerprints=()).connect()
+    assert "console output shows no host key fingerprints" in next(e for e in it.log if e[0] == "confirm")[2]
+
+
 def test_accepting_remembers_key_0600_and_second_connect_does_not_ask(sshd, tmp_path):
     app_file = tmp_path / "cfg" / "known_hosts"
     kh = KnownHosts(app_file, user_file=None)

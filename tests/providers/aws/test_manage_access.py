@@ -143,6 +143,7 @@ def test_create_key_pair_saves_it_0600_and_ssh_login_finds_it(env, ec2, tmp_path
     launch(ec2, "keyed", KeyName="lab-key")
     login = run(wb, "aws.ec2.ssh", [instance(wb, vo, "keyed")], vo, Asked({"user": "ec2-user"}))
     assert login.state == "done" and login.terminal.key_file == str(stored)
+    assert login.terminal.console_fingerprints == ()  # the console was read: moto prints no host keys
     # the key material is in no log, message or question
     body = pem.splitlines()[1]
     assert all(body not in r.getMessage() for r in caplog.records)

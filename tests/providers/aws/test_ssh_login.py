@@ -125,3 +125,25 @@ def test_round_trip_through_moto(boto, app_paths):
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     key = paramiko.PKey.from_path(stored)  # the stored key is a usable private key
     assert key.get_name() in ("ssh-rsa", "ssh-ed25519")
+
+
+CLOUD_INIT = """[   12.3] cloud-init[812]: Generating public/private ed25519 key pair.
+\x1b[0m-----BEGIN SSH HOST KEY FINGERPRINTS-----
+ec2: 256 SHA256:1111111111111111111111111111111111111111111 root@ip-10-0-0-5 (ECDSA)
+ec2: 256 SHA256:2222222222222222222222222222222222222222222 root@ip-10-0-0-5 (ED25519)
+-----END SSH HOST KEY FINGERPRINTS-----
+reboot…
+-----BEGIN SSH HOST KEY FINGERPRINTS-----
+ec2: 256 SHA256:3333333333333333333333333333333333333333333 root@ip-10-0-0-5 (ECDSA)
+ec2: 256 SHA256:4444444444444444444444444444444444444444444 root@ip-10-0-0-5 (ED25519)
+ec2: 3072 SHA256:4444444444444444444444444444444444444444444 root@ip-10-0-0-5 (ED25519)
+-----END SSH HOST KEY FINGERPRINTS-----
+SHA256:9999999999999999999999999999999999999999999 printed by something else
+"""
+
+
+def test_the_fingerprints_cloud_init_printed_last_are_read():
+    from providers.aws.ssh_login import printed_fingerprints
+
+    assert printed_fingerprints(CLOUD_INIT) == ("SHA256:" + "3" * 43, "SHA256:" + "4" * 43)
+    assert printed_fingerprints("no fingerprints here") == ()
