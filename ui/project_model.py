@@ -557,7 +557,7 @@ class ProjectModel(QStandardItemModel):
 
     def element(self, index: QModelIndex) -> Element | None:
         n = self.node(index)
-        return n.element if n is not self.root else None
+        return n.element if n is not None and n is not self.root else None  # None: a row being filled
 
     def set_ref(self, index: QModelIndex, ref: dict) -> None:
         """An action changed what finds the node's children (a catalog's query): the cached
@@ -568,3 +568,14 @@ class ProjectModel(QStandardItemModel):
             n.element.ref = {**n.element.ref, **ref}
             if vo is not None:
                 self.wb.cache.forget(vo.id, n.key)
+            # the rows shown answered the old query: they go, so the new one starts from "Loading…"
+            # (kept, they were the first thing a new search showed)
+            if n.ticket is not None:
+                n.ticket.stop.set()
+                n.ticket = None
+            if n.children:
+                self._remove_rows(n, 0, len(n.children) - 1)
+            n.state = "idle"
+            if n.expandable:
+                self._insert(n, [loading_row(n)])
+            self._changed(n)

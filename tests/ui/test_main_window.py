@@ -277,10 +277,17 @@ def test_image_catalog_searches_only_what_was_asked(qtbot, window, moto, boto, m
     assert sorted(labels(model, catalog)) == expected
     assert {model.element(model.index(r, 0, catalog)).kind for r in range(model.rowCount(catalog))} == {"aws.ec2.image"}
 
+    # while the second search runs, the first one's images are not shown as if they were its answer
+    seen: list[list[str]] = []
+    # the catalog row says "loading" (dataChanged on its own row) when the new search starts
+    model.dataChanged.connect(lambda first, last, roles=(): seen.append(labels(model, catalog))
+                              if first.siblingAtColumn(0) == catalog and model.node(catalog).state in
+                              ("loading", "refreshing") else None)
     with qtbot.waitSignal(model.loadFinished, timeout=20000,
                           check_params_cb=lambda i: model.node(i) is model.node(catalog)):
         window.run_action(action, [catalog])
     assert labels(model, catalog) == ["No public image matches “no-such-image-xyz”"]
+    assert seen and not any(set(expected) & set(rows) for rows in seen), seen
 
 
 def test_properties_start_at_the_top_for_another_element(qtbot, window, moto, boto):
