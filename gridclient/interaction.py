@@ -35,6 +35,25 @@ class Field:
     def secret(self) -> bool:
         return self.kind == "secret"
 
+    def problem(self, value: Any) -> str:
+        """What is wrong with ``value`` for this field, as a sentence ("" when nothing): missing,
+        not one of a fixed choice, or what its ``check`` says. Forms show it as typed; a handler
+        given values from elsewhere (a script, the console) refuses them with the same words."""
+        if self.required and value in (None, "", []):
+            return f"{self.label} is needed."
+        if self.kind == "choice" and not self.editable and self.choices and value not in self.choices:
+            return f"{self.label}: choose one of the list (“{value}” is not one of its entries)."
+        if self.check and value not in (None, ""):
+            from gridclient.registry import resolve
+
+            try:
+                said = resolve(self.check)(value)
+            except Exception as exc:  # noqa: BLE001 - a broken check is shown, not raised
+                said = f"cannot be checked ({exc})"
+            if said:
+                return f"{self.label}: {said}"
+        return ""
+
     def applies(self, values: dict[str, Any]) -> bool:
         """Whether this field is in use for these values: a field ``when`` another field has one
         of some values (keys only in the "keys" credential mode) is not in use otherwise."""

@@ -214,22 +214,16 @@ class FieldForm(QWidget):
             if not f.applies(raw):
                 continue
             v = raw[f.name]
-            kept = f.secret and optional_secrets and self._kept(f.name)
-            if f.required and (v is None or v == "" or v == []) and not kept:
-                out.append(f"{f.label} is needed.")
-            elif f.kind == "url" and v:
+            if f.secret and optional_secrets and self._kept(f.name) and v in (None, "", []):
+                continue  # a secret kept already: left empty, it stays
+            if f.kind == "url" and v:
                 p = url_problem(v)
                 if p:
                     out.append(f"{f.label}: {p}")
-            elif f.kind == "choice" and not f.editable and f.choices and v not in f.choices:
-                out.append(f"{f.label}: choose one of the list (“{v}” is not one of its entries).")
-            elif f.check and v not in (None, ""):
-                try:
-                    p = resolve(f.check)(v)
-                except Exception as exc:  # noqa: BLE001 - a broken check is shown, not raised
-                    p = f"cannot be checked ({exc})"
-                if p:
-                    out.append(f"{f.label}: {p}")
+                continue
+            p = f.problem(v)
+            if p:
+                out.append(p)
         return out
 
 

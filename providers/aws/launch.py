@@ -373,20 +373,10 @@ def launch(ctx: ActionContext) -> ActionResult:
 
 def _refuse_bad(values: dict[str, Any], fields: list[Field]) -> None:
     """The same checks the form ran, for answers that came from elsewhere (a script, the console)."""
-    from gridclient.registry import resolve
-
     for f in fields:
-        if not f.applies(values):
-            continue
-        v = values.get(f.name)
-        if f.required and v in (None, "", []):
-            raise ValueError(f"{f.label} is needed.")
-        if f.kind == "choice" and not f.editable and f.choices and v not in f.choices:
-            raise ValueError(f"{f.label}: “{v}” is not one of the choices.")
-        if f.check and v not in (None, ""):
-            problem = resolve(f.check)(v)
-            if problem:
-                raise ValueError(f"{f.label}: {problem}")
+        problem = f.problem(values.get(f.name)) if f.applies(values) else ""
+        if problem:
+            raise ValueError(problem)
 
 
 def _key_pair(ctx: ActionContext, ec2, values: dict[str, Any], made: list[str]) -> str | None:

@@ -237,15 +237,18 @@ def details(ctx) -> ActionResult:
     return ActionResult(message=f"Details of s3://{ref['bucket']}/{ref['key']} in Properties.", properties=props)
 
 
-def _code(exc) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "") or
-               exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-
-
 def not_offered(exc) -> bool:
+    """:func:`providers.aws.s3.not_offered`, imported when first asked: this module also holds the
+    checks forms run as typed, and importing s3 (boto3, s3transfer) there would load them on the
+    GUI thread."""
     from providers.aws.s3 import not_offered as said_not_offered
 
     return said_not_offered(exc)
+
+
+def _code(exc) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "") or
+               exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
 
 
 def _location(ctx):

@@ -172,7 +172,7 @@ def test_several_instances_are_named_one_by_one(env, ec2):
     ({"group_mode": L.GROUP_NEW, "ssh_from": "203.0.113.300/32"}, "Allow SSH (TCP 22) from"),
     ({"count": 0}, "How many: between 1 and"),
     ({"root_size": 1}, "at least that much"),
-    ({"type": "z9.huge — 999 vCPU"}, "is not one of the choices"),
+    ({"type": "z9.huge — 999 vCPU"}, "“z9.huge — 999 vCPU” is not one of its entries"),
     ({"key_mode": L.KEY_NEW, "new_key": "bad/name"}, "New key pair's name"),
 ])
 def test_bad_answers_are_refused_with_the_reason_and_nothing_is_made(env, ec2, tmp_path, bad, said):
