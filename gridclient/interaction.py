@@ -16,7 +16,9 @@ class Field:
 
     name: str
     label: str
-    kind: str = "text"  # text | secret | choice | url | bool | int | path | folder | files (a list)
+    # text | lines (several lines of text) | secret | choice | url | bool | int | path | folder |
+    # files (a list) | search (one row of a big list, searched as typed: ``search_from``)
+    kind: str = "text"
     required: bool = False
     default: Any = None
     choices: tuple[str, ...] = ()
@@ -30,6 +32,11 @@ class Field:
     page: str = "General"
     # "module:attr" of (value) -> a sentence of what is wrong with it, or "" (checked as typed)
     check: str | None = None
+    # for kind "search": "module:attr" of (text, *search_args) -> Matches, called at each
+    # keystroke (so it answers from memory: gridclient.catalog); the value is the chosen row's
+    # first column, or the text typed when the field is ``editable`` and no row is chosen
+    search_from: str | None = None
+    search_args: tuple[str, ...] = ()
 
     @property
     def secret(self) -> bool:
@@ -58,6 +65,18 @@ class Field:
         """Whether this field is in use for these values: a field ``when`` another field has one
         of some values (keys only in the "keys" credential mode) is not in use otherwise."""
         return self.when is None or str(values.get(self.when[0], "")) in self.when[1]
+
+
+@dataclass(frozen=True)
+class Matches:
+    """What a search field shows for the text typed: the columns' titles, the rows (each row's
+    first column is its value), how many match in all (more than the rows given, when the search
+    keeps only the first), and a line to show under them ("fetched 2 days ago")."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    total: int
+    note: str = ""
 
 
 @runtime_checkable

@@ -78,7 +78,12 @@ class AuthTokens:
         """A fresh token from the VO's settings and the given (or stored) secrets."""
         vt = self.vo_type(vo)
         factory = resolve(vt.token_factory)
-        return factory(vo, self.stored_secrets(vo) if secrets is None else secrets)
+        tok = factory(vo, self.stored_secrets(vo) if secrets is None else secrets)
+        try:  # where the app keeps things, for loaders that only get the token (the image catalog)
+            tok.app_paths = self.paths
+        except AttributeError:  # a token with fixed attributes does without
+            pass
+        return tok
 
     def token(self, vo: VirtualOrganization) -> Any:
         with self._lock:

@@ -242,3 +242,6 @@ class Workbench:
             self._transfers.shutdown()
         self.operations.shutdown()
         self.cache.close()
+        from gridclient.catalog import Catalog, catalog_path
+
+        Catalog.drop(catalog_path(self.paths))

@@ -7,11 +7,12 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget, QWizard, QWizardPage)
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from gridclient.interaction import Field
 from gridclient.registry import resolve
+from ui.search_field import SearchField
 
 
 def url_problem(text: str) -> str:
@@ -101,6 +102,17 @@ class FieldForm(QWidget):
             return w
         if f.kind in ("path", "folder", "files"):
             return self._path_field(f)
+        if f.kind == "search":
+            w = SearchField(f)
+            w.changed.connect(self._on_change)
+            return w
+        if f.kind == "lines":
+            w = QPlainTextEdit(str(f.default or ""))
+            w.setPlaceholderText(f.placeholder)
+            w.setTabChangesFocus(True)
+            w.setMinimumHeight(90)
+            w.textChanged.connect(self._on_change)
+            return w
         w = QLineEdit(str(f.default or ""))
         w.setPlaceholderText(secret_placeholder if f.secret and secret_placeholder and self._kept(f.name)
                              else f.placeholder)
@@ -170,6 +182,10 @@ class FieldForm(QWidget):
                 out[f.name] = w.value()
             elif isinstance(w, QLineEdit):
                 out[f.name] = w.text() if f.secret else w.text().strip()
+            elif isinstance(w, SearchField):
+                out[f.name] = w.value()
+            elif isinstance(w, QPlainTextEdit):
+                out[f.name] = w.toPlainText()  # as typed: a script's whitespace matters
             elif f.kind == "files":
                 text = w.edit.text().strip()  # type: ignore[attr-defined]
                 chosen = w.paths  # type: ignore[attr-defined]
@@ -199,6 +215,10 @@ class FieldForm(QWidget):
                 w.setValue(int(v))
             elif isinstance(w, QLineEdit):
                 w.setText(str(v))
+            elif isinstance(w, SearchField):
+                w.set_value(v)
+            elif isinstance(w, QPlainTextEdit):
+                w.setPlainText(str(v))
             elif isinstance(v, (list, tuple)):
                 w.paths = [str(p) for p in v]  # type: ignore[attr-defined]
                 w.edit.setText("; ".join(w.paths))  # type: ignore[attr-defined]

@@ -49,12 +49,6 @@ def terminate_instances(ctx: ActionContext) -> str:
         raise ValueError(protected_message([e.label for e in ctx.elements])) from None
 
 
-def search_catalog(ctx: ActionContext) -> ActionResult:
-    """Store the query on the catalog node; the tree then reloads it (refreshes="self")."""
-    return ActionResult(ref={"query": str(ctx.values.get("query", "")).strip(),
-                             "owner": ctx.values.get("owner") or "amazon"})
-
-
 def ssh_login(ctx: ActionContext) -> ActionResult:
     """Address, user and key from the instance: the terminal to open."""
     from providers.aws import ssh_login as sl

@@ -275,23 +275,34 @@ def review_text(values: dict[str, Any], image: dict, params: dict[str, Any], cmd
 
 # -- the handler -------------------------------------------------------------------------------------
 def _choose_image(ctx: ActionContext, ec2) -> dict:
+    """The image: the one launched from, or one searched as typed among the account's own and the
+    region's fetched public catalog (gridclient.catalog), newest first."""
+    from gridclient.catalog import Catalog
+    from providers.aws import catalog as C
+
     if ctx.element.kind == K.IMAGE:
         return _describe_image(ec2, ctx.element.id)
     own = ec2.describe_images(Owners=["self"]).get("Images", [])
     own = [i for i in own if i.get("State", "available") == "available"]
-    if not own:
-        raise ValueError("This account has no image of its own to launch from: search the Image catalog "
-                         "(Services), then right-click an image → Launch from this image….")
-    own.sort(key=lambda i: i.get("CreationDate", ""), reverse=True)
-    choices = tuple(image_choice(i) for i in own)
-    answer = ctx.interaction.ask("Launch instance", [Field(
-        "image", "Image", kind="choice", choices=choices, default=choices[0], required=True, editable=False,
-        help="Your own images, newest first. For a public one: Services → Image catalog → Search…, "
-             "then right-click it → Launch from this image….")], text="Launch from which image?")
-    if answer is None:
+    cat = Catalog.at(C.db_path(ctx.paths))
+    public = [C.scope(ctx.token, o) for o in C.OWNERS if cat.about(C.scope(ctx.token, o)) is not None]
+    if not own and not public:
+        raise ValueError("This account has no image of its own, and the region's public image catalog is not "
+                         "fetched: right-click Services → Image catalog → Fetch image catalog…, then launch again.")
+    scopes = [C.put_own(ctx.token, ctx.paths, own), *public]
+    cat.warm(scopes)  # here on the worker: the first keystroke finds every row in memory
+    held = ", ".join(f"{a.total:,} {a.label}" for a in (cat.about(x) for x in public) if a) or \
+        "no public images (Services → Image catalog → Fetch image catalog… adds them)"
+    values = ctx.values if ctx.values.get("image") else ctx.interaction.ask("Launch instance", [Field(
+        "image", "Image", kind="search", required=True, editable=False, search_from="gridclient.catalog:field_search",
+        search_args=(C.db_path(ctx.paths), *scopes), placeholder="every word must appear: ubuntu noble arm64",
+        help=f"Your {len(own)} image(s) and {held}, newest first.")],
+        text="Launch from which image? Type to search your images and the region's public catalog.")
+    if values is None:
         raise Cancelled()
-    chosen = first_word(answer.get("image"))
-    return next(i for i in own if i["ImageId"] == chosen)
+    chosen = first_word(values.get("image"))
+    found = next((i for i in own if i["ImageId"] == chosen), None)
+    return found if found is not None else _describe_image(ec2, chosen)
 
 
 def _offered(ctx: ActionContext, ec2) -> dict[str, list[str]]:

@@ -103,7 +103,7 @@ def load_services(token, parent: Element) -> Pages:
     yield [
         Element(K.IMAGES, f"{region}/images", "My images (AMIs)", has_children=True, icon="images"),
         Element(K.CATALOG, f"{region}/catalog", "Image catalog", has_children=True, icon="catalog",
-                detail="right-click → Search…"),
+                detail="right-click → Fetch… then Search…"),
         Element(K.KEYPAIRS, f"{region}/keypairs", "Key pairs", has_children=True, icon="keys"),
         Element(K.SECURITY_GROUPS, f"{region}/sg", "Security groups", has_children=True, icon="firewall"),
         Element(K.ADDRESSES, f"{region}/addresses", "Elastic IPs", has_children=True, icon="address"),
@@ -169,30 +169,6 @@ def load_images(token, parent: Element) -> Pages:
     ec2 = token.client("ec2")
     for page in ec2.get_paginator("describe_images").paginate(Owners=["self"]):
         yield sorted((image_element(i) for i in page.get("Images", [])), key=lambda e: e.label.lower())
-
-
-CATALOG_LIMIT = 200
-
-
-def load_catalog(token, parent: Element) -> Pages:
-    """Public images, only for a query the person typed: never the whole catalog on expand."""
-    query = (parent.ref or {}).get("query", "").strip()
-    if not query:
-        yield [_info(parent, "Right-click “Image catalog” → Search image catalog… to find public images")]
-        return
-    owner = parent.ref.get("owner") or "amazon"
-    kwargs: dict[str, Any] = {"Filters": [{"Name": "name", "Values": [f"*{query}*"]},
-                                          {"Name": "state", "Values": ["available"]}]}
-    if owner != "any":
-        kwargs["Owners"] = [owner]
-    images = token.client("ec2").describe_images(**kwargs).get("Images", [])
-    images.sort(key=lambda i: i.get("CreationDate", ""), reverse=True)
-    shown = [image_element(i) for i in images[:CATALOG_LIMIT]]
-    if not shown:
-        shown = [_info(parent, f"No public image matches “{query}”")]
-    elif len(images) > CATALOG_LIMIT:
-        shown.append(_info(parent, f"{len(images) - CATALOG_LIMIT} more — narrow the search"))
-    yield shown
 
 
 def load_keypairs(token, parent: Element) -> Pages:

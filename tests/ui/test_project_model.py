@@ -64,7 +64,7 @@ def test_three_categories_with_live_data(qtbot, qtmodeltester, model, cloud):
     # the catalog does not download the public catalog on expand
     catalog = child_by_label(model, services, "Image catalog")
     expand(qtbot, model, catalog)
-    assert model.rowCount(catalog) == 1 and "Search image catalog" in labels(model, catalog)[0]
+    assert model.rowCount(catalog) == 1 and "Fetch image catalog" in labels(model, catalog)[0]
 
     expand(qtbot, model, storage)
     bucket = child_by_label(model, storage, "alpha-bucket")

@@ -18,7 +18,7 @@ import pytest
 from gridclient.elements import Element
 from gridclient.interaction import Field, ScriptedInteraction
 from gridclient.keys import key_path
-from gridclient.registry import ExtensionRegistry
+from gridclient.registry import ExtensionRegistry, resolve
 from gridclient.workbench import Workbench
 from providers.aws import kinds as K
 from providers.aws import launch as L
@@ -28,6 +28,7 @@ pytest.importorskip("moto.server")
 
 AMAZON_IMAGE = "ami-760aaa0f"  # in moto's default catalog (x86_64)
 COMPUTING = Element(K.COMPUTING, "p/aws.computing", "Computing", has_children=True)
+CATALOG = Element(K.CATALOG, "us-east-1/catalog", "Image catalog", has_children=True)
 
 
 class Asked(ScriptedInteraction):
@@ -229,13 +230,43 @@ def test_from_computing_the_image_is_asked_first_among_the_accounts_own(env, ec2
     inst = ec2.run_instances(ImageId=AMAZON_IMAGE, InstanceType="t3.micro", MinCount=1, MaxCount=1)
     mine = ec2.create_image(InstanceId=inst["Instances"][0]["InstanceId"], Name="golden-2026")["ImageId"]
     before = {i["InstanceId"] for i in instances(ec2)}
-    ask = Asked(lambda fields: {"image": next(c for c in fields[0].choices if c.startswith(mine))},
-                answers(key_mode=L.KEY_NONE))
+    found = []
+
+    def pick(fields):  # what the search field shows as "golden" is typed, then its first row
+        f = fields[0]
+        found.append(resolve(f.search_from)("golden", *f.search_args))
+        return {"image": found[0].rows[0][0]}
+
+    ask = Asked(pick, answers(key_mode=L.KEY_NONE))
     outcome = run(wb, vo, "aws.ec2.launch", COMPUTING, ask)
     assert outcome.state == "done", outcome.message
-    assert [c.split(" ")[0] for c in ask.fields[0][0].choices] == [mine]
+    assert ask.fields[0][0].kind == "search" and not ask.fields[0][0].editable
+    assert [r[0] for r in found[0].rows] == [mine] and found[0].rows[0][2] == "yours"
     new = [i for i in instances(ec2) if i["InstanceId"] not in before]
     assert [i["ImageId"] for i in new] == [mine]
+
+
+def test_from_computing_a_public_image_of_the_fetched_catalog_is_found_as_typed(env, ec2):
+    wb, vo = env
+    fetched = run(wb, vo, "aws.catalog.fetch", CATALOG, Asked(answers()))  # Amazon's images of the region
+    assert fetched.state == "done", fetched.message
+    public = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "state", "Values": ["available"]}])["Images"]
+    assert f"holds {len(public):,} Amazon's images" in fetched.message
+    wanted = ec2.describe_images(ImageIds=[AMAZON_IMAGE])["Images"][0]
+    seen = []
+
+    def pick(fields):
+        f = fields[0]
+        seen.append(resolve(f.search_from)(wanted["Name"].upper(), *f.search_args))  # any case
+        return {"image": AMAZON_IMAGE}
+
+    before = {i["InstanceId"] for i in instances(ec2)}
+    outcome = run(wb, vo, "aws.ec2.launch", COMPUTING, Asked(pick, answers(key_mode=L.KEY_NONE)))
+    assert outcome.state == "done", outcome.message
+    assert AMAZON_IMAGE in [r[0] for r in seen[0].rows]
+    assert seen[0].columns == ("Image", "Name", "Owner", "Architecture", "Root device", "Created")
+    new = [i for i in instances(ec2) if i["InstanceId"] not in before]
+    assert [i["ImageId"] for i in new] == [AMAZON_IMAGE]
 
 
 def test_instance_types_offered_fit_the_images_architecture():

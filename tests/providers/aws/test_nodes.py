@@ -21,10 +21,8 @@ from gridclient.storage.jobs import human_bytes
 from gridclient.workspace import VirtualOrganization
 from providers.aws import nodes
 from providers.aws.nodes import (
-    CATALOG_LIMIT,
     flatten,
     load_bucket,
-    load_catalog,
     load_computing,
     load_images,
     load_keypairs,
@@ -172,7 +170,7 @@ def test_load_services_yields_the_service_nodes_scoped_to_the_region(moto):
     ]
     assert all(e.has_children for e in rows)  # each one expands
     assert [e.icon for e in rows] == ["images", "catalog", "keys", "firewall", "address", "flavor", "regions"]
-    assert rows[1].detail == "right-click → Search…"
+    assert rows[1].detail == "right-click → Fetch… then Search…"
 
 
 def test_load_storage_yields_buckets_case_insensitively_then_the_volumes_node(token, boto):
@@ -229,103 +227,6 @@ def test_load_images_lists_only_own_images_sorted_by_name(token, boto):
 
 def test_load_images_without_own_images_is_empty(token):
     assert rows_of(load_images, token, Element("aws.images", "us-east-1/images", "My images")) == []
-
-
-def _catalog(query: str | None = None, owner: str | None = None) -> Element:
-    ref = {}
-    if query is not None:
-        ref["query"] = query
-    if owner is not None:
-        ref["owner"] = owner
-    return Element("aws.catalog", "us-east-1/catalog", "Image catalog", has_children=True, ref=ref)
-
-
-@pytest.mark.parametrize("ref_query", [None, "", "   "])
-def test_load_catalog_without_a_query_says_how_to_search(token, ref_query):
-    rows = rows_of(load_catalog, token, _catalog(ref_query))
-    assert len(rows) == 1
-    row = rows[0]
-    assert row.kind == "info" and row.icon == "info" and not row.has_children
-    assert row.id == "us-east-1/catalog#info"
-    assert "Search image catalog" in row.label and "Right-click" in row.label
-
-
-def _seed_catalog_images(token, images: list[dict]) -> None:
-    """Amazon-owned public images with chosen dates and states, straight into the moto backend
-    serving this process's server (moto loads its default catalog all with today's date, and
-    CreateImage makes only the caller's own, available images)."""
-    from moto.ec2.models import ec2_backends
-    from moto.ec2.models.amis import Ami
-
-    account = token.client("sts").get_caller_identity()["Account"]
-    backend = ec2_backends[account][token.region]
-    for spec in images:
-        backend.amis[spec["id"]] = Ami(
-            backend, spec["id"], name=spec["name"], owner_id="137112412989", owner_alias="amazon",
-            public=True, architecture="x86_64", state=spec.get("state", "available"),
-            creation_date=spec["date"], region_name=f"{token.region}a")
-
-
-def test_load_catalog_query_lists_matching_public_available_images_newest_first(token, boto):
-    ec2 = boto("ec2")
-    _seed_catalog_images(token, [
-        {"id": "ami-0000000000000a021", "name": "gc-catalog-2021", "date": datetime(2021, 5, 1, tzinfo=timezone.utc)},
-        {"id": "ami-0000000000000a023", "name": "gc-catalog-2023", "date": datetime(2023, 5, 1, tzinfo=timezone.utc)},
-        {"id": "ami-0000000000000a022", "name": "gc-catalog-2022", "date": datetime(2022, 5, 1, tzinfo=timezone.utc)},
-        {"id": "ami-0000000000000a024", "name": "gc-catalog-2024-pending", "state": "pending",
-         "date": datetime(2024, 5, 1, tzinfo=timezone.utc)},
-    ])
-    # my own (private) image with a matching name is not in the public catalog
-    iid = run_instance(ec2)["Instances"][0]["InstanceId"]
-    own = ec2.create_image(InstanceId=iid, Name="gc-catalog-mine")["ImageId"]
-
-    rows = rows_of(load_catalog, token, _catalog("  gc-catalog "))  # surrounding blanks ignored
-    assert [e.label for e in rows] == ["gc-catalog-2023", "gc-catalog-2022", "gc-catalog-2021"]
-    assert [e.id for e in rows] == ["ami-0000000000000a023", "ami-0000000000000a022", "ami-0000000000000a021"]
-    assert own not in {e.id for e in rows}
-    for e in rows:
-        assert e.kind == "aws.ec2.image" and e.icon == "image" and e.state == "available"
-        assert e.properties["Public"] is True
-        assert e.properties["ImageOwnerAlias"] == "amazon"
-    assert rows[0].detail == "x86_64 · 2023-05-01"
-
-    # the owner choice "self" finds my own image instead
-    mine = rows_of(load_catalog, token, _catalog("gc-catalog", owner="self"))
-    assert [e.id for e in mine] == [own]
-
-
-def test_load_catalog_query_on_the_default_catalog(token, boto):
-    ec2 = boto("ec2")
-    expected = ec2.describe_images(Owners=["amazon"], Filters=[
-        {"Name": "name", "Values": ["*ubuntu*"]}, {"Name": "state", "Values": ["available"]}])["Images"]
-    assert 0 < len(expected) <= CATALOG_LIMIT  # moto's catalog: a query with a short answer
-
-    rows = rows_of(load_catalog, token, _catalog("ubuntu"))
-    assert {e.id for e in rows} == {i["ImageId"] for i in expected}
-    assert all(e.kind == "aws.ec2.image" and "ubuntu" in e.label for e in rows)
-    assert not any(e.kind == "info" for e in rows)
-
-
-def test_load_catalog_query_matching_nothing_says_so(token):
-    rows = rows_of(load_catalog, token, _catalog("no-such-image-xyzzy"))
-    assert len(rows) == 1
-    assert rows[0].kind == "info" and rows[0].icon == "info"
-    assert rows[0].label == "No public image matches “no-such-image-xyzzy”"
-
-
-def test_load_catalog_caps_a_broad_query_and_says_how_many_more(token, boto):
-    ec2 = boto("ec2")
-    total = len(ec2.describe_images(Owners=["amazon"], Filters=[
-        {"Name": "name", "Values": ["*amzn*"]}, {"Name": "state", "Values": ["available"]}])["Images"])
-    assert total > CATALOG_LIMIT  # moto's default catalog has hundreds of Amazon Linux images
-
-    rows = rows_of(load_catalog, token, _catalog("amzn"))
-    assert len(rows) == CATALOG_LIMIT + 1
-    images, overflow = rows[:-1], rows[-1]
-    assert all(e.kind == "aws.ec2.image" and "amzn" in e.label for e in images)
-    assert len({e.id for e in images}) == CATALOG_LIMIT
-    assert overflow.kind == "info" and overflow.icon == "info"
-    assert overflow.label == f"{total - CATALOG_LIMIT} more — narrow the search"
 
 
 def test_load_keypairs_sorted_by_name_with_fingerprint(token, boto):
@@ -514,7 +415,8 @@ def test_load_bucket_pages_through_more_than_a_thousand_objects(token, boto, mot
 
 def test_every_expandable_kind_has_a_loader_here():
     """Each kind a loader's rows expand into is mapped, in the provider manifest, to a loader of
-    this module (a node without one would show an arrow that does nothing)."""
+    the provider (a node without one would show an arrow that does nothing)."""
+    from gridclient.registry import resolve
     from providers.aws import manifest
 
     loaders = {}
@@ -523,5 +425,4 @@ def test_every_expandable_kind_has_a_loader_here():
     for kind in ("aws.computing", "aws.services", "aws.storage", "aws.images", "aws.catalog",
                  "aws.keypairs", "aws.securitygroups", "aws.regions", "aws.volumes", "aws.s3.bucket",
                  "aws.s3.folder"):
-        module, _, name = loaders[kind].partition(":")
-        assert module == "providers.aws.nodes" and callable(getattr(nodes, name)), kind
+        assert loaders[kind].startswith("providers.aws.") and callable(resolve(loaders[kind])), kind
