@@ -81,8 +81,9 @@ class Matches:
 
 @runtime_checkable
 class Interaction(Protocol):
-    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
-        """Yes/no question. Returns False when the person declines or closes the question."""
+    def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
+        """Yes/no question. Returns False when the person declines or closes the question.
+        ``command``: the same done from a shell, offered to copy ("Copy as command")."""
 
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         """Ask for several values; None when cancelled."""
@@ -100,8 +101,8 @@ class ScriptedInteraction:
     default_confirm: bool = False
     log: list[tuple[str, ...]] = field(default_factory=list)
 
-    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
-        self.log.append(("confirm", title, text))
+    def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
+        self.log.append(("confirm", title, text) + ((command,) if command else ()))
         return self.confirm_answers.pop(0) if self.confirm_answers else self.default_confirm
 
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton, QWidget
 
 from gridclient.interaction import Field
 
@@ -59,12 +59,14 @@ class QtInteraction(GuiThreadCaller):
         self._status = status
 
     # -- the Interaction protocol ----------------------------------------------------------
-    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
+    def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
         def ask() -> bool:
             box = QMessageBox(QMessageBox.Icon.Question, title, text,
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.parent_widget)
             box.setDefaultButton(QMessageBox.StandardButton.Yes if default else QMessageBox.StandardButton.No)
             box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if command:
+                copy_button(box, command)
             return box.exec() == QMessageBox.StandardButton.Yes
 
         return bool(self._on_gui(ask))
@@ -128,6 +130,25 @@ class QtInteraction(GuiThreadCaller):
         self._on_gui(show)
 
 
+def copy_button(box: QMessageBox, command: str) -> QPushButton:
+    """"Copy as command" on a question: puts ``command`` on the clipboard and leaves the question
+    open (a message box closes on any of its buttons, so the box's own handling is cut off)."""
+    from PySide6.QtGui import QGuiApplication
+
+    button = box.addButton("Copy as command", QMessageBox.ButtonRole.ActionRole)
+    button.setObjectName("copy_command")
+    button.setToolTip(command)
+    button.clicked.disconnect()  # the box's own: it would close
+
+    def copy() -> None:
+        QGuiApplication.clipboard().setText(command)
+        button.setMinimumWidth(button.width())  # the other buttons stay where the person aims
+        button.setText("Copied")
+
+    button.clicked.connect(copy)
+    return button
+
+
 #: a choice longer than this is no button
 BUTTON_TEXT_AT_MOST = 40
 
@@ -154,7 +175,9 @@ class GuiThreadInteraction(GuiThreadCaller):
         super().__init__()
         self.inner = inner
 
-    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
+    def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
+        if command:
+            return bool(self._on_gui(lambda: self.inner.confirm(title, text, default=default, command=command)))
         return bool(self._on_gui(lambda: self.inner.confirm(title, text, default=default)))
 
     def ask(self, title: str, fields: list, *, text: str = "") -> dict | None:

@@ -35,6 +35,7 @@ KEY_EXISTING, KEY_NEW, KEY_IMPORT, KEY_NONE = ("Use an existing key pair", "Crea
                                                "Import a public key", "No key pair (no SSH login)")
 GROUP_EXISTING, GROUP_NEW = "Use an existing security group", "Create one: SSH from my address"
 ANY_SUBNET, ANY_ZONE = "(the default)", "(any)"
+NO_USER_DATA, USER_DATA_TYPED, USER_DATA_FILE = "none", "typed here", "from a file"
 
 
 # -- checks the forms run as the person types -----------------------------------------------------
@@ -56,6 +57,23 @@ def user_data_problem(value: Any) -> str:
     if size > USER_DATA_LIMIT:
         return f"{size:,} bytes; EC2 takes at most {USER_DATA_LIMIT:,} (16 KB)."
     return ""
+
+
+def user_data_text_problem(value: Any) -> str:
+    size = len(str(value or "").encode("utf-8"))
+    return f"{size:,} bytes; EC2 takes at most {USER_DATA_LIMIT:,} (16 KB)." if size > USER_DATA_LIMIT else ""
+
+
+def user_data_of(values: dict[str, Any]) -> tuple[str, str] | None:
+    """The user data asked for, as (text, where from: "typed" or the file's path), or None. A
+    script's answers may name only ``user_data`` (a file), as before the text could be typed."""
+    mode = values.get("user_data_from") or (USER_DATA_FILE if values.get("user_data") else NO_USER_DATA)
+    if mode == USER_DATA_TYPED and values.get("user_data_text"):
+        return str(values["user_data_text"]), "typed"
+    if mode == USER_DATA_FILE and values.get("user_data"):
+        path = os.path.expanduser(str(values["user_data"]))
+        return Path(path).read_text(encoding="utf-8"), path
+    return None
 
 
 def name_tag_problem(value: Any) -> str:
@@ -87,11 +105,6 @@ def __getattr__(name: str):
 
 
 # -- what the account offers --------------------------------------------------------------------
-def image_choice(img: dict) -> str:
-    bits = [img.get("Architecture", ""), str(img.get("CreationDate", ""))[:10], img.get("OwnerAlias", "")]
-    return f"{img['ImageId']} — {img.get('Name') or '(no name)'} ({', '.join(b for b in bits if b)})"
-
-
 def _describe_image(ec2, image_id: str) -> dict:
     found = ec2.describe_images(ImageIds=[image_id]).get("Images", [])
     if not found:
@@ -189,7 +202,13 @@ def questions(image: dict, types: list[str], keys: list[str], groups: list[str],
               help="The Name tag; with several instances, -1, -2… is added."),
         Field("tags", "Other tags", placeholder="project=atlas, owner=ana", check=f"{CHECKS}:ec2_tags_problem",
               page="Details"),
-        Field("user_data", "User data (a script run at first boot)", kind="path",
+        Field("user_data_from", "User data (a script run at first boot)", kind="choice",
+              choices=(NO_USER_DATA, USER_DATA_TYPED, USER_DATA_FILE), default=NO_USER_DATA, editable=False,
+              page="Details", help="cloud-init runs it as root at first boot; at most 16 KB."),
+        Field("user_data_text", "Script", kind="lines", placeholder="#!/bin/bash\napt-get install -y htop",
+              check=f"{HERE}:user_data_text_problem", when=("user_data_from", (USER_DATA_TYPED,)),
+              page="Details", required=True),
+        Field("user_data", "File", kind="path", required=True, when=("user_data_from", (USER_DATA_FILE,)),
               check=f"{HERE}:user_data_problem", page="Details", help="A file of at most 16 KB."),
     ]
 
@@ -223,8 +242,9 @@ def run_parameters(values: dict[str, Any], image: dict) -> dict[str, Any]:
     tags += C.parse_ec2_tags(values.get("tags") or "")
     if tags:
         params["TagSpecifications"] = [{"ResourceType": "instance", "Tags": tags}]
-    if values.get("user_data"):
-        params["UserData"] = Path(os.path.expanduser(values["user_data"])).read_text(encoding="utf-8")
+    data = user_data_of(values)
+    if data is not None:
+        params["UserData"], params["_user_data_from"] = data
     return params
 
 
@@ -251,8 +271,9 @@ def command_line(params: dict[str, Any], region: str, endpoint_url: str | None =
         parts += ["--disable-api-termination"]
     if "TagSpecifications" in params:
         parts += ["--tag-specifications", json.dumps(params["TagSpecifications"], separators=(",", ":"))]
-    if "UserData" in params:
-        parts += ["--user-data", "file://" + params.get("_user_data_path", "user-data")]
+    if "UserData" in params:  # a file by its name; typed text as it is (the shell keeps its newlines)
+        source = params.get("_user_data_from", "typed")
+        parts += ["--user-data", params["UserData"] if source == "typed" else "file://" + source]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -349,16 +370,16 @@ def launch(ctx: ActionContext) -> ActionResult:
                       KEY_NONE: None}.get(values.get("key_mode"), values.get("key"))
     planned["group_id"] = first_word(values.get("group")) if values.get("group_mode") == GROUP_EXISTING else "sg-NEW"
     params = run_parameters(planned, image)
-    if values.get("user_data"):
-        params["_user_data_path"] = os.path.expanduser(values["user_data"])
     cmd = command_line(params, ctx.token.region, getattr(ctx.token, "endpoint_url", None))
-    if not ctx.interaction.confirm("Launch instance", review_text(values, image, params, cmd), default=True):
+    if not ctx.interaction.confirm("Launch instance", review_text(values, image, params, cmd), default=True,
+                                   command=cmd):
         raise Cancelled()
     made: list[str] = []
     key = _key_pair(ctx, ec2, values, made)
     group_id = _security_group(ctx, ec2, values, made)
     final = dict(values, key=key, group_id=group_id)
     params = run_parameters(final, image)
+    params.pop("_user_data_from", None)  # the command line's, not EC2's
     count = params["MinCount"]
     with acting_on(ctx.elements):
         reservation = ec2.run_instances(**params)

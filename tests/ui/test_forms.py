@@ -163,6 +163,31 @@ def test_a_lines_field_keeps_what_was_typed_with_its_newlines(qtbot):
     assert box.toPlainText() == "other"
 
 
+def test_copy_as_command_copies_and_leaves_the_question_open(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+    from ui.interaction import QtInteraction
+
+    QGuiApplication.clipboard().clear()
+    seen = {}
+
+    def press():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        copy = box.findChild(QPushButton, "copy_command")
+        copy.click()
+        seen["open_after_copy"] = box.isVisible()
+        seen["label"] = copy.text()
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    QTimer.singleShot(300, press)
+    cmd = "aws ec2 run-instances --image-id ami-1 --user-data '#!/bin/sh\necho hi'"
+    assert QtInteraction().confirm("Launch instance", "Launch?", command=cmd) is True
+    assert seen == {"open_after_copy": True, "label": "Copied"}
+    assert QGuiApplication.clipboard().text() == cmd
+
+
 def test_arrow_keys_in_a_search_field_move_through_its_rows(qtbot, tmp_path):
     from PySide6.QtCore import Qt
 

@@ -40,6 +40,7 @@ class Asked(ScriptedInteraction):
         self.answers = list(answers)
         self.fields: list[list[Field]] = []
         self.reviews: list[str] = []
+        self.commands: list[str] = []
 
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         self.log.append(("ask", title, text))
@@ -47,9 +48,10 @@ class Asked(ScriptedInteraction):
         answer = self.answers.pop(0) if self.answers else None
         return answer(fields) if callable(answer) else answer
 
-    def confirm(self, title: str, text: str, *, default: bool = False) -> bool:
+    def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
         self.reviews.append(text)
-        return super().confirm(title, text, default=default)
+        self.commands.append(command)
+        return super().confirm(title, text, default=default, command=command)
 
 
 class _Address(http.server.BaseHTTPRequestHandler):
@@ -193,12 +195,12 @@ def test_user_data_over_16_kb_is_refused_and_a_small_file_is_sent(env, ec2, tmp_
     big = tmp_path / "big.sh"
     big.write_text("#!/bin/sh\n" + "x" * (16 * 1024))
     outcome = run(wb, vo, "aws.ec2.launch_image", amazon_image(ec2),
-                  Asked(answers(key_mode=L.KEY_NONE, user_data=str(big))))
+                  Asked(answers(key_mode=L.KEY_NONE, user_data_from=L.USER_DATA_FILE, user_data=str(big))))
     assert outcome.state == "failed" and "EC2 takes at most 16,384" in outcome.message
     small = tmp_path / "boot.sh"
     small.write_text("#!/bin/sh\necho hello-from-user-data\n")
     before = {i["InstanceId"] for i in instances(ec2)}
-    ask = Asked(answers(key_mode=L.KEY_NONE, user_data=str(small)))
+    ask = Asked(answers(key_mode=L.KEY_NONE, user_data_from=L.USER_DATA_FILE, user_data=str(small)))
     outcome = run(wb, vo, "aws.ec2.launch_image", amazon_image(ec2), ask)
     assert outcome.state == "done", outcome.message
     assert f"--user-data file://{small}" in ask.reviews[0]
@@ -207,6 +209,31 @@ def test_user_data_over_16_kb_is_refused_and_a_small_file_is_sent(env, ec2, tmp_
     import base64
 
     assert base64.b64decode(got["UserData"]["Value"]).decode() == small.read_text()
+
+
+def test_user_data_typed_in_the_form_is_sent_and_shown_in_the_command(env, ec2):
+    wb, vo = env
+    script = "#!/bin/bash\necho 'typed user data' > /tmp/marker\n"
+    too_big = Asked(answers(key_mode=L.KEY_NONE, user_data_from=L.USER_DATA_TYPED, user_data_text="é" * 8193))
+    outcome = run(wb, vo, "aws.ec2.launch_image", amazon_image(ec2), too_big)
+    assert outcome.state == "failed" and "16,386 bytes; EC2 takes at most 16,384" in outcome.message  # bytes, not characters
+    before = {i["InstanceId"] for i in instances(ec2)}
+    ask = Asked(answers(key_mode=L.KEY_NONE, user_data_from=L.USER_DATA_TYPED, user_data_text=script))
+    outcome = run(wb, vo, "aws.ec2.launch_image", amazon_image(ec2), ask)
+    assert outcome.state == "done", outcome.message
+    text_field = next(f for f in ask.fields[0] if f.name == "user_data_text")
+    assert text_field.kind == "lines" and text_field.when == ("user_data_from", (L.USER_DATA_TYPED,))
+    # the command line carries the script itself, quoted for a shell, and Copy as command gets the same
+    import shlex
+
+    assert ask.commands[0] in ask.reviews[0]
+    argv = shlex.split(ask.commands[0])
+    assert argv[argv.index("--user-data") + 1] == script
+    new = [i for i in instances(ec2) if i["InstanceId"] not in before][0]
+    got = ec2.describe_instance_attribute(InstanceId=new["InstanceId"], Attribute="userData")
+    import base64
+
+    assert base64.b64decode(got["UserData"]["Value"]).decode() == script
 
 
 def test_declining_the_review_makes_nothing(env, ec2, tmp_path):
