@@ -30,6 +30,7 @@ class SearchField(QWidget):
         self.field = field
         self.last_ms = 0.0
         self._columns: tuple[str, ...] = ()
+        self._fitted = False
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         self.edit = QLineEdit()
@@ -80,24 +81,32 @@ class SearchField(QWidget):
         self._show(found)
         self.last_ms = (time.perf_counter() - t0) * 1000
         if not self.field.editable:  # keep the chosen row when it still matches, else the newest
-            self.select(before if before else "") or self.select_row(0)
+            blocked = self.rows.blockSignals(True)  # one "changed" below, not one more per choice
+            try:
+                self.select(before if before else "") or self.select_row(0)
+            finally:
+                self.rows.blockSignals(blocked)
         self.changed.emit()
 
     def _show(self, found: Matches) -> None:
         rows = self.rows
         rows.setUpdatesEnabled(False)
         try:
+            fit = found.columns != self._columns or (not self._fitted and found.rows)
             if found.columns != self._columns:
                 self._columns = found.columns
                 rows.setColumnCount(max(1, len(found.columns)))
                 rows.setHeaderLabels(list(found.columns) or [""])
-                header = rows.header()
-                header.setStretchLastSection(False)  # the name takes the room; the others their text's
-                header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-                if len(found.columns) > 1:
-                    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             rows.clear()
             rows.addTopLevelItems([QTreeWidgetItem(list(r)) for r in found.rows])
+            if fit:  # widths fitted once, to the first rows: fitting at every keystroke took up to 0.4 s
+                header = rows.header()
+                header.setStretchLastSection(False)  # the name takes the room; the others their text's
+                header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+                header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+                if len(found.columns) > 1:
+                    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+                self._fitted = bool(found.rows)
         finally:
             rows.setUpdatesEnabled(True)
         shown, total = len(found.rows), found.total

@@ -344,13 +344,43 @@ def _short_name(image: dict) -> str:
     return (base.split("-")[0] or "instance")[:20]
 
 
+class _Later:
+    """``fn(*args)`` on a daemon thread: one the person backs out of is left to finish alone (an
+    executor's thread would be waited for when the app exits, a slow endpoint keeping it alive)."""
+
+    def __init__(self, fn, *args):
+        import threading
+
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - raised again in result()
+                self._error = exc
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, name="launch-offered", daemon=True).start()
+
+    def result(self) -> Any:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def launch(ctx: ActionContext) -> ActionResult:
     from providers.aws.errors import acting_on
 
     ec2 = ctx.token.client("ec2")
+    # what the account offers (instance types: ~900 on AWS) is read while the person picks the image
+    offered_later = _Later(_offered, ctx, ec2)
     with acting_on(ctx.elements):
         image = _choose_image(ctx, ec2)
-    offered = _offered(ctx, ec2)
+    offered = offered_later.result()
     arch = image.get("Architecture", "x86_64")
     types = type_choices(offered["types"], arch)
     if not types:
