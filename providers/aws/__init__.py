@@ -76,6 +76,7 @@ manifest = ProviderManifest(
             ),
             loaders={
                 K.COMPUTING: f"{M}.nodes:load_computing",
+                K.ALL_REGIONS: f"{M}.regions:load_all_regions",  # every enabled region, in parallel
                 K.SERVICES: f"{M}.nodes:load_services",
                 K.STORAGE: f"{M}.nodes:load_storage",
                 K.IMAGES: f"{M}.nodes:load_images",

@@ -7,16 +7,14 @@ from __future__ import annotations
 from gridclient.actions import ActionContext, ActionResult, Cancelled
 from gridclient.interaction import Field
 from providers.aws.errors import acting_on
-
-
-def _ids(ctx: ActionContext) -> list[str]:
-    return [e.id for e in ctx.elements]
+from providers.aws.regions import by_region, ec2_for
 
 
 def _lifecycle(ctx: ActionContext, call: str, verb: str) -> str:
-    ec2 = ctx.token.client("ec2")
-    with acting_on(ctx.elements):
-        getattr(ec2, call)(InstanceIds=_ids(ctx))
+    for region, elements in by_region(ctx.elements).items():  # each in the region it was listed in
+        ec2 = ctx.token.client("ec2", region=region)
+        with acting_on(elements):
+            getattr(ec2, call)(InstanceIds=[e.id for e in elements])
     return f"{verb} {', '.join(e.label for e in ctx.elements)}."
 
 
@@ -54,7 +52,7 @@ def ssh_login(ctx: ActionContext) -> ActionResult:
     from providers.aws import ssh_login as sl
 
     inst_el = ctx.element
-    ec2 = ctx.token.client("ec2")
+    ec2 = ec2_for(ctx)
     with acting_on(ctx.elements):
         res = ec2.describe_instances(InstanceIds=[inst_el.id])["Reservations"]
     instance = res[0]["Instances"][0]

@@ -8,6 +8,9 @@ COMPUTING = "aws.computing"
 SERVICES = "aws.services"
 STORAGE = "aws.storage"
 
+# Computing
+ALL_REGIONS = "aws.all_regions"  # the instances of every enabled region, asked in parallel (regions.py)
+
 # Services
 IMAGES = "aws.images"  # the account's own AMIs
 CATALOG = "aws.catalog"  # public images, for a search the person typed
@@ -35,4 +38,5 @@ SNAPSHOT = "aws.ec2.snapshot"
 ADDRESS = "aws.ec2.address"  # an Elastic IP: "associated" or "unassociated"
 INSTANCE_TYPE = "aws.ec2.instancetype"
 ZONE = "aws.zone"  # an availability zone, under its region
+REGION_ROW = "aws.all_regions.region"  # under All regions: a region's heading (its count), or why it failed
 OBJECT = "aws.s3.object"

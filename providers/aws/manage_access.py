@@ -35,8 +35,11 @@ from providers.aws import kinds as K
 CHECKS = "providers.aws.access_checks"
 
 
-def _ec2(ctx: ActionContext):
-    return ctx.token.client("ec2")
+def _ec2(ctx: ActionContext, element=None):
+    """EC2 in the region the element (else the action's elements) was listed in; else the VO's."""
+    from providers.aws.regions import ec2_for
+
+    return ec2_for(ctx, element)
 
 
 def _names(elements) -> str:
@@ -482,16 +485,18 @@ _TYPES_LOCK = threading.Lock()
 TYPES_FOR = 24 * 3600.0  # DescribeInstanceTypes answers the same all day
 
 
-def instance_types(token) -> list[dict]:
-    """Every instance type of the token's region (name, vCPUs, memory, architectures), asked once a
-    day per endpoint and region: the full answer is large (about 900 types on AWS)."""
-    key = (token.endpoint_url or "aws", token.region)
+def instance_types(token, region: str | None = None) -> list[dict]:
+    """Every instance type of the region (the token's by default: name, vCPUs, memory,
+    architectures), asked once a day per endpoint and region: the full answer is large (about 900
+    types on AWS)."""
+    region = region or token.region
+    key = (token.endpoint_url or "aws", region)
     with _TYPES_LOCK:
         hit = _TYPES.get(key)
         if hit and time.monotonic() - hit[0] < TYPES_FOR:
             return hit[1]
     found = []
-    for page in token.client("ec2").get_paginator("describe_instance_types").paginate():
+    for page in token.client("ec2", region=region).get_paginator("describe_instance_types").paginate():
         for t in page.get("InstanceTypes", []):
             found.append({"name": t["InstanceType"],
                           "vcpus": (t.get("VCpuInfo") or {}).get("DefaultVCpus"),
@@ -526,7 +531,10 @@ def change_instance_type(ctx: ActionContext) -> ActionResult:
     current, arch = inst.get("InstanceType", ""), inst.get("Architecture") or "x86_64"
     from providers.aws.nodes import type_order
 
-    types = sorted((t for t in instance_types(ctx.token) if not t["archs"] or arch in t["archs"]),
+    from providers.aws.regions import region_of
+
+    region = region_of(e) or ctx.token.region
+    types = sorted((t for t in instance_types(ctx.token, region) if not t["archs"] or arch in t["archs"]),
                    key=lambda t: type_order(t["name"]))
     labels = {_type_label(t): t["name"] for t in types}
     if current not in labels.values():
@@ -534,13 +542,13 @@ def change_instance_type(ctx: ActionContext) -> ActionResult:
     default = next(label for label, name in labels.items() if name == current)
     answer = ctx.interaction.ask("Change instance type", [Field(
         "type", "Instance type", kind="choice", choices=tuple(labels), default=default, editable=False,
-        help=f"The {len(labels)} types of {ctx.token.region} for {arch}.")],
+        help=f"The {len(labels)} types of {region} for {arch}.")],
         text=f"{e.label} is a {current} ({arch}).")
     if answer is None:
         raise Cancelled()
     chosen = labels.get(str(answer.get("type")), str(answer.get("type") or "").split(" —")[0].strip())
     if chosen not in labels.values():
-        raise ValueError(f"“{chosen}” is no instance type of {ctx.token.region} for {arch}.")
+        raise ValueError(f"“{chosen}” is no instance type of {region} for {arch}.")
     if chosen == current:
         return ActionResult(message=f"{e.label} is a {current} already: nothing changed.", refresh="")
     from providers.aws.errors import acting_on
@@ -562,9 +570,8 @@ def termination_protection(ctx: ActionContext) -> ActionResult:
     """Turn termination protection on or off (ModifyInstanceAttribute DisableApiTermination)."""
     from providers.aws.errors import acting_on
 
-    ec2 = _ec2(ctx)
     with acting_on(ctx.elements):
-        now = {e.id: protected(ec2, e.id) for e in ctx.elements}
+        now = {e.id: protected(_ec2(ctx, e), e.id) for e in ctx.elements}
     if len(set(now.values())) == 1:
         told = f"Termination protection is {'on' if any(now.values()) else 'off'} for {_names(ctx.elements)}."
     else:
@@ -580,18 +587,17 @@ def termination_protection(ctx: ActionContext) -> ActionResult:
     with acting_on(ctx.elements):
         for e in ctx.elements:
             if now[e.id] != want:
-                ec2.modify_instance_attribute(InstanceId=e.id, DisableApiTermination={"Value": want})
+                _ec2(ctx, e).modify_instance_attribute(InstanceId=e.id, DisableApiTermination={"Value": want})
     return ActionResult(message=f"Termination protection is {'on' if want else 'off'} for {_names(ctx.elements)}.",
                         properties={"DisableApiTermination": want})
 
 
 def refuse_protected(ctx: ActionContext) -> None:
     """Before Terminate: ValueError naming the protected instances, and how to turn it off."""
-    ec2 = _ec2(ctx)
     found = []
     for e in ctx.elements:
         try:
-            if protected(ec2, e.id):
+            if protected(_ec2(ctx, e), e.id):
                 found.append(e.label)
         except _client_error() as exc:
             if "NotFound" in _code(exc):

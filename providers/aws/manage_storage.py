@@ -148,7 +148,9 @@ def create_image(ctx: ActionContext) -> str:
             raise Refused(f"{label}: {problem}")
     description = str(ctx.values.get("description") or "").strip()
     no_reboot = bool(ctx.values.get("no_reboot"))
-    ec2 = ctx.token.client("ec2")
+    from providers.aws.regions import ec2_for, region_of
+
+    ec2 = ec2_for(ctx)  # in the instance's region (All regions lists every region's)
     account = own_account(ctx.token)
     same = [i for i in ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])
             .get("Images", []) if account is None or i.get("OwnerId") == account]
@@ -161,6 +163,10 @@ def create_image(ctx: ActionContext) -> str:
     with acting_on(ctx.elements):
         image_id = ec2.create_image(**kwargs)["ImageId"]
     reboot = "" if no_reboot else f" ({ctx.element.label} reboots for it)"
+    region = region_of(ctx.element)
+    if region and region != ctx.token.region:
+        return (f"Creating the image “{name}” ({image_id}) in {region} from {ctx.element.label}{reboot}: "
+                f"Services → My images lists {ctx.token.region}, the VO's region.")
     return (f"Creating the image “{name}” ({image_id}) from {ctx.element.label}{reboot}: it shows under "
             "Services → My images, pending until it is available.")
 

@@ -57,16 +57,25 @@ def _info(parent: Element, text: str, kind: str = "info") -> Element:
 
 # -- categories -----------------------------------------------------------------------------
 def load_computing(token, parent: Element) -> Pages:
+    """The VO region's instances, after "All regions" (providers/aws/regions.py) — that row comes
+    with the first answer, so a Computing that cannot be listed is an error row, not a row and an error.
+    Its rows carry no ``ref["region"]``: none is the VO's own."""
+    from providers.aws.regions import all_regions_element
+
     ec2 = token.client("ec2")
+    first = True
     for page in ec2.get_paginator("describe_instances").paginate(PaginationConfig={"PageSize": 500}):
-        out = []
+        out = [all_regions_element()] if first else []
+        first = False
         for res in page.get("Reservations", []):
             for inst in res.get("Instances", []):
                 out.append(instance_element(inst))
         yield out
 
 
-def instance_element(inst: dict) -> Element:
+def instance_element(inst: dict, region: str | None = None) -> Element:
+    """An instance's row; ``region``: the one it was listed in when not the VO's own
+    (``ref["region"]``: its actions, its children and the state watcher then ask there)."""
     iid = inst["InstanceId"]
     state = inst.get("State", {}).get("Name", "")
     addr = inst.get("PublicIpAddress") or inst.get("PrivateIpAddress") or ""
@@ -77,7 +86,8 @@ def instance_element(inst: dict) -> Element:
         icon=f"instance-{state}" if state else "instance",
         has_children=True,  # its volumes and Elastic IPs (load_instance)
         detail=" · ".join(x for x in (inst.get("InstanceType", ""), state, addr) if x),
-        ref={"image_id": inst.get("ImageId", ""), "key_name": inst.get("KeyName", "")},
+        ref={"image_id": inst.get("ImageId", ""), "key_name": inst.get("KeyName", ""),
+             **({"region": region} if region else {})},
     )
 
 
@@ -86,6 +96,8 @@ def instance_states(token, elements: list[Element]) -> list[Element]:
     compares them with the rows shown); one that no longer exists is left out. A filter rather
     than ``InstanceIds``: an id that is gone fails the whole call with InvalidInstanceID.NotFound."""
     region = next((e.ref.get("region") for e in elements if e.ref.get("region")), None)
+    if region == token.region:
+        region = None  # the VO's own: said by no region, as Computing's rows say it
     ec2 = token.client("ec2", region=region)
     ids = [e.id for e in elements]
     out: list[Element] = []
@@ -94,7 +106,7 @@ def instance_states(token, elements: list[Element]) -> list[Element]:
             Filters=[{"Name": "instance-id", "Values": ids[start:start + 200]}])
         for page in pages:
             for res in page.get("Reservations", []):
-                out.extend(instance_element(inst) for inst in res.get("Instances", []))
+                out.extend(instance_element(inst, region) for inst in res.get("Instances", []))
     return out
 
 
@@ -392,7 +404,7 @@ def instance_names(ec2, ids: list[str]) -> dict[str, str]:
 
 def load_instance(token, parent: Element) -> Pages:
     """An instance's children: the volumes attached to it (by device) and its Elastic IPs."""
-    ec2 = token.client("ec2")
+    ec2 = token.client("ec2", region=parent.ref.get("region"))  # the region it was listed in
     volumes: list[dict] = []
     for page in ec2.get_paginator("describe_volumes").paginate(
             Filters=[{"Name": "attachment.instance-id", "Values": [parent.id]}]):
