@@ -1,5 +1,6 @@
 """The core's own provider: "Local files" (this computer's folders) in the tree, as the ``file``
-storage scheme, so files are dragged between this computer and any cloud storage inside the app.
+storage scheme, so files are dragged between this computer and any cloud storage inside the app;
+and the ``sftp`` scheme (:mod:`gridclient.storage.sftp`), any SSH server's files.
 
 Data only, like every manifest. Registered by :meth:`ExtensionRegistry.discover` before the
 installed providers; its VO type is not offered in the VO wizard (``LOCAL`` is always there).
@@ -20,7 +21,12 @@ manifest = ProviderManifest(
         "file.roots": f"{M}:load_roots", "file.root": f"{M}:load_folder", "file.folder": f"{M}:load_folder"}),),
     storage_schemes=(StorageScheme("file", "gridclient.storage.local:FileScheme",
                                    folder_kinds=frozenset({"file.root", "file.folder"}),
-                                   file_kinds=frozenset({"file.file"}), root_kinds=frozenset({"file.root"})),),
+                                   file_kinds=frozenset({"file.file"}), root_kinds=frozenset({"file.root"})),
+                     # any SSH server's files (sftp://user@host:port/path); its rows — an instance's
+                     # Files, an SSH connection's home — are these kinds
+                     StorageScheme("sftp", "gridclient.storage.sftp:SFTPScheme",
+                                   folder_kinds=frozenset({"sftp.root", "sftp.folder"}),
+                                   file_kinds=frozenset({"sftp.file"}), root_kinds=frozenset({"sftp.root"}))),
     actions=(
         Action("local.add_folder", "Add folder…", "gridclient.storage.actions:add_local_folder",
                frozenset({"file.roots"}), icon="folder", group=GROUP_CREATE, refreshes="self",

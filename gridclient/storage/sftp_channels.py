@@ -1,0 +1,452 @@
+"""The SSH connection of the ``sftp`` scheme (:mod:`gridclient.storage.sftp`): its pool of SFTP
+channels, its exec channels, and the SFTP requests it sends pipelined. Qt-free.
+
+One :class:`Connection` per (vo_id, root): an :class:`gridclient.ssh.SSHSession` — the terminal's
+code: host keys, keys, ~/.ssh/config, ProxyJump — made on first use and again after it dropped. A
+paramiko ``SFTPClient`` is not for several threads at once: an operation borrows one (``take`` /
+``release``, or ``run``) and no thread ever holds two of one connection (a pool in use by threads
+each waiting for a second channel could wait forever). Reads, writes and folder listings keep many
+requests on the wire (paramiko's own prefetch leaves a spinning thread behind a cancelled read).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import stat as st
+import threading
+import time
+from collections import deque
+from typing import Any, BinaryIO, Callable, Iterator
+
+import paramiko
+from paramiko.sftp import CMD_DATA, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READ, CMD_READDIR, CMD_STATUS, CMD_WRITE, int64
+from paramiko.sftp_attr import SFTPAttributes
+
+from gridclient.operations import Cancelled
+from gridclient.storage.base import Integrity, NotFound, Progress, StorageError
+
+log = logging.getLogger(__name__)
+
+REQUEST = 32 * 1024  # bytes a read or write request moves (every SFTP server takes this much)
+IN_FLIGHT = 64  # requests on the wire at once in a transfer
+# SFTP and exec channels open on one connection: sshd allows 10 sessions per connection and still
+# counts one we closed until its process has gone; the rest is for a terminal on the same connection
+# (and a refusal is retried for a few seconds)
+MAX_CHANNELS = 6
+WINDOW = 8 * 1024 * 1024  # the SSH channel window of an SFTP channel
+SILENCE = 120  # seconds a channel may stay silent before its connection counts as lost
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+class Unreachable(StorageError):
+    """The SSH connection could not be made (refused, host key, login); ``ssh_error`` says which."""
+
+    def __init__(self, text: str, ssh_error: BaseException | None = None):
+        super().__init__(text)
+        self.ssh_error = ssh_error
+
+
+class ConnectionLost(StorageError):
+    """The connection dropped during an operation; the next one connects again."""
+
+
+class Shorter(Exception):
+    """The server's file ended before the size it had when listed."""
+
+def raw(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def text(name: bytes | str) -> str:
+    return name if isinstance(name, str) else name.decode("utf-8", "surrogateescape")
+
+def said(exc: BaseException) -> str:
+    return (getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__).rstrip(".:")
+
+def reraise(err: BaseException, exc: BaseException):
+    """Raise ``err`` (what :meth:`Connection.failure` made of ``exc``) with ``exc`` as its cause."""
+    if err is exc:
+        raise err
+    raise err from exc
+
+
+def close_quietly(client: Any) -> None:
+    try:
+        client.close()
+    except Exception:  # noqa: BLE001 - closing what is already broken
+        pass
+
+
+# -- pipelined SFTP requests ----------------------------------------------------------------------
+class _Replies:
+    """Collects the answers to requests sent with ``_async_request`` (paramiko's fileobj protocol)."""
+
+    def __init__(self):
+        self.got: dict[int, tuple[int, paramiko.Message]] = {}
+
+    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
+        self.got[num] = (t, msg)
+
+    def wait(self, client: paramiko.SFTPClient, num: int) -> tuple[int, paramiko.Message]:
+        while num not in self.got:
+            client._read_response()  # one packet, handed to whoever asked for it
+        return self.got.pop(num)
+
+
+def readdir(client: paramiko.SFTPClient, path: bytes, ahead: int = 4) -> Iterator[list[tuple[bytes, SFTPAttributes]]]:
+    """A folder's names and attributes, a server reply at a time, ``ahead`` READDIRs on the wire."""
+    t, msg = client._request(CMD_OPENDIR, path)
+    if t != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    handle = msg.get_string()
+    replies, pending, ended = _Replies(), deque(), False
+    for _ in range(ahead):
+        pending.append(client._async_request(replies, CMD_READDIR, handle))
+    while pending:
+        t, msg = replies.wait(client, pending.popleft())
+        if t == CMD_STATUS:
+            try:
+                client._convert_status(msg)
+            except EOFError:
+                ended = True
+            continue
+        if t != CMD_NAME:
+            raise paramiko.SFTPError("Expected name")
+        out = []
+        for _ in range(msg.get_int()):
+            name = msg.get_string()
+            msg.get_string()  # the ls -l line
+            out.append((name, SFTPAttributes._from_msg(msg)))
+        if not ended:
+            pending.append(client._async_request(replies, CMD_READDIR, handle))
+        yield out
+    client._request(paramiko.sftp.CMD_CLOSE, handle)
+
+
+def reads(client: paramiko.SFTPClient, handle: bytes, offset: int, size: int) -> Iterator[bytes]:
+    """The bytes from ``offset`` to ``size``, in order, :data:`IN_FLIGHT` reads on the wire."""
+    replies, pending, at = _Replies(), deque(), offset
+    while pending or at < size:
+        while at < size and len(pending) < IN_FLIGHT:
+            n = min(REQUEST, size - at)
+            pending.append((client._async_request(replies, CMD_READ, handle, int64(at), n), at, n))
+            at += n
+        num, start, n = pending.popleft()
+        while n:
+            t, msg = replies.wait(client, num)
+            if t == CMD_STATUS:
+                try:
+                    client._convert_status(msg)
+                except EOFError:  # SFTP's end of file, not the connection's
+                    raise Shorter() from None
+                raise paramiko.SFTPError("Expected data")
+            if t != CMD_DATA:
+                raise paramiko.SFTPError("Expected data")
+            data = msg.get_string()
+            if not data:
+                raise Shorter()
+            yield data
+            start, n = start + len(data), n - len(data)
+            if n:  # a short read: the rest of this request's range, before going on
+                num = client._async_request(replies, CMD_READ, handle, int64(start), n)
+
+
+def writes(client: paramiko.SFTPClient, handle: bytes, source: BinaryIO, offset: int, size: int,
+            digest: Any, progress: Progress, stop: Any) -> None:
+    """Write ``source``'s bytes (read from where it stands) at ``offset``…``size``, pipelined."""
+    replies, pending, at = _Replies(), deque(), offset
+    while pending or at < size:
+        while at < size and len(pending) < IN_FLIGHT:
+            if stop.is_set():
+                raise Cancelled()
+            data = source.read(min(REQUEST, size - at))
+            if not data:
+                raise Integrity(f"The file to upload ended after {at} of {size} bytes.")
+            digest.update(data)
+            pending.append((client._async_request(replies, CMD_WRITE, handle, int64(at), data), len(data)))
+            at += len(data)
+        num, n = pending.popleft()
+        t, msg = replies.wait(client, num)
+        if t != CMD_STATUS:
+            raise paramiko.SFTPError("Expected status")
+        client._convert_status(msg)  # a full disk, a quota: raised here
+        progress(n)
+
+
+def refused_again(open_channel: Callable[[], Any], session: Any) -> Any:
+    """``open_channel()``, again for a few seconds while the server refuses a channel: sshd counts
+    a closed one (ours, or a command's) until its process has ended, so its MaxSessions may say
+    no for a moment after we closed one."""
+    for wait in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 0):
+        try:
+            return open_channel()
+        except Exception as exc:  # noqa: BLE001 - SSHSession.run says "did not run" with the cause
+            cause = exc.__cause__ or exc
+            # paramiko hands a refusal's ChannelException to one of the threads opening channels at
+            # that moment; another one gets "Unable to open channel."
+            refused = isinstance(cause, paramiko.ChannelException) or (
+                isinstance(cause, paramiko.SSHException) and "Unable to open channel" in str(cause))
+            if not refused or not wait or not session.connected:
+                raise
+            time.sleep(wait)
+
+
+# -- one connection --------------------------------------------------------------------------------
+class Connection:
+    """One SSH connection to one (vo_id, root), its pool of SFTP channels, and its exec channels."""
+
+    def __init__(self, where: str, target: Any, known_hosts: Any, interaction: Any, session: Any = None):
+        self.where, self.target, self.known_hosts, self.interaction = where, target, known_hosts, interaction
+        self._session = session  # a terminal's, while it lives; then one of our own
+        self._owned = session is None
+        self._dial = threading.Lock()
+        self._cond = threading.Condition()
+        self._idle: list[paramiko.SFTPClient] = []
+        self._busy = 0  # channels in use (SFTP and exec)
+        self.generation = 0
+        self.shell: bool | None = None  # commands run (not an SFTP-only account); None: not asked yet
+        self.sha256: bool | None = None
+        self.cp = True
+        self._probing = threading.Lock()
+
+    # -- the SSH session ---------------------------------------------------------------------
+    def session(self):
+        with self._dial:
+            s = self._session
+            if s is not None and s.connected:
+                return s
+            from gridclient.ssh import SSHError, SSHSession
+
+            if s is not None and self._owned:
+                s.close()
+            s = SSHSession(self.target, self.known_hosts, self.interaction)
+            try:
+                s.connect()
+            except SSHError as exc:
+                raise Unreachable(str(exc), exc) from exc
+            with self._cond:
+                old, self._idle = self._idle, []
+                self._session, self._owned = s, True
+                self.generation += 1
+                self._cond.notify_all()
+            for client in old:
+                close_quietly(client)
+            return s
+
+    def lost(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the connection is gone (then the next operation dials again)."""
+        if isinstance(exc, (StorageError, Cancelled)):
+            return False
+        s = self._session
+        alive = s is not None and s.connected
+        gone = isinstance(exc, (EOFError, paramiko.SSHException, socket.timeout, ConnectionError)) or (
+            isinstance(exc, OSError) and exc.errno is None and not alive)
+        if gone:
+            with self._dial:
+                if self._session is s and s is not None:
+                    if self._owned:
+                        s.close()
+                    self._session = None
+        return gone
+
+    def failure(self, exc: BaseException, what: str, verb: str) -> BaseException:
+        """``exc`` as a sentence: a StorageError (or the Cancelled / Integrity it was)."""
+        if isinstance(exc, (StorageError, Cancelled)):
+            return exc
+        if isinstance(exc, Shorter):
+            return Integrity(f"{what} got shorter while it was read.")
+        if self.lost(exc):
+            return ConnectionLost(f"The connection to {self.where} was lost while trying to {verb} {what} "
+                                  f"({said(exc)}). It is made again at the next try.")
+        if isinstance(exc, FileNotFoundError):
+            return NotFound(f"{what} does not exist.")
+        if isinstance(exc, PermissionError):
+            return StorageError(f"The server does not let you {verb} {what}.")
+        return StorageError(f"Could not {verb} {what}: {said(exc)}.")
+
+    # -- channels --------------------------------------------------------------------------------
+    def _slot(self, sftp: bool) -> paramiko.SFTPClient | None:
+        """Wait for a free channel; an idle SFTP channel itself when one is wanted and there."""
+        spare = None
+        with self._cond:
+            while True:
+                if sftp and self._idle:
+                    self._busy += 1
+                    return self._idle.pop()
+                if self._busy + len(self._idle) < MAX_CHANNELS:
+                    self._busy += 1
+                    break
+                if self._idle:  # an exec channel in the place of an idle SFTP one
+                    spare = self._idle.pop()
+                    self._busy += 1
+                    break
+                self._cond.wait()
+        if spare is not None:
+            close_quietly(spare)
+        return None
+
+    def release(self, client: paramiko.SFTPClient | None = None, keep: bool = False, generation: int = -1) -> None:
+        with self._cond:
+            self._busy -= 1
+            if client is not None and keep and generation == self.generation and not client.sock.closed:
+                self._idle.append(client)
+                client = None
+            self._cond.notify()
+        if client is not None:
+            close_quietly(client)
+
+    def take(self) -> tuple[paramiko.SFTPClient, int]:
+        """An SFTP channel for this thread alone; give it back with :meth:`release`."""
+        session = self.session()
+        generation = self.generation
+        client = self._slot(True)
+        if client is not None:
+            return client, generation
+        try:
+            client = refused_again(lambda: paramiko.SFTPClient.from_transport(session.transport,
+                                                                               window_size=WINDOW), session)
+            if client is None:
+                raise paramiko.SSHException("no channel")
+            client.get_channel().settimeout(SILENCE)
+        except BaseException as exc:
+            self.release()
+            if session.connected:  # the connection is there, SFTP is not
+                raise StorageError(f"{self.where} did not open an SFTP channel ({said(exc)}). Check that "
+                                   "the server offers SFTP (its sshd_config's Subsystem sftp).") from exc
+            reraise(self.failure(exc, self.where, "reach"), exc)
+        return client, generation
+
+    def run(self, fn: Callable[[paramiko.SFTPClient], Any], what: str, verb: str, again: bool = True) -> Any:
+        """``fn(client)`` — synchronous requests only — on a channel; if the connection turns out to
+        have dropped, once more on a new one (unless ``again`` is False)."""
+        for attempt in (0, 1):
+            client, generation = self.take()
+            try:
+                result = fn(client)
+            except BaseException as exc:
+                lost = self.lost(exc)
+                self.release(client, keep=not lost, generation=generation)
+                if lost and again and attempt == 0:
+                    log.info("SFTP connection to %s dropped (%s); connecting again", self.where, exc)
+                    continue
+                reraise(self.failure(exc, what, verb), exc)
+            self.release(client, keep=True, generation=generation)
+            return result
+        raise AssertionError("unreachable")
+
+    def exec(self, command: str, timeout: float) -> tuple[int, str, str]:
+        """Run a command on an exec channel of the same connection."""
+        from gridclient.ssh import SSHError
+
+        session = self.session()
+        self._slot(False)
+        try:
+            return refused_again(lambda: session.run(command, timeout=timeout), session)
+        except SSHError as exc:
+            if not session.connected:
+                self.lost(EOFError(str(exc)))
+            raise StorageError(f"{self.where}: {exc}") from exc
+        finally:
+            self.release()
+
+    def probe(self) -> None:
+        """Once per connection: do commands run here (not an SFTP-only account), with sha256sum?"""
+        with self._probing:
+            if self.shell is None:
+                self._probe()
+
+    def _probe(self) -> None:
+        try:
+            status, out, err = self.exec("sha256sum </dev/null", timeout=15)
+        except StorageError as exc:  # a ForceCommand internal-sftp account answers nothing
+            s = self._session
+            if s is None or not s.connected:
+                raise  # the connection went: asked again on the next one
+            log.info("no commands on %s: %s", self.where, exc)
+            self.shell = self.sha256 = False
+            return
+        self.sha256 = status == 0 and out.split()[:1] == [EMPTY_SHA256]
+        self.shell = self.sha256 or status == 127 or "not found" in err
+        log.info("%s: commands %s, sha256sum %s", self.where, self.shell, self.sha256)
+
+    def close(self) -> None:
+        with self._cond:
+            idle, self._idle = self._idle, []
+        for client in idle:
+            close_quietly(client)
+        with self._dial:
+            if self._session is not None and self._owned:
+                self._session.close()
+            self._session = None
+
+def make_folders(client: paramiko.SFTPClient, path: str, where: str) -> None:
+    """``mkdir -p path`` with one channel."""
+    try:
+        if st.S_ISDIR(client.stat(raw(path)).st_mode or 0):
+            return  # there already: one request
+    except FileNotFoundError:
+        pass
+    at = ""
+    for part in path.strip("/").split("/"):
+        at += "/" + part
+        try:
+            client.mkdir(raw(at))
+        except OSError:  # there already (a generic failure), or not allowed
+            try:
+                mode = client.stat(raw(at)).st_mode  # a link to a folder is a folder here
+            except FileNotFoundError:
+                raise StorageError(f"Could not make the folder {at} on {where}.") from None
+            if not st.S_ISDIR(mode or 0):
+                raise StorageError(f"{at} on {where} is a file, not a folder.") from None
+
+
+def remove_tree(client: paramiko.SFTPClient, path: bytes, problems: list[str]) -> None:
+    """Remove ``path``: a file or a link with ``remove`` (a link itself, never its target), a folder
+    after everything in it (links inside are not followed). Problems are noted, the rest goes on."""
+    attr = client.lstat(path)
+    if not st.S_ISDIR(attr.st_mode or 0):
+        client.remove(path)
+        return
+    todo, folders = [path], []
+    while todo:
+        here = todo.pop()
+        folders.append(here)
+        for batch in readdir(client, here):
+            for name, a in batch:
+                if name in (b".", b"..") or b"/" in name:
+                    continue
+                child = here.rstrip(b"/") + b"/" + name
+                if st.S_ISDIR(a.st_mode or 0):
+                    todo.append(child)
+                    continue
+                try:
+                    client.remove(child)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    problems.append(f"{text(child)}: {said(exc)}")
+    for folder in reversed(folders):  # deepest first
+        try:
+            client.rmdir(folder)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if not problems:
+                problems.append(f"{text(folder)}: {said(exc)}")
+
+
+class Chunks:
+    """Chunks of bytes as a ``read(n)`` source."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._buf = chunks, b""
+
+    def read(self, n: int) -> bytes:
+        while len(self._buf) < n:
+            more = next(self._chunks, b"")
+            if not more:
+                break
+            self._buf += more
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
