@@ -5,7 +5,8 @@ seeds it over HTTP with boto3 (two regions, instances running and stopped, two o
 key pair, security groups, two EBS volumes and a snapshot, an Elastic IP, three buckets with
 nested folders and a few hundred objects) and
 starts a loopback-only SSH endpoint (:mod:`providers.sandbox.ssh_server`) that accepts only the
-demo key pair, so "SSH login…" on a demo instance opens a real shell. It never contacts AWS:
+demo key pair, so "SSH login…" on a demo instance opens a real shell, and serves over SFTP a
+throwaway folder per login user (removed when it stops) as the instance's files. It never contacts AWS:
 every client is built with fixed fake keys, no profile, no config file, no proxy and the
 sandbox's endpoint URL. ``prepare(workbench)`` puts a "Demo" VO (of the AWS provider's type) and
 project into the app's (throwaway) workspace, with the demo key held and the endpoint's host key

@@ -12,12 +12,16 @@ through ``ssh_host_override`` = this server. It is a small paramiko server that:
   a shell runs in a real pseudo-terminal (controlling tty, job control, Ctrl+C) in the user's
   home directory; ``exec`` without a pty runs with pipes and separates stdout and stderr;
 * sends the exit status and closes the channel when the program ends; ``stop()`` hangs up every
-  child and closes the listener.
+  child and closes the listener;
+* serves the ``sftp`` subsystem, confined to a throwaway folder per login user shown as "/" (home
+  ``/home/<user>``), and carries out the file commands the ``sftp`` storage scheme runs on exec
+  channels (``sha256sum <FILE``, ``cp -p -- A B && mv -f -- B C``) on those same files rather than
+  in a shell: :mod:`providers.sandbox.sftp_server` says how and why. The folders are made in a
+  ``mkdtemp`` folder at ``start()`` and removed at ``stop()``.
 
 This module is the SSH side: the listener, the connections and what each session channel asks
 for. The programs themselves (pty or pipes, their control, the byte pumps and the exit status)
-are :mod:`providers.sandbox.programs`. Subsystems (none yet; SFTP is planned) belong here: see
-``_Interface``'s subsystem section and ``LoopbackSSHServer._serve``.
+are :mod:`providers.sandbox.programs`; the files, :mod:`providers.sandbox.sftp_server`.
 
 Nothing here logs key material, typed input or program output.
 """
@@ -36,7 +40,9 @@ from typing import Callable
 
 import paramiko
 
-from providers.sandbox.programs import Child, spawn_pipes, spawn_pty, start_pumps
+from providers.sandbox.programs import Child, _after_reply, spawn_pipes, spawn_pty, start_pumps
+from providers.sandbox.sftp_server import (ConfinedSFTP, ConfinedSFTPServer, FileRoots, run_storage_command,
+                                           storage_command)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ class _Interface(paramiko.ServerInterface):
         self.server = server
         self.peer = peer
         self.channels: dict[int, _ChannelState] = {}
+        self.username: str | None = None  # once authenticated: whose files SFTP serves
         self._lock = threading.Lock()
 
     def _state(self, channel: paramiko.Channel) -> _ChannelState:
@@ -78,11 +85,13 @@ class _Interface(paramiko.ServerInterface):
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
         # paramiko has verified the signature before it asks us whether the key may log in
         if hmac.compare_digest(key.asbytes(), self.server._authorized_blob):
+            self.username = username
             return paramiko.AUTH_SUCCESSFUL
         also = self.server.also_authorized
         if also is not None:
             try:
                 if also(key):
+                    self.username = username
                     return paramiko.AUTH_SUCCESSFUL
             except Exception:  # noqa: BLE001 - a check that fails refuses the key
                 log.warning("demo ssh: the key check failed", exc_info=True)
@@ -127,13 +136,46 @@ class _Interface(paramiko.ServerInterface):
             command = command.decode("utf-8", "surrogateescape")
         if "\0" in command:
             return False
+        steps = storage_command(command) if self._state(channel).term is None else None
+        if steps is not None:  # the sftp scheme's sha256sum, cp, mv: on the files SFTP serves
+            return self._run_files(channel, steps)
         return self._run(channel, command)
 
     # -- subsystems ------------------------------------------------------------------------
-    # None yet. A subsystem (the planned SFTP, confined to a folder per demo instance) is
-    # registered on the transport in LoopbackSSHServer._serve (set_subsystem_handler); paramiko's
-    # check_channel_subsystem_request then starts its handler. Override that here to refuse a
-    # channel that has already started, and to mark it started as _run does.
+    # "sftp" is registered on the transport in LoopbackSSHServer._serve; paramiko's own
+    # check_channel_subsystem_request starts it, once per channel and for an authenticated user.
+    def check_channel_subsystem_request(self, channel, name) -> bool:
+        st = self._state(channel)
+        files = self.server._files
+        if st.started or self.server._stopping or self.username is None or files is None:
+            return False
+        try:
+            files.for_user(self.username)  # made and seeded here, not in the subsystem's thread
+        except (OSError, RuntimeError) as exc:
+            log.warning("demo ssh: no files for the session: %s", exc)
+            return False
+        st.started = True
+        try:
+            return super().check_channel_subsystem_request(channel, name)
+        except (RuntimeError, ValueError):  # the endpoint stopped meanwhile
+            return False
+
+    def _run_files(self, channel: paramiko.Channel, steps: list) -> bool:
+        st = self._state(channel)
+        files = self.server._files
+        if st.started or self.server._stopping or self.username is None or files is None:
+            return False
+        try:
+            root = files.for_user(self.username)
+        except (OSError, RuntimeError):
+            return False
+        st.started = True
+        worker = threading.Thread(target=_answer_files, args=(channel, root, steps, files),
+                                  name="demo-ssh-files", daemon=True)
+        if not files.track(worker):
+            return False
+        worker.start()
+        return True
 
     # -- programs --------------------------------------------------------------------------
     def _run(self, channel: paramiko.Channel, command: str | None) -> bool:
@@ -149,16 +191,39 @@ class _Interface(paramiko.ServerInterface):
         return True
 
 
+def _answer_files(channel: paramiko.Channel, root, steps: list, files: FileRoots) -> None:
+    """Carry out a storage command's steps and answer as the program would have."""
+    try:
+        _after_reply(channel)  # a fast answer must not overtake paramiko's reply to the request
+        status, out, err = run_storage_command(root, steps)
+        if out:
+            channel.sendall(out)
+        if err:
+            channel.sendall_stderr(err)
+        channel.shutdown_write()
+        channel.send_exit_status(status)
+    except (OSError, EOFError, paramiko.SSHException):
+        pass  # the client hung up
+    finally:
+        files.untrack(threading.current_thread())
+        try:
+            channel.close()
+        except (OSError, EOFError, paramiko.SSHException):
+            pass
+
+
 class LoopbackSSHServer:
     """A paramiko SSH server on 127.0.0.1 that accepts only ``authorized_key``.
 
-    ``start()`` binds a free port (``port``) and makes the host key (``host_key``);
-    ``stop()`` hangs up every session and closes the listener. Usable as a context manager.
+    ``start()`` binds a free port (``port``), makes the host key (``host_key``) and the folder of
+    the SFTP roots (in ``files_parent``, else the temp dir); ``stop()`` hangs up every session,
+    closes the listener and removes that folder. Usable as a context manager.
     """
 
     def __init__(self, authorized_key: paramiko.PKey, host: str = "127.0.0.1", *,
                  shell: str | None = None, host_key: paramiko.PKey | None = None,
-                 also_authorized: "Callable[[paramiko.PKey], bool] | None" = None):
+                 also_authorized: "Callable[[paramiko.PKey], bool] | None" = None,
+                 files_parent: str | None = None):
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"the demo SSH server listens on loopback only, not on {host!r}")
         if not isinstance(authorized_key, paramiko.PKey):
@@ -176,6 +241,8 @@ class LoopbackSSHServer:
         self._children: set[Child] = set()
         self._lock = threading.Lock()
         self._stopping = False
+        self._files_parent = files_parent
+        self._files: FileRoots | None = None
         user = pwd.getpwuid(os.getuid())
         self._user = user.pw_name
         self._home = user.pw_dir if os.path.isdir(user.pw_dir) else os.path.expanduser("~")
@@ -192,6 +259,11 @@ class LoopbackSSHServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, 0))
             sock.listen(16)
+        except OSError:
+            sock.close()
+            raise
+        try:
+            self._files = FileRoots(self._files_parent)
         except OSError:
             sock.close()
             raise
@@ -229,7 +301,17 @@ class LoopbackSSHServer:
             child.close_master()
         for t in transports:
             t.close()
+        files, self._files = self._files, None
+        if files is not None:
+            files.close()  # after the sessions using it have ended
         log.info("demo ssh: stopped")
+
+    def files(self, user: str):
+        """The :class:`~providers.sandbox.sftp_server.ConfinedRoot` SFTP serves to ``user`` (its
+        ``real`` folder on this machine), made and seeded if it was not yet."""
+        if self._files is None:
+            raise RuntimeError("the demo SSH server is not running")
+        return self._files.for_user(user)
 
     def __enter__(self) -> "LoopbackSSHServer":
         return self.start()
@@ -259,7 +341,7 @@ class LoopbackSSHServer:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             transport = paramiko.Transport(conn)
             transport.add_server_key(self.host_key)
-            # subsystem handlers (the planned SFTP) are registered on the transport here
+            transport.set_subsystem_handler("sftp", ConfinedSFTPServer, ConfinedSFTP, self._files)
         except (OSError, paramiko.SSHException) as exc:  # the peer left before we began
             log.debug("demo ssh: connection from %s ended: %s", peer, exc)
             conn.close()
