@@ -37,6 +37,7 @@ class AuthTokens:
         self.registry = registry
         self.secrets = secrets
         self.paths = paths
+        self.storage_for: Any = None  # () -> the workbench's Storage, set by the Workbench
         self._tokens: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -79,8 +80,10 @@ class AuthTokens:
         vt = self.vo_type(vo)
         factory = resolve(vt.token_factory)
         tok = factory(vo, self.stored_secrets(vo) if secrets is None else secrets)
-        try:  # where the app keeps things, for loaders that only get the token (the image catalog)
+        try:  # for loaders, which only get the token: where the app keeps things (the image
+            # catalog), and the workbench's storage (an instance's files over SFTP)
             tok.app_paths = self.paths
+            tok.app_storage = self.storage_for
         except AttributeError:  # a token with fixed attributes does without
             pass
         return tok

@@ -37,6 +37,7 @@ class Workbench:
         self.secrets = secrets if secrets is not None else SecretStore()
         self.workspace = Workspace(self.paths)
         self.tokens = AuthTokens(self.registry, self.secrets, self.paths)
+        self.tokens.storage_for = lambda: self.storage  # loaders of storage rows reach it (token.app_storage())
         #: bumped whenever a VO is saved or deleted: views showing it rebuild what depends on it
         self.vo_revisions: dict[str, int] = {}
         self.cache = InfoCache(self.paths.cache / "listings.sqlite3")
@@ -44,6 +45,9 @@ class Workbench:
         self.actions = ActionRunner(self)
         self._local_sig: list[str] | None = None
         self._storage: "Storage | None" = None
+        # who answers the core's questions outside an action (the window's Interaction): an
+        # unknown host key met when a listing of an instance's files connects
+        self.interaction: Any = None
         self._transfers: "TransferQueue | None" = None
         self._watcher: "StateWatcher | None" = None
         self._watcher_lock = threading.Lock()
@@ -55,8 +59,17 @@ class Workbench:
         if self._storage is None:
             from gridclient.storage import Storage
 
-            self._storage = Storage(self.registry, lambda vo_id: self.tokens.token(self.vo(vo_id)))
+            self._storage = Storage(self.registry, lambda vo_id: self.tokens.token(self.vo(vo_id)),
+                                    on_made=self._scheme_made)
         return self._storage
+
+    def _scheme_made(self, name: str, scheme: Any) -> None:
+        """A scheme that connects to hosts (sftp) learns where host keys are kept and who answers
+        its questions (an unknown host key) when a listing, not an action, connects."""
+        if hasattr(scheme, "use"):
+            from gridclient.ssh.known_hosts import KnownHosts
+
+            scheme.use(KnownHosts(self.paths.known_hosts), _Asker(self))
 
     @property
     def transfers(self) -> "TransferQueue":
@@ -241,7 +254,31 @@ class Workbench:
         if self._transfers is not None:
             self._transfers.shutdown()
         self.operations.shutdown()
+        if self._storage is not None:
+            self._storage.close()
         self.cache.close()
         from gridclient.catalog import Catalog, catalog_path
 
         Catalog.drop(catalog_path(self.paths))
+
+
+class _Asker:
+    """The Interaction of whoever shows the workbench (``Workbench.interaction``: the window's),
+    looked up at each question; with nobody there, nothing is accepted (an unknown host key is
+    refused, a question cancelled)."""
+
+    def __init__(self, wb: Workbench):
+        self.wb = wb
+
+    def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
+        who = self.wb.interaction
+        return bool(who.confirm(title, text, default=default)) if who is not None else False
+
+    def ask(self, title: str, fields: list, *, text: str = "") -> dict | None:
+        who = self.wb.interaction
+        return who.ask(title, fields, text=text) if who is not None else None
+
+    def notify(self, level: str, title: str, text: str) -> None:
+        who = self.wb.interaction
+        if who is not None:
+            who.notify(level, title, text)

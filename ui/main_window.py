@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("gridclient"))
         self.resize(1280, 800)
         self.interaction = QtInteraction(self, status=lambda t: self.statusBar().showMessage(t, 8000))
+        wb.interaction = self.interaction  # the core's questions outside actions (a listing's host key)
 
         # the project tree
         self.model = ProjectModel(wb, self)

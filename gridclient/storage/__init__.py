@@ -43,11 +43,15 @@ def location_of_element(element: Any, vo_id: str = "") -> "Location | None":
 
 
 class Storage:
-    def __init__(self, registry: Any, token_for: Callable[[str], Any]):
+    def __init__(self, registry: Any, token_for: Callable[[str], Any],
+                 on_made: Callable[[str, "Scheme"], None] | None = None):
+        """``on_made(name, scheme)``: called once for each scheme made here (the workbench tells
+        the sftp scheme where host keys are kept and who answers its questions)."""
         from gridclient.storage.local import FileScheme
 
         self.registry = registry
         self.token_for = token_for
+        self.on_made = on_made
         self._schemes: dict[str, "Scheme"] = {"file": FileScheme()}
         self._lock = threading.Lock()
 
@@ -63,7 +67,18 @@ class Storage:
 
                     raise StorageError(f"No loaded provider reaches {name}:// storage. See Help → Providers.")
                 s = self._schemes[name] = resolve(contribution.implementation)(self.token_for)
+                if self.on_made is not None:
+                    self.on_made(name, s)
             return s
+
+    def close(self) -> None:
+        """Close what the schemes hold open (SSH connections) when the app quits."""
+        with self._lock:
+            schemes = list(self._schemes.values())
+        for s in schemes:
+            closing = getattr(s, "close", None)
+            if callable(closing):
+                closing()
 
     def of(self, location: "Location") -> "Scheme":
         return self.scheme(location.scheme)

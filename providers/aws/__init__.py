@@ -77,6 +77,9 @@ manifest = ProviderManifest(
             loaders={
                 K.COMPUTING: f"{M}.nodes:load_computing",
                 K.ALL_REGIONS: f"{M}.regions:load_all_regions",  # every enabled region, in parallel
+                # an instance's files (Browse files…), over the core's sftp scheme
+                "sftp.root": "gridclient.storage.sftp_tree:load_folder",
+                "sftp.folder": "gridclient.storage.sftp_tree:load_folder",
                 K.SERVICES: f"{M}.nodes:load_services",
                 K.STORAGE: f"{M}.nodes:load_storage",
                 K.IMAGES: f"{M}.nodes:load_images",
@@ -108,6 +111,9 @@ manifest = ProviderManifest(
         Action("aws.ec2.ssh", "SSH login…", f"{M}.actions:ssh_login", INSTANCE,
                icon="terminal", states=frozenset({"running"}), refreshes="",
                group=GROUP_CONNECT),
+        # the instance's home folder over SFTP, as "Files" under it (reloaded: refreshes="self")
+        Action("aws.ec2.files", "Browse files…", f"{M}.actions:browse_files", INSTANCE,
+               icon="folder", states=frozenset({"running"}), refreshes="self", group=GROUP_CONNECT),
         # the power actions reload nothing: their rows follow the state (follows_state) instead
         Action("aws.ec2.start", "Start", f"{M}.actions:start_instances", INSTANCE, selection="+",
                icon="start", states=frozenset({"stopped"}), group=GROUP_LIFECYCLE,

@@ -49,6 +49,13 @@ def terminate_instances(ctx: ActionContext) -> str:
 
 def ssh_login(ctx: ActionContext) -> ActionResult:
     """Address, user and key from the instance: the terminal to open."""
+    target = login_target(ctx, "SSH login")
+    return ActionResult(message=f"Opening a terminal to {target.title()}.", terminal=target)
+
+
+def login_target(ctx: ActionContext, title: str):
+    """The instance's SSH target (address, user — asked once when the image does not tell — key,
+    and the host key fingerprints it printed at first boot): for SSH login and for its files."""
     from providers.aws import ssh_login as sl
 
     inst_el = ctx.element
@@ -67,7 +74,7 @@ def ssh_login(ctx: ActionContext) -> ActionResult:
     target, ask_user = sl.build_target(instance, image, ctx.vo.id, ctx.vo.settings, ctx.paths, remembered)
     if ask_user:
         answer = ctx.interaction.ask(
-            "SSH login", [Field("user", "User name", required=True, default=target.user or "")],
+            title, [Field("user", "User name", required=True, default=target.user or "")],
             text=f"Which user logs into {inst_el.label}? (The image does not tell; it will be remembered.)",
         )
         if not answer or not answer.get("user"):
@@ -78,9 +85,26 @@ def ssh_login(ctx: ActionContext) -> ActionResult:
         ctx.remember["ssh_users"] = users
     if not target.key_file and instance.get("KeyName"):
         ctx.interaction.notify(
-            "warning", "SSH login",
+            "warning", title,
             f"The app holds no private key for the key pair “{instance['KeyName']}”; "
             "trying ssh-agent and your default keys.")
     # an unknown host key is compared with the fingerprints the instance printed at first boot
     target.console_fingerprints = sl.console_fingerprints(ec2, inst_el.id)
-    return ActionResult(message=f"Opening a terminal to {target.title()}.", terminal=target)
+    return target
+
+
+def browse_files(ctx: ActionContext) -> ActionResult:
+    """Browse files…: the instance's home folder over SFTP, as a "Files" row under the instance
+    (kept in the VO's settings, so it is there after a restart). Connects now, through the same
+    SSH code as the terminal: an unknown host key is asked here, a changed one refused."""
+    from gridclient.ssh.known_hosts import KnownHosts
+    from gridclient.storage.sftp_tree import ssh_ref
+
+    target = login_target(ctx, "Browse files")
+    scheme = ctx.storage.scheme("sftp")
+    root = scheme.add_target(target, ctx.interaction, KnownHosts(ctx.paths.known_hosts), vo_id=ctx.vo.id)
+    home = scheme.home(root)
+    files = dict(ctx.vo.settings.get("instance_files", {}))
+    files[ctx.element.id] = {"uri": home.uri, "ssh": ssh_ref(target)}
+    ctx.remember["instance_files"] = files
+    return ActionResult(message=f"The files of {ctx.element.label}: {home.uri} (expand “Files” under it).")

@@ -416,6 +416,12 @@ def load_instance(token, parent: Element) -> Pages:
         row = address_element(a)
         row.detail = " · ".join(x for x in ("Elastic IP", name_tag(a.get("Tags"))) if x)
         rows.append(row)
+    opened = (token.settings.get("instance_files") or {}).get(parent.id)
+    if isinstance(opened, dict) and opened.get("uri"):  # Browse files… opened its home folder
+        ssh = opened.get("ssh") or {}
+        rows.insert(0, Element("sftp.root", opened["uri"], "Files", has_children=True, icon="folder",
+                               detail=f"{ssh.get('user', '')}@{ssh.get('host', '')} · {opened['uri']}",
+                               ref={"uri": opened["uri"], "ssh": ssh}))
     if not rows:
         rows = [_info(parent, "No EBS volume attached and no Elastic IP")]
     yield rows

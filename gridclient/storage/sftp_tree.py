@@ -1,0 +1,86 @@
+"""An SSH server's files as rows of the project tree: the loader of ``sftp.root`` and ``sftp.folder``
+rows, for any VO type whose provider shows them (the AWS provider: an instance's Files).
+
+A row carries ``ref["uri"]`` (``sftp://user@host:port/path``, so drag-and-drop and the storage
+actions find it) and ``ref["ssh"]``: how to reach the server (host, port, user, key file — a path,
+never a secret — and the host key fingerprints the instance printed), so that a listing after a
+restart dials it as the action that first opened it did, with the scheme's host-key policy and the
+window's questions (``Workbench.interaction``). Runs on worker threads; paramiko is imported only
+when a folder is listed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+from gridclient.elements import Element
+
+ROOT, FOLDER, FILE = "sftp.root", "sftp.folder", "sftp.file"
+
+
+def ssh_ref(target: Any) -> dict[str, Any]:
+    """What a row keeps of an :class:`~gridclient.ssh.SSHTarget` to reach the server again."""
+    out = {"host": target.host, "port": target.port, "user": target.user, "key_file": target.key_file}
+    if target.console_fingerprints is not None:
+        out["console_fingerprints"] = list(target.console_fingerprints)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def target_of(ssh: dict[str, Any]) -> Any:
+    from gridclient.ssh import SSHTarget
+
+    given = dict(ssh)
+    if "console_fingerprints" in given:
+        given["console_fingerprints"] = tuple(given["console_fingerprints"])
+    return SSHTarget(**{k: v for k, v in given.items()
+                        if k in ("host", "port", "user", "key_file", "console_fingerprints")})
+
+
+def _detail(entry: Any) -> str:
+    from gridclient.storage.jobs import human_bytes
+
+    bits = []
+    if entry.is_link:
+        bits.append("link" + (f" → {entry.extra['target']}" if entry.extra.get("target") else ""))
+    if not entry.is_folder:
+        bits.append(human_bytes(entry.size))
+    if entry.modified:
+        bits.append(time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.modified)))
+    if entry.extra.get("permissions"):
+        bits.append(str(entry.extra["permissions"]))
+    return " · ".join(bits)
+
+
+def element_of(entry: Any, ssh: dict[str, Any] | None) -> Element:
+    loc = entry.location
+    folder = entry.is_folder
+    props: dict[str, Any] = {"Path": "/" + loc.path, "Size": entry.size}
+    if entry.modified:
+        props["Modified"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.modified))
+    for k, v in entry.extra.items():
+        if isinstance(v, (str, int, float, bool)):
+            props[k.capitalize()] = v
+    ref: dict[str, Any] = {"uri": loc.uri}
+    if ssh:
+        ref["ssh"] = ssh
+    return Element(FOLDER if folder else FILE, loc.uri, loc.name or "/", icon="folder" if folder else "file",
+                   has_children=folder, properties=props, detail=_detail(entry), ref=ref)
+
+
+def load_folder(token: Any, parent: Element) -> Iterator[list[Element]]:
+    """A folder's entries, a page at a time as the server sends them (hidden part files of uploads
+    under way left out)."""
+    from gridclient.storage import location_of_element
+
+    storage = token.app_storage()
+    scheme = storage.scheme("sftp")
+    vo_id = getattr(token, "vo_id", "") or ""
+    folder = location_of_element(parent, vo_id)
+    if folder is None:
+        return
+    ssh = parent.ref.get("ssh")
+    if ssh and (folder.vo_id, folder.root) not in scheme._targets:  # after a restart: as first opened
+        scheme.add_target(target_of(ssh), vo_id=folder.vo_id)
+    for page in scheme.list(folder):
+        yield [element_of(e, ssh) for e in page if not e.location.name.endswith(".gridclient-part")]
