@@ -27,6 +27,8 @@ class SSHTarget:
     # boot: an unknown host key is checked against them. None: not known (no instance, or its
     # console could not be read); (): read, and none printed there (yet)
     console_fingerprints: tuple[str, ...] | None = None
+    # the folder the shell changes to once it is open ("Open terminal here" on a folder of the host)
+    start_in: str | None = None
 
     def title(self) -> str:
         if self.label:

@@ -7,7 +7,7 @@ installed providers; its VO type is not offered in the VO wizard (``LOCAL`` is a
 """
 
 from gridclient.interaction import Field
-from gridclient.registry import (GROUP_CREATE, GROUP_DELETE, Action, Category, NodeContributor, ProviderManifest,
+from gridclient.registry import (GROUP_CONNECT, GROUP_CREATE, GROUP_DELETE, Action, Category, NodeContributor, ProviderManifest,
                                  StorageScheme, VOType)
 
 M = "gridclient.storage.local"
@@ -32,6 +32,9 @@ manifest = ProviderManifest(
                frozenset({"file.roots"}), icon="folder", group=GROUP_CREATE, refreshes="self",
                fields=(Field("folder", "Folder", kind="folder", required=True,
                              help="Shown under Local files, to drag to and from."),)),
+        # a folder of an SSH server (an instance's Files): a terminal tab to that host, in that folder
+        Action("sftp.terminal", "Open terminal here", "gridclient.storage.sftp_tree:open_terminal",
+               frozenset({"sftp.root", "sftp.folder"}), icon="terminal", group=GROUP_CONNECT, refreshes=""),
         Action("local.remove_folder", "Remove from Local files", "gridclient.storage.actions:remove_local_folder",
                frozenset({"file.root"}), icon="delete", group=GROUP_DELETE, refreshes="parent",
                confirm="Remove {labels} from Local files? The folder and its files stay on this computer."),

@@ -68,6 +68,25 @@ def element_of(entry: Any, ssh: dict[str, Any] | None) -> Element:
                    has_children=folder, properties=props, detail=_detail(entry), ref=ref)
 
 
+def open_terminal(ctx: Any) -> Any:
+    """Open terminal here: the host of an SSH folder row, its shell changed into that folder."""
+    from gridclient.actions import ActionResult
+    from gridclient.storage import location_of_element
+    from gridclient.storage.sftp import split_root
+
+    folder = location_of_element(ctx.element, ctx.vo.id if ctx.vo else "")
+    ssh = ctx.element.ref.get("ssh")
+    if ssh:
+        target = target_of(ssh)
+    else:  # a row that keeps no way in: as ``ssh user@host -p port`` would
+        from gridclient.ssh import SSHTarget
+
+        user, host, port = split_root(folder.root)
+        target = SSHTarget(host=host, port=port, user=user)
+    target.start_in = "/" + folder.path
+    return ActionResult(message=f"Opening a terminal to {target.title()} in {target.start_in}.", terminal=target)
+
+
 def load_folder(token: Any, parent: Element) -> Iterator[list[Element]]:
     """A folder's entries, a page at a time as the server sends them (hidden part files of uploads
     under way left out)."""

@@ -386,3 +386,26 @@ def test_quitting_with_open_sessions_asks_first(qtbot, app_paths, keyring_backen
     assert win2.close() and asked == []
     wb.close()
     win2_wb.close()
+
+
+def test_open_terminal_here_starts_the_shell_in_that_folder(qtbot, tabs, sshd, sshd_known_hosts, tmp_path):
+    """A folder of an SSH server's files → Open terminal here: the core's action gives the host's
+    target with the folder, and the tab's shell is in it once connected."""
+    from gridclient.actions import ActionContext
+    from gridclient.elements import Element
+    from gridclient.registry import resolve
+    from gridclient.storage.sftp import root_of
+    from gridclient.storage.sftp_tree import ssh_ref
+
+    folder = tmp_path / "results dir"  # a space: the cd is quoted
+    folder.mkdir()
+    uri = f"sftp://{root_of(sshd.user, sshd.host, sshd.port)}{folder}/"
+    element = Element("sftp.folder", uri, folder.name, has_children=True,
+                      ref={"uri": uri, "ssh": ssh_ref(target_for(sshd))})
+    result = resolve("gridclient.storage.sftp_tree:open_terminal")(
+        ActionContext([element], vo=None, token=None, interaction=ScriptedInteraction(), paths=None))
+    assert result.terminal.start_in == f"{folder}/" and result.terminal.host == sshd.host
+    terminal = tabs.open_session(result.terminal, sshd_known_hosts, ScriptedInteraction())
+    tab = tabs.tab_of(terminal)
+    qtbot.waitUntil(lambda: tab.state == "connected", timeout=WAIT)
+    run(qtbot, tab, "pwd", str(folder))

@@ -228,6 +228,14 @@ class TerminalTab(QWidget):
             session.resize(self.terminal.cols, self.terminal.rows)
         except Exception:  # noqa: BLE001
             pass
+        start_in = getattr(self.target, "start_in", None)
+        if start_in:  # "Open terminal here": typed as the person would, so the shell's own cd runs
+            import shlex
+
+            try:
+                session.write(f"cd -- {shlex.quote(start_in)}\n".encode())
+            except Exception:  # noqa: BLE001 - a shell that went at once says so itself
+                pass
         self.terminal.setFocus()
 
     def _on_failed(self, reason: str, attempt: int) -> None:
