@@ -1,6 +1,10 @@
 """Opening a file of any storage by double-click: text and images are shown in a tab of the editor
 area (the first MB, read off the GUI thread); anything else is downloaded through the transfer
-queue into a throwaway folder and handed to the desktop's default application."""
+queue into a throwaway folder and handed to the desktop's default application.
+
+A text file shown whole can be edited there (Edit, then Save or Ctrl+S): saved through its storage
+on a worker, and only if nobody changed it meanwhile (gridclient.storage.edit) — otherwise the
+person chooses to overwrite it or keep editing; what was typed is never lost to a failed save."""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import os
 import uuid
 
 from PySide6.QtCore import Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QFontDatabase, QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QScrollArea, QStackedLayout, QWidget
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea,
+                               QStackedLayout, QVBoxLayout, QWidget)
 
 from gridclient.storage import Entry, Location
 from gridclient.storage.transfers import OVERWRITE, human_bytes
@@ -46,7 +51,13 @@ class PreviewTab(QWidget):
     def __init__(self, storage, location: Location, kind: str, parent=None):
         super().__init__(parent)
         self.setObjectName("previewTab")
+        self.storage = storage
         self.location, self.kind = location, kind
+        self.entry: Entry | None = None
+        self.text: QPlainTextEdit | None = None
+        self.edit_button: QPushButton | None = None
+        self.status: QLabel | None = None
+        self.saver: Worker | None = None
         self.stack = QStackedLayout(self)
         self.note = QLabel(f"Reading {location.display}…")
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -91,8 +102,89 @@ class PreviewTab(QWidget):
             body += (f"\n\n— the first {human_bytes(len(data))} of {human_bytes(entry.size)}: "
                      "download the file to see it all —")
         text.setPlainText(body)
-        self.stack.addWidget(text)
-        self.stack.setCurrentWidget(text)
+        self.text, self.entry = text, entry
+        if more or b"\x00" in data:
+            self.stack.addWidget(text)
+            self.stack.setCurrentWidget(text)
+            return
+        # shown whole: it can be edited here
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        self.edit_button = QPushButton("Edit")
+        self.edit_button.setObjectName("editButton")
+        self.edit_button.clicked.connect(self._edit_or_save)
+        self.status = QLabel(f"{self.location.display} · {human_bytes(entry.size)}")
+        self.status.setObjectName("editStatus")
+        bar.addWidget(self.edit_button)
+        bar.addWidget(self.status, 1)
+        v.addLayout(bar)
+        v.addWidget(text)
+        QShortcut(QKeySequence.StandardKey.Save, page, activated=self._save_if_editing)
+        text.modificationChanged.connect(lambda changed: self.status.setText(
+            "modified — Save (Ctrl+S) writes it back" if changed else self.status.text()))
+        self.stack.addWidget(page)
+        self.stack.setCurrentWidget(page)
+
+    # -- editing ---------------------------------------------------------------------------------------
+    @Slot()
+    def _edit_or_save(self) -> None:
+        if self.text.isReadOnly():
+            self.text.setReadOnly(False)
+            self.edit_button.setText("Save")
+            self.text.setFocus()
+            self.status.setText("editing — Save (Ctrl+S) writes it back to " + self.location.display)
+        else:
+            self.save()
+
+    @Slot()
+    def _save_if_editing(self) -> None:
+        if self.text is not None and not self.text.isReadOnly():
+            self.save()
+
+    def save(self, force: bool = False) -> None:
+        """Write the text back through the storage, on a worker."""
+        from gridclient.storage.edit import save_text
+
+        if self.saver is not None:
+            return
+        data = self.text.toPlainText().encode("utf-8")
+        self.edit_button.setEnabled(False)
+        self.status.setText(f"Saving to {self.location.display}…")
+        self.saver = Worker(save_text, self.storage, self.location, data, self.entry, force, parent=self)
+        self.saver.returned.connect(self._saved)
+        self.saver.errored.connect(self._not_saved)
+        self.saver.start()
+
+    @Slot(object)
+    def _saved(self, entry) -> None:
+        self.saver = None
+        self.entry = entry
+        self.edit_button.setEnabled(True)
+        self.text.document().setModified(False)
+        self.status.setText(f"Saved to {self.location.display} · {human_bytes(entry.size)}")
+
+    @Slot(object)
+    def _not_saved(self, exc: BaseException) -> None:
+        from gridclient.storage.edit import Changed
+
+        self.saver = None
+        self.edit_button.setEnabled(True)
+        if isinstance(exc, Changed):
+            box = QMessageBox(QMessageBox.Icon.Warning, "Save", f"{exc}\n\nOverwrite it with your text, or "
+                              "keep editing (copy what you need, then reopen the file to see theirs)?",
+                              QMessageBox.StandardButton.NoButton, self)
+            overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
+            keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(keep)
+            box.exec()
+            if box.clickedButton() is overwrite:
+                self.save(force=True)
+                return
+            self.status.setText("Not saved: it changed since you opened it. Your text is still here.")
+            return
+        self.status.setText(f"Not saved: {exc}. Your text is still here; Save tries again.")
 
     @Slot(object)
     def _failed(self, exc: BaseException) -> None:

@@ -88,3 +88,52 @@ def test_desktop_to_instance_instance_to_bucket_and_to_local_files(qtbot, win, d
     for name in ("readings.csv", "model.bin"):
         assert sha((target / "data" / name).read_bytes()) == sha(on_instance(demo_sandbox, "data", name).read_bytes())
     assert not list(target.rglob("*.gridclient-part"))
+
+
+def test_a_remote_config_file_is_edited_and_saved_unless_it_changed_meanwhile(qtbot, win, demo_sandbox, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    open_files(qtbot, win)
+    config = row(win, "Demo", "Computing", "web-1", "Files", "config.ini")
+    on_disk = on_instance(demo_sandbox, "config.ini")
+    win._double_clicked(config)
+    tab = win.terminals.currentWidget()
+    qtbot.waitUntil(lambda: getattr(tab, "edit_button", None) is not None, timeout=20000)
+    assert tab.text.toPlainText() == on_disk.read_text() and tab.text.isReadOnly()
+    tab.edit_button.click()
+    assert not tab.text.isReadOnly()
+    tab.text.moveCursor(tab.text.textCursor().MoveOperation.End)
+    qtbot.keyClicks(tab.text, "threads = 8")  # typed, then Enter
+    qtbot.keyClick(tab.text, Qt.Key.Key_Return)
+    tab.save()
+    qtbot.waitUntil(lambda: tab.saver is None, timeout=20000)
+    assert on_disk.read_text().endswith("threads = 8\n"), tab.status.text()
+    assert tab.status.text().startswith("Saved to sftp://")
+
+    # someone changes it on the instance; a save is not written over theirs without asking
+    theirs = on_disk.read_text() + "# edited on the instance\n"
+    on_disk.write_text(theirs)
+    qtbot.keyClicks(tab.text, "mine = 1")
+    qtbot.keyClick(tab.text, Qt.Key.Key_Return)
+    answers = iter(["Keep editing", "Overwrite"])
+    asked = []
+
+    def exec_(box):  # the person reads the question and presses one of its buttons
+        asked.append(box.text())
+        wanted = next(answers)
+        box.setProperty("clicked", wanted)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
+    monkeypatch.setattr(QMessageBox, "clickedButton",
+                        lambda box: next(b for b in box.buttons() if b.text() == box.property("clicked")))
+    tab.save()
+    qtbot.waitUntil(lambda: tab.saver is None and bool(asked), timeout=20000)
+    assert "changed since you opened it" in asked[0]
+    assert on_disk.read_text() == theirs and "mine = 1" in tab.text.toPlainText()  # nothing lost either way
+    assert tab.status.text().startswith("Not saved: it changed")
+    tab.save()
+    qtbot.waitUntil(lambda: len(asked) == 2 and tab.saver is None and tab.status.text().startswith("Saved"),
+                    timeout=20000)
+    assert on_disk.read_text().endswith("mine = 1\n") and "# edited on the instance" not in on_disk.read_text()
