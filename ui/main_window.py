@@ -587,6 +587,15 @@ class MainWindow(QMainWindow):
         self.operations_tabs.setCurrentIndex(0)
 
     @Slot(object)
+    def reload_folder_of(self, location) -> None:
+        """A file was written outside the transfer queue (saved from its tab): its folder's rows
+        are reloaded where shown, so its size and time are the new ones."""
+        from gridclient.storage.manifest import LOCAL
+
+        for index in self.model.indexes_showing({location.parent.uri}, {location.vo_id or LOCAL}):
+            self.model.refresh(index)
+
+    @Slot(object)
     def _transfer_ended(self, job) -> None:
         """Reload the folders a transfer changed: its target, and for a move or a deletion the
         folders the sources were in; say how it went."""

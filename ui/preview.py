@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QScrollArea,
                                QStackedLayout, QVBoxLayout, QWidget)
@@ -46,7 +46,9 @@ def read_head(storage, location: Location) -> tuple[Entry, bytes]:
 
 
 class PreviewTab(QWidget):
-    """A read-only view of a file's first MB: text, or an image."""
+    """A read-only view of a file's first MB: text, or an image; a text shown whole can be edited."""
+
+    saved = Signal(object)  # the Location written: the tree reloads the folder it is in
 
     def __init__(self, storage, location: Location, kind: str, parent=None):
         super().__init__(parent)
@@ -164,6 +166,7 @@ class PreviewTab(QWidget):
         self.edit_button.setEnabled(True)
         self.text.document().setModified(False)
         self.status.setText(f"Saved to {self.location.display} · {human_bytes(entry.size)}")
+        self.saved.emit(self.location)
 
     @Slot(object)
     def _not_saved(self, exc: BaseException) -> None:
@@ -218,6 +221,7 @@ class Opener:
             return
         if kind in ("text", "image"):
             tab = PreviewTab(wb.storage, location, kind)
+            tab.saved.connect(self.window.reload_folder_of)
             tabs = self.window.terminals
             index = tabs.addTab(tab, location.name)
             tabs.setTabToolTip(index, location.display)

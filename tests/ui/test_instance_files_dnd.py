@@ -110,6 +110,10 @@ def test_a_remote_config_file_is_edited_and_saved_unless_it_changed_meanwhile(qt
     qtbot.waitUntil(lambda: tab.saver is None, timeout=20000)
     assert on_disk.read_text().endswith("threads = 8\n"), tab.status.text()
     assert tab.status.text().startswith("Saved to sftp://")
+    # the row in the tree shows the new size without F5
+    size = f"{on_disk.stat().st_size} B"
+    qtbot.waitUntil(lambda: win.model.element(row(win, "Demo", "Computing", "web-1", "Files", "config.ini"))
+                    .detail.startswith(size), timeout=20000)
 
     # someone changes it on the instance; a save is not written over theirs without asking
     theirs = on_disk.read_text() + "# edited on the instance\n"
