@@ -28,8 +28,12 @@ from gridclient.storage.base import Integrity, NotFound, Progress, StorageError
 
 log = logging.getLogger(__name__)
 
-REQUEST = 32 * 1024  # bytes a read or write request moves (every SFTP server takes this much)
-IN_FLIGHT = 64  # requests on the wire at once in a transfer
+REQUEST = 32 * 1024  # bytes a write request moves (every SFTP server takes this much)
+IN_FLIGHT = 64  # write requests on the wire at once in a transfer
+# reads ask for more at once: a server that gives less answers a short read and the rest is asked
+# again (OpenSSH gives up to 255 KiB); 32 KiB reads reached 0.46x scp, 128 KiB ones ~0.9x
+READ_REQUEST = 128 * 1024
+READS_IN_FLIGHT = 32
 # SFTP and exec channels open on one connection: sshd allows 10 sessions per connection and still
 # counts one we closed until its process has gone; the rest is for a terminal on the same connection
 # (and a refusal is retried for a few seconds)
@@ -125,11 +129,11 @@ def readdir(client: paramiko.SFTPClient, path: bytes, ahead: int = 4) -> Iterato
 
 
 def reads(client: paramiko.SFTPClient, handle: bytes, offset: int, size: int) -> Iterator[bytes]:
-    """The bytes from ``offset`` to ``size``, in order, :data:`IN_FLIGHT` reads on the wire."""
+    """The bytes from ``offset`` to ``size``, in order, :data:`READS_IN_FLIGHT` reads on the wire."""
     replies, pending, at = _Replies(), deque(), offset
     while pending or at < size:
-        while at < size and len(pending) < IN_FLIGHT:
-            n = min(REQUEST, size - at)
+        while at < size and len(pending) < READS_IN_FLIGHT:
+            n = min(READ_REQUEST, size - at)
             pending.append((client._async_request(replies, CMD_READ, handle, int64(at), n), at, n))
             at += n
         num, start, n = pending.popleft()
