@@ -108,6 +108,15 @@ class FileScheme(Scheme):
                 failed.append((loc, exc.strerror or str(exc)))
         return failed
 
+    def rename(self, location: Location, new: Location) -> Entry:
+        """Move within this computer's file systems in one step (a move's files are not copied);
+        an existing target is not replaced. OSError (EXDEV across file systems) when it cannot."""
+        src, dst = local_path(location), local_path(new)
+        if os.path.lexists(dst):
+            raise FileExistsError(17, "Something of that name is there already", dst)
+        os.rename(src, dst)
+        return entry_of(dst)
+
     def make_folder(self, location: Location) -> None:
         try:
             os.makedirs(local_path(location), exist_ok=True)

@@ -297,6 +297,11 @@ class TransferQueue:
             if job.stop.is_set():
                 raise Cancelled()
             scheme = self.storage.of(src)
+            if job.kind == "move":
+                moved = self._rename_in_place(job, src, scheme)
+                if moved is not None:
+                    tasks.append(moved)
+                    continue
             if src.is_folder:
                 if job.kind == "delete" and src.scheme == "file":
                     tasks.append(FileTask(Entry(src), None))
@@ -331,6 +336,26 @@ class TransferQueue:
                 tasks.append(FileTask(entry if not entry.is_folder else Entry(entry.location), target,
                                       0 if entry.is_folder else entry.size, renamed=why))
         return tasks
+
+    def _rename_in_place(self, job: Job, src: Location, scheme) -> FileTask | None:
+        """A move within one server (or one local file system) to a name that is free: the server
+        renames it — a folder of any size in one request, no byte read or written. None when it
+        cannot (another server or bucket, a scheme without ``rename`` — S3 —, the target exists:
+        then the usual copy, check and delete, with its conflict question)."""
+        rename = getattr(scheme, "rename", None)
+        target = job.target
+        if rename is None or target is None or not src.same_root(target) or src.parent == target and not job.rename:
+            return None
+        dst = target.child(job.rename or src.name, folder=src.is_folder)
+        try:
+            if scheme.stat(dst) is not None or (not src.is_folder and scheme.stat(dst.parent.child(dst.name, folder=True))):
+                return None
+            entry = rename(src, dst)
+        except (StorageError, OSError) as exc:  # across file systems, or refused: moved the usual way
+            log.info("renaming %s in place failed (%s): copied and deleted instead", src.display, exc)
+            return None
+        size = 0 if src.is_folder else entry.size
+        return FileTask(Entry(src, size=size), dst, size, done=size, state="done", note={"in_place": True})
 
     # -- conflicts ---------------------------------------------------------------------------------
     def _settle_conflicts(self, job: Job, interaction: Interaction | None) -> None:
@@ -552,8 +577,9 @@ class TransferQueue:
         """After a move, the source folders (S3: their marker objects) go too, if all moved."""
         if job.count("failed", "cancelled", "skipped"):
             return
+        in_place = {t.source.location for t in job.files if t.note.get("in_place") and t.source is not None}
         for src in job.sources:
-            if src.is_folder:
+            if src.is_folder and src not in in_place:  # a folder renamed in place is gone already
                 self.storage.of(src).delete([src])
 
 
