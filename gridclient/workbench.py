@@ -43,7 +43,7 @@ class Workbench:
         self.cache = InfoCache(self.paths.cache / "listings.sqlite3")
         self.operations = OperationRunner(explain=lambda e: self.tokens.explain(None, e))
         self.actions = ActionRunner(self)
-        self._local_sig: list[str] | None = None
+        self._local_sig: tuple | None = None
         self._storage: "Storage | None" = None
         # who answers the core's questions outside an action (the window's Interaction): an
         # unknown host key met when a listing of an instance's files connects
@@ -116,12 +116,17 @@ class Workbench:
 
     @property
     def local_vo(self) -> VirtualOrganization:
-        """This computer, as the VO of "Local files": its folders are the preference ``local_roots``
-        (the home folder when empty). Never saved among the VOs."""
+        """This computer, as the VO of "Local files" and "SSH connections": its folders are the
+        preference ``local_roots`` (the home folder when empty), its hosts ``ssh_connections``.
+        Never saved among the VOs."""
+        from gridclient.storage.sftp_tree import saved_connections
+
         roots = [r for r in self.workspace.preferences.get("local_roots", []) if isinstance(r, str)]
-        vo = VirtualOrganization(name="This computer", type=LOCAL, id=LOCAL, settings={"roots": roots})
-        if self._local_sig != roots:  # another set of folders: the token is made anew
-            self._local_sig = roots
+        hosts = saved_connections(self.workspace.preferences)
+        vo = VirtualOrganization(name="This computer", type=LOCAL, id=LOCAL,
+                                 settings={"roots": roots, "ssh_connections": hosts})
+        if self._local_sig != (roots, hosts):  # other folders or hosts: the token is made anew
+            self._local_sig = (roots, hosts)
             self.tokens.forget(LOCAL)
         return vo
 

@@ -80,6 +80,9 @@ class MainWindow(QMainWindow):
         # editor area: terminals (and, later, file listings)
         self.terminals = self._make_editor_area()
         self.setCentralWidget(self.terminals)
+        from ui.ssh_files import SSHFiles
+
+        self.ssh_files = SSHFiles(self)  # SSH connections in the tree; a terminal's folder shown there
 
         # docks
         self.properties = PropertiesView()
@@ -143,7 +146,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([tree_dock], [560], Qt.Orientation.Horizontal)
         self.statusBar().showMessage("Ready", 3000)
         for row in range(self.model.rowCount()):
-            if self.model.node(self.model.index(row, 0)) is not self.model.local_node:
+            if self.model.node(self.model.index(row, 0)) not in self.model.local_nodes:
                 # Local files waits for a click: listing a folder is no work for start-up
                 self.tree.expand(self.model.index(row, 0))
         self.window_state = WindowState(self, wb.paths.config)
@@ -469,12 +472,14 @@ class MainWindow(QMainWindow):
 
         dlg = SSHConnectDialog(self)
         if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.open_terminal(dlg.target())
+            terminal = self.open_terminal(dlg.target())
+            if dlg.keep_files.isChecked():  # its files under SSH connections, over the tab's connection
+                self.ssh_files.keep_when_connected(self.terminals.tab_of(terminal))
 
-    def open_terminal(self, target: Any) -> None:
+    def open_terminal(self, target: Any):
         from gridclient.ssh import KnownHosts
 
-        self.terminals.open_session(target, KnownHosts(self.wb.paths.known_hosts), self.interaction)
+        return self.terminals.open_session(target, KnownHosts(self.wb.paths.known_hosts), self.interaction)
 
     def show_text(self, title: str, text: str) -> QWidget:
         """Text an action returned (console output), read-only in a tab of the editor area."""
@@ -494,7 +499,7 @@ class MainWindow(QMainWindow):
         PreferencesDialog(self.wb, self, on_terminal_font=self.terminals.set_terminal_font).exec()
         self.model.reload_projects()
         for row in range(self.model.rowCount()):
-            if self.model.node(self.model.index(row, 0)) is not self.model.local_node:
+            if self.model.node(self.model.index(row, 0)) not in self.model.local_nodes:
                 # Local files waits for a click: listing a folder is no work for start-up
                 self.tree.expand(self.model.index(row, 0))
 

@@ -82,18 +82,25 @@ class ProjectModel(QStandardItemModel):
         self._drain.setInterval(0)
         self._drain.timeout.connect(self._drain_queued)
         self._insert(self.root, [self._project_node(p) for p in workbench.workspace.projects.values()])
-        self.local_node: Node | None = None
-        if workbench.registry.categories(LOCAL):
-            self.local_node = self._local_files_node()
-            self._insert(self.root, [self.local_node])
+        #: the rows after the projects: "Local files" (this computer's folders, the core's ``file``
+        #: scheme), "SSH connections" (hosts of their own, ``sftp``) — the LOCAL VO type's categories
+        self.local_nodes: list[Node] = [self._local_node(cat) for cat in workbench.registry.categories(LOCAL)]
+        self._insert(self.root, self.local_nodes)
 
-    def _local_files_node(self) -> Node:
-        """"Local files": this computer's folders, after the projects (the core's ``file`` scheme)."""
-        cat = self.wb.registry.categories(LOCAL)[0]
-        el = Element(cat.kind, "local-files", cat.label, has_children=True, icon=cat.icon,
-                     detail="this computer", properties={"Folders": ", ".join(self.wb.local_vo.settings["roots"])
-                                                         or "your home folder"})
-        return Node(el, self.root, CATEGORY, project=GridProject(cat.label, LOCAL, id="local-files"))
+    @property
+    def local_node(self) -> Node | None:
+        """"Local files"."""
+        return self.local_nodes[0] if self.local_nodes else None
+
+    def _local_node(self, cat) -> Node:
+        settings = self.wb.local_vo.settings
+        if cat.kind == "file.roots":
+            el = Element(cat.kind, "local-files", cat.label, has_children=True, icon=cat.icon, detail="this computer",
+                         properties={"Folders": ", ".join(settings["roots"]) or "your home folder"})
+            return Node(el, self.root, CATEGORY, project=GridProject(cat.label, LOCAL, id="local-files"))
+        el = Element(cat.kind, f"local/{cat.kind}", cat.label, has_children=True, icon=cat.icon,
+                     detail="File → New → SSH connection" if cat.kind == "sftp.connections" else "")
+        return Node(el, self.root, CATEGORY, project=GridProject(cat.label, LOCAL, id=f"local/{cat.kind}"))
 
     # -- projects --------------------------------------------------------------------------
     def _project_node(self, project: GridProject) -> Node:
@@ -119,7 +126,7 @@ class ProjectModel(QStandardItemModel):
 
     def add_project(self, project: GridProject) -> QModelIndex:
         node = self._project_node(project)
-        at = len(self.root.children) - (1 if self.local_node is not None else 0)
+        at = len(self.root.children) - len(self.local_nodes)
         self._insert(self.root, [node], at=at)
         return self.index_of(node)
 
@@ -135,7 +142,7 @@ class ProjectModel(QStandardItemModel):
         sigs = {p.id: self._project_sig(p) for p in wanted}
         kept = self.root.children
         for row in range(len(kept) - 1, -1, -1):
-            if kept[row] is self.local_node:
+            if kept[row] in self.local_nodes:
                 continue
             project = kept[row].project
             if project is None or sigs.get(project.id) != self._shown_sig.get(project.id):
@@ -513,6 +520,27 @@ class ProjectModel(QStandardItemModel):
             if uri in uris and vo is not None and vo.id in vo_ids:
                 found.append(self.index_of(n))
             stack.extend(n.children)
+        return found
+
+    def roots_on(self, scheme: str, root: str) -> list[QModelIndex]:
+        """Rows of storage roots (an instance's Files, an SSH connection) on ``scheme://root/``,
+        the ones nearest the top first: where a terminal tab's folder is looked for."""
+        from gridclient.storage.base import Location
+
+        roots = frozenset().union(*(s.root_kinds for s in self.wb.registry.storage_schemes.values()))
+        found: list[QModelIndex] = []
+        stack = list(reversed(self.root.children))
+        while stack:
+            n = stack.pop()
+            if n.kind in SPECIAL or n.element is None:
+                continue
+            uri = n.element.ref.get("uri") if n.element.ref else None
+            if uri and n.element.kind in roots:
+                loc = Location.parse(uri)
+                if loc.scheme == scheme and loc.root == root and n.expandable:
+                    found.append(self.index_of(n))
+                    continue
+            stack.extend(reversed(n.children))
         return found
 
     def shown_of_kind(self, kind: str, projects: list) -> list[QModelIndex]:

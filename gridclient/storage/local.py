@@ -135,6 +135,7 @@ class LocalToken:
     def __init__(self, vo, secrets=None):
         roots = [r for r in vo.settings.get("roots", []) if isinstance(r, str)]
         self.roots = roots or [os.path.expanduser("~")]
+        self.vo_id = vo.id  # the SSH connections' rows are reached for it (as the tree names them)
         self.region = ""
         self.endpoint_url = None
         self.settings = dict(vo.settings)

@@ -334,7 +334,7 @@ def test_a_corrupt_workspace_is_told_once_and_the_window_opens(qtbot, app_paths,
     assert len(told) == 1  # one message with everything, not a box per problem
     assert "entry 1 was skipped: its settings are not a set of named values" in told[0]
     assert "Grid Projects in the file are not a list" in told[0] and ".corrupt-" in told[0]
-    assert win.isVisible() and win.model.rowCount() == 1  # "Local files" only: no project survived
+    assert win.isVisible() and win.model.rowCount() == 2  # "Local files" and "SSH connections" only: no project survived
     wb.close()
 
 

@@ -196,8 +196,8 @@ def test_reload_keeps_projects_whose_vo_did_not_change(qtbot, qtmodeltester, wor
     # a second project is added elsewhere (Preferences, the console): it appears, the first stays as it was
     workbench.workspace.add_project(GridProject("Second", vo.id))
     model.reload_projects()
-    assert [model.element(model.index(r, 0)).label for r in range(model.rowCount())] == ["Sandbox project", "Second",
-                                                                                        "Local files"]
+    assert [model.element(model.index(r, 0)).label for r in range(model.rowCount())] == [
+        "Sandbox project", "Second", "Local files", "SSH connections"]
     assert model.node(model.index(0, 0)) is node and labels(model, computing) == loaded
     # the VO is edited: projects on it are rebuilt, showing the new name, nothing stale below
     workbench.save_vo("Renamed VO", vo.type, {**vo.settings, "secret_access_key": ""}, vo=vo)

@@ -97,7 +97,7 @@ def test_a_project_left_collapsed_stays_collapsed(qtbot, app_paths, workbench):
 def test_a_damaged_window_ini_does_not_stop_the_window(qtbot, app_paths, workbench, content):
     (app_paths.config / FILE_NAME).write_bytes(content)
     wb, win = open_window(qtbot, app_paths)
-    assert win.isVisible() and win.model.rowCount() == 2  # the project and "Local files"
+    assert win.isVisible() and win.model.rowCount() == 3  # the project, "Local files", "SSH connections"
     assert win.tree.isExpanded(win.model.index(0, 0))  # the defaults stand
     assert win.tree.columnWidth(0) == 250
     win.resize(640, 480)

@@ -1,4 +1,5 @@
-"""File → New → SSH connection…: host, port, user, key file and a label, checked as they are typed."""
+"""File → New → SSH connection…: host, port, user, key file and a label, checked as they are typed;
+and whether the host's files are kept under SSH connections in the tree."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 
 class SSHConnectDialog(QDialog):
@@ -49,6 +50,12 @@ class SSHConnectDialog(QDialog):
         key_label.setBuddy(self.key_file)
         form.addRow(key_label, key_row)
         form.addRow("&Label:", self.label)
+        self.keep_files = QCheckBox("Show its &files under SSH connections")
+        self.keep_files.setObjectName("keepFiles")
+        self.keep_files.setChecked(True)
+        self.keep_files.setToolTip("Browse, drag and drop and edit this host's files in the project tree, "
+                                   "over the terminal's connection")
+        form.addRow("", self.keep_files)
         self.problem = QLabel()
         self.problem.setObjectName("problem")
         self.problem.setStyleSheet("color: #c0392b;")

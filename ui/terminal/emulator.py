@@ -126,6 +126,8 @@ class Frame:
     title: str | None  # the new title when it changed, else None
     scroll: tuple[int, int, int]  # (total rows, first row in view, rows in view)
     cursor_blink: bool = False  # the remote asked for a blinking cursor (DECSCUSR 1/3/5, mode 12)
+    # the shell's folder when it reported a new one (OSC 7, ``file://host/path``), else None
+    pwd: str | None = None
 
 
 _CURSOR_STYLES = {lib.GHOSTTY_RENDER_STATE_CURSOR_VISUAL_STYLE_BAR: "bar",
@@ -173,6 +175,10 @@ class Emulator:
         self._title_cb = ffi.callback("GhosttyTerminalTitleChangedFn", self._title_cb_fn)
         _check(lib.ghostty_terminal_set(self._t, lib.GHOSTTY_TERMINAL_OPT_TITLE_CHANGED, self._title_cb),
                "set title callback")
+        self._pwd_changed = False
+        self._pwd_cb = ffi.callback("GhosttyTerminalPwdChangedFn", self._pwd_cb_fn)
+        _check(lib.ghostty_terminal_set(self._t, lib.GHOSTTY_TERMINAL_OPT_PWD_CHANGED, self._pwd_cb),
+               "set pwd callback")
         # render state, row iterator and row cells are reused for every frame
         self._rs = ffi.new("GhosttyRenderState*")
         _check(lib.ghostty_render_state_new(ffi.NULL, self._rs), "render_state_new")
@@ -232,6 +238,9 @@ class Emulator:
     def _title_cb_fn(self, _terminal, _userdata) -> None:
         self._title_changed = True
 
+    def _pwd_cb_fn(self, _terminal, _userdata) -> None:
+        self._pwd_changed = True
+
     # -- input from the remote -----------------------------------------------------------
     def feed(self, data: bytes) -> None:
         if not data:
@@ -278,6 +287,15 @@ class Emulator:
             if lib.ghostty_terminal_get(self._t, lib.GHOSTTY_TERMINAL_DATA_TITLE, s) != lib.GHOSTTY_SUCCESS:
                 return ""
             return ffi.buffer(s.ptr, s.len)[:].decode("utf-8", "replace") if s.len else ""
+
+    @property
+    def pwd(self) -> str:
+        """The folder the shell last reported (OSC 7), as it sent it: ``file://host/path``, "" if none."""
+        with self._lock:
+            s = ffi.new("GhosttyString*")
+            if lib.ghostty_terminal_get(self._t, lib.GHOSTTY_TERMINAL_DATA_PWD, s) != lib.GHOSTTY_SUCCESS:
+                return ""
+            return ffi.buffer(s.ptr, s.len)[:].decode("utf-8", "surrogateescape") if s.len else ""
 
     @property
     def alternate_screen(self) -> bool:
@@ -486,6 +504,10 @@ class Emulator:
             if self._title_changed:
                 self._title_changed = False
                 title = self.title
+            pwd = None
+            if self._pwd_changed:
+                self._pwd_changed = False
+                pwd = self.pwd
         _check(lib.ghostty_render_state_end_update(rs), "render end update")
         _check(lib.ghostty_render_state_get(rs, lib.GHOSTTY_RENDER_STATE_DATA_DIRTY, self._dirty), "dirty")
         dirty = self._dirty[0]
@@ -518,7 +540,7 @@ class Emulator:
         cursor = (cur.viewport_x, cur.viewport_y) if cur.visible and cur.viewport_has_value else None
         lib.ghostty_render_state_clean(rs)
         return Frame(full, rows, cols, nrows, cursor, _CURSOR_STYLES.get(cur.visual_style, "block"),
-                     fg, bg, title, scroll, bool(cur.blinking))
+                     fg, bg, title, scroll, bool(cur.blinking), pwd)
 
     def _color(self, c) -> RGB | None:
         if c.tag == lib.GHOSTTY_STYLE_COLOR_PALETTE:

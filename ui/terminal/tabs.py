@@ -3,7 +3,8 @@
 A tab shows "Connecting…" while the worker connects (host-key questions and passphrases go
 through the Interaction, marshalled to the GUI thread by ``gui_safe``), then the terminal; a
 failed connection or a dropped one shows the reason in the tab with a **Reconnect** button. The
-tab title follows the title the remote sets (OSC 0/2).
+tab title follows the title the remote sets (OSC 0/2), and the tab knows the folder the shell
+reports (OSC 7, ``folder``): right-click the tab → Show folder in tree (``showFolderRequested``).
 
 The tab is its session's only owner: the terminal widget only writes to it and resizes it; the
 tab closes it, always off the GUI thread (closing waits for the peer and for the reader thread,
@@ -19,9 +20,9 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from ui.interaction import gui_safe
@@ -152,6 +153,7 @@ class TerminalTab(QWidget):
 
         self.terminal = TerminalWidget(self, font=font)
         self.terminal.titleChanged.connect(self.titleChanged)
+        self.terminal.folderChanged.connect(self._folder_changed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -238,6 +240,15 @@ class TerminalTab(QWidget):
                 pass
         self.terminal.setFocus()
 
+    @property
+    def folder(self) -> str | None:
+        """The folder the shell last reported (OSC 7), or None when it never did."""
+        return self.terminal.folder
+
+    @Slot(str)
+    def _folder_changed(self, folder: str) -> None:
+        self.titleChanged.emit(self.terminal.title)  # the tooltip names the folder
+
     def _on_failed(self, reason: str, attempt: int) -> None:
         if attempt == self._attempt and not self._closing:
             self._set_state("failed", f"Could not connect to {self.target.title()}: {reason}")
@@ -300,6 +311,9 @@ EMPTY_HINT = ("No terminal open.\n\nRight-click a running instance → SSH login
 class TerminalTabs(QTabWidget):
     """The editor area's terminal tabs (objectName ``terminalTabs``)."""
 
+    #: right-click a terminal tab → Show folder in tree: the window reveals that folder of its host
+    showFolderRequested = Signal(object)  # the TerminalTab
+
     def __init__(self, parent: QWidget | None = None, session_factory=_default_session_factory):
         super().__init__(parent)
         self.setObjectName("terminalTabs")
@@ -309,6 +323,23 @@ class TerminalTabs(QTabWidget):
         self._factory = session_factory
         self.terminal_font: QFont | None = None  # None: the system's fixed font
         self.tabCloseRequested.connect(self.close_tab)
+        self.tabBar().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tabBar().customContextMenuRequested.connect(self._tab_menu)
+
+    @Slot(QPoint)
+    def _tab_menu(self, pos: QPoint) -> None:
+        tab = self.widget(self.tabBar().tabAt(pos))
+        if not isinstance(tab, TerminalTab):
+            return
+        menu = QMenu(self)
+        show = menu.addAction("Show folder in tree", lambda: self.showFolderRequested.emit(tab))
+        show.setObjectName("showFolderInTree")
+        show.setToolTip(f"Show {tab.folder} in the project tree" if tab.folder else
+                        "The shell has not said which folder it is in (OSC 7)")
+        menu.addAction("Reconnect", tab.reconnect).setEnabled(tab.state in ("failed", "disconnected"))
+        menu.addSeparator()
+        menu.addAction("Close", lambda: self.close_tab(self.indexOf(tab)))
+        menu.exec(self.tabBar().mapToGlobal(pos))
 
     def set_terminal_font(self, font: QFont | None) -> None:
         """The font of every terminal, open and to come (Edit → Preferences → Terminal font)."""
@@ -343,7 +374,8 @@ class TerminalTabs(QTabWidget):
         if index >= 0:
             text = title.strip() or tab.target.title()
             self.setTabText(index, text if len(text) <= 40 else text[:39] + "…")
-            self.setTabToolTip(index, f"{tab.target.title()}\n{title}" if title else tab.target.title())
+            lines = [tab.target.title()] + ([title] if title else []) + ([f"in {tab.folder}"] if tab.folder else [])
+            self.setTabToolTip(index, "\n".join(lines))
 
     @Slot(int)
     def close_tab(self, index: int) -> None:

@@ -52,10 +52,23 @@ class TerminalBackend(Protocol):
     def resize(self, cols: int, rows: int) -> None: ...
 
 
+def folder_of_report(url: str) -> str | None:
+    """The path of an OSC 7 report (``file://host/path``, percent-encoded, as bash's and zsh's
+    usual prompt hooks send it); None for anything else."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "file" or not parts.path.startswith("/"):
+        return None
+    path = unquote(parts.path, errors="surrogateescape")
+    return None if any(ord(c) < 32 for c in path) else path
+
+
 class TerminalWidget(QWidget):
     """An xterm-class terminal view over an :class:`Emulator` and a backend."""
 
     titleChanged = Signal(str)
+    folderChanged = Signal(str)  # the shell's folder, a path on the remote host (OSC 7)
     gridSizeChanged = Signal(int, int)  # cols, rows
     _wake = Signal()
 
@@ -75,6 +88,7 @@ class TerminalWidget(QWidget):
         self._screen = ScreenImage(font, background)
         self._fg, self._bg = foreground, background
         self._title = ""
+        self.folder: str | None = None  # the shell's folder as it last reported it (OSC 7); None: never
         self._scroll = (rows, 0, rows)
         self._cursor: tuple[int, int] | None = (0, 0)
         self._cursor_style = "block"
@@ -290,6 +304,11 @@ class TerminalWidget(QWidget):
         if frame.title is not None and frame.title != self._title:
             self._title = frame.title
             self.titleChanged.emit(frame.title)
+        if frame.pwd is not None:
+            folder = folder_of_report(frame.pwd)
+            if folder is not None and folder != self.folder:
+                self.folder = folder
+                self.folderChanged.emit(folder)
         screen.ensure_size(frame.cols, frame.lines, self.devicePixelRatioF())
         old_cursor = self._cursor
         self._cursor, self._cursor_style = frame.cursor, frame.cursor_style
