@@ -11,8 +11,10 @@ Our side is the app's path: a Workbench on a fresh workspace, the core's ``sftp`
 (``add_target`` with the server's SSHTarget, a KnownHosts that trusts its host key), and
 ``wb.transfers`` — the TransferQueue, keeping its ``transfers.json`` — every job a
 ``submit("copy", [source], folder, conflict="Overwrite")`` timed until ``queue.wait(job)`` returns,
-WITH the queue's checks: the size always, and the SHA-256 computed on the server by ``sha256sum``
-on an exec channel (a download's while it arrives, an upload's before the rename), the download
+WITH the queue's checks: the size always, and the SHA-256 computed on the server by the
+connection's one long-lived checksum process (gridclient/storage/sftp_sums.py: ``sha256sum``, or
+``openssl dgst -sha256`` for files of 4 MiB and more; a download's while it arrives, an upload's
+from the moment its last byte is acknowledged, before the rename), the download
 fsynced and renamed from its part name. The connection is open and warm (one small job each way
 first), as in the app; OpenSSH pays its connection and login in every command (printed as its
 fixed cost, and taken out in the ratio's context figure).
@@ -22,7 +24,8 @@ fixed cost, and taken out in the ratio's context figure).
    -P PORT`` (and ``-F /dev/null -o IdentitiesOnly=yes -o BatchMode=yes``: nothing of ~/.ssh). Ratio
    = our MiB/s / theirs; target ≥ 0.8× the faster of the two (each printed too).
 2. --small files of 1–8 KiB in one folder, down and up: ours (one job of the folder) against
-   ``scp -r``. Target ≥ 0.8×. The commands our side ran on the server per file are counted.
+   ``scp -r``. Target ≥ 0.8×. The exec channels our side opened and the files its checksum process
+   checked are counted.
 3. --size-mb MiB from the server into S3 (moto's ThreadedMotoServer in its own process, as
    bench_transfers.py starts it): ours, one copy job sftp → s3 (streamed through, never staged on
    disk) against the two steps "``sftp -b`` get to a local file, then boto3's managed upload"
@@ -199,27 +202,35 @@ class Ours:
 
 
 class ExecSpy:
-    """Counts and times the commands our connection runs on the server (Connection.exec)."""
+    """Counts what our connections asked of the server besides SFTP: exec channels opened (the
+    checksum process's, a command's) and files checked by the checksum process — from the
+    connections' own counters (``Connection.execs``, ``sums.helper.answered``), nothing patched."""
 
-    def __init__(self):
-        from gridclient.storage import sftp_channels
+    def __init__(self, ours: "Ours"):
+        self.ours = ours
+        self._seen = self._now()
 
-        self.calls: list[tuple[str, float]] = []
-        real = sftp_channels.Connection.exec
-        spy = self
+    def _now(self) -> tuple[int, int, int]:
+        execs = checks = started = 0
+        for conn in self.ours.connections():
+            execs += conn.execs
+            started += conn.sums.started
+            helper = conn.sums.helper
+            checks += helper.answered if helper is not None else 0  # a restarted one counts from 0
+        return execs, checks, started
 
-        def exec_(conn, command, timeout):
-            t0 = time.perf_counter()
-            try:
-                return real(conn, command, timeout)
-            finally:
-                spy.calls.append((command.split()[0], time.perf_counter() - t0))
+    def take(self) -> tuple[int, int, int]:
+        """(exec channels opened, files checked by the checksum process, its starts) since the last take."""
+        now = self._now()
+        out = tuple(max(0, a - b) for a, b in zip(now, self._seen))
+        self._seen = now
+        return out  # type: ignore[return-value]
 
-        sftp_channels.Connection.exec = exec_
-
-    def take(self) -> list[tuple[str, float]]:
-        out, self.calls = self.calls, []
-        return out
+    @staticmethod
+    def said(counts: tuple[int, int, int]) -> str:
+        execs, checks, started = counts
+        return (f"{checks} files checked by the server's checksum process, {execs} exec channels opened"
+                + (f", the process started {started}×" if started else ""))
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -297,10 +308,8 @@ def big_file(ours: Ours, ossh: OpenSSH, tmp: Path, src: Path, remote_src: Path, 
         "sftp": lambda: ossh.sftp(f'get "{remote_src}" "{dl["sftp"] / src.name}"'),
         "scp": lambda: ossh.scp(ossh.remote(remote_src), str(dl["scp"] / src.name)),
     }, reps, after=check_down)
-    calls = spy.take()
     print(f"[big down] {label}: ours {runs(down['ours'])}, sftp -b {runs(down['sftp'])}, "
-          f"scp {runs(down['scp'])}; our commands on the server: "
-          f"{', '.join(sorted({c for c, _ in calls})) or 'none'} ({len(calls)} in {reps} runs); "
+          f"scp {runs(down['scp'])}; ours in {reps} runs: {spy.said(spy.take())}; "
           f"downloads equal the source", flush=True)
 
     # up --------------------------------------------------------------------------------------
@@ -324,10 +333,8 @@ def big_file(ours: Ours, ossh: OpenSSH, tmp: Path, src: Path, remote_src: Path, 
         "sftp": lambda: ossh.sftp(f'put "{src}" "{up_dir["sftp"] / src.name}"'),
         "scp": lambda: ossh.scp(str(src), ossh.remote(up_dir["scp"] / src.name)),
     }, reps, after=check_up)
-    calls = spy.take()
-    sha_s = [s for c, s in calls if c == "sha256sum"]
     print(f"[big up] {label}: ours {runs(up['ours'])}, sftp -b {runs(up['sftp'])}, scp {runs(up['scp'])}; "
-          f"our sha256sum on the server (before the rename) {runs(sha_s)}; uploads equal the source", flush=True)
+          f"ours in {reps} runs: {spy.said(spy.take())}; uploads equal the source", flush=True)
 
     # context: the same with the server checksum off -------------------------------------------
     ours.checksums(False)
@@ -382,7 +389,7 @@ def small_files(ours: Ours, ossh: OpenSSH, tmp: Path, folder: Path, remote_folde
         "ours": lambda: ours.copy(ours.at(remote_folder, folder=True), ours.local(dl["ours"], folder=True)),
         "scp": lambda: ossh.scp("-r", ossh.remote(remote_folder), str(dl["scp"]) + "/"),
     }, reps, after=check_down)
-    down_calls = spy.take()
+    down_calls = spy.said(spy.take())
 
     # up
     up_dir = {k: tmp / "remote" / f"up-small-{k}" for k in ("ours", "scp")}
@@ -397,19 +404,12 @@ def small_files(ours: Ours, ossh: OpenSSH, tmp: Path, folder: Path, remote_folde
         "ours": lambda: ours.copy(ours.local(folder, folder=True), ours.at(up_dir["ours"], folder=True)),
         "scp": lambda: ossh.scp("-r", str(folder), ossh.remote(up_dir["scp"]) + "/"),
     }, reps, after=check_up)
-    up_calls = spy.take()
-
-    def per_file(calls: list[tuple[str, float]]) -> str:
-        sha = [s for c, s in calls if c == "sha256sum"]
-        if not sha:
-            return "no commands"
-        return (f"{len(sha) / reps / n:.2f} sha256sum per file, each {med(sha) * 1000:.1f} ms median "
-                f"(p90 {sorted(sha)[int(len(sha) * 0.9)] * 1000:.1f} ms) on its own exec channel")
+    up_calls = spy.said(spy.take())
 
     print(f"[small down] {n} files, {total / 1024:.0f} KiB: ours {runs(down['ours'])}, scp -r {runs(down['scp'])}; "
-          f"ours {med(down['ours']) / n * 1000:.1f} ms/file; {per_file(down_calls)}", flush=True)
+          f"ours {med(down['ours']) / n * 1000:.1f} ms/file; in {reps} runs: {down_calls}", flush=True)
     print(f"[small up] ours {runs(up['ours'])}, scp -r {runs(up['scp'])}; ours {med(up['ours']) / n * 1000:.1f} "
-          f"ms/file; {per_file(up_calls)}", flush=True)
+          f"ms/file; in {reps} runs: {up_calls}", flush=True)
 
     # context: checksum off
     ours.checksums(False)
@@ -555,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # our side, warm ---------------------------------------------------------------------------
         ours = Ours(server, tmp / "ours", None if moto is None else moto.url)
-        spy = ExecSpy()
+        spy = ExecSpy(ours)
         warm = tmp / "warm"
         warm.mkdir()
         write_random(warm / "w.bin", MiB)
@@ -584,6 +584,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[setup] one command on the server (`true` on an exec channel of our connection, one at a "
                   f"time): {med(lat) * 1000:.0f} ms median of 7 — the login shell's start-up included "
                   f"(sshd runs `$SHELL -c`; bash reads ~/.bashrc there)", flush=True)
+            one = next(iter(remote_small.iterdir()))
+            lat = []
+            for _ in range(7):
+                t0 = time.perf_counter()
+                ours.scheme.remote_sha256(ours.at(one), one.stat().st_size)
+                lat.append(time.perf_counter() - t0)
+            sums = ours.connections()[0].sums
+            print(f"[setup] one small file checked by the server's checksum process (one at a time): "
+                  f"{med(lat) * 1000:.1f} ms median of 7 (mode {sums.mode}; its tools: sha256sum "
+                  f"{sums.helper.sha256sum if sums.helper else '?'}, openssl "
+                  f"{sums.helper.openssl if sums.helper else '?'})", flush=True)
+            spy.take()
         ossh.fixed = min(ossh.sftp() for _ in range(3))
         print(f"[setup] ciphers: ours (paramiko) {ours.cipher()}; OpenSSH {ossh.cipher()}", flush=True)
         print(f"[setup] OpenSSH's fixed cost per command (connect, login, start sftp; an empty "

@@ -30,8 +30,10 @@ beside the target, renamed over it (``posix-rename@openssh.com``) only when its 
 are right: no partial file ever sits under a final name, here or on the server. An upload that
 fails keeps its part (:meth:`resumable` finds it: Retry appends from its size); a cancelled one
 removes it. Checks: the size always; and where the server has ``sha256sum`` (asked once per
-connection), the SHA-256 computed there on an exec channel of the same connection, compared with
-the bytes here — a download's while it arrives (:meth:`checker`), an upload's before the rename.
+connection), the SHA-256 computed there from the file on its disk, by one long-lived checksum
+process per connection (:mod:`gridclient.storage.sftp_sums`: a line per file, not a command),
+compared with the bytes here — a download's asked when it starts and computed while the bytes
+arrive (:meth:`checker`), an upload's asked the moment its last byte is acknowledged, before the rename.
 ``Entry.etag`` is a weak validator, ``mtime-size`` (rsync's quick check), so a resumed download
 notices a file changed meanwhile. Symbolic links are listed as such (``Entry.is_link``, never a
 folder) and a deletion removes a link, never what it points to. Copies between two places of one
@@ -57,6 +59,7 @@ from gridclient.storage.jobs import part_path
 from gridclient.storage.sftp_channels import (Chunks, Connection, ConnectionLost, Unreachable,
                                               make_folders, raw, readdir, reads, remove_tree, reraise, text,
                                               writes)
+from gridclient.storage.sftp_sums import Pending, Sha256Check, file_sha256
 
 __all__ = ["ConnectionLost", "SFTPScheme", "Unreachable", "remote_path", "root_of", "split_root"]
 
@@ -99,45 +102,6 @@ def _entry(vo_id: str, root: str, path: str, attr: SFTPAttributes) -> Entry:
                  is_link=st.S_ISLNK(mode),
                  extra={"mode": st.S_IMODE(mode), "permissions": st.filemode(mode),
                         "uid": attr.st_uid, "gid": attr.st_gid})
-
-
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    buf = bytearray(256 * 1024)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            h.update(view[:n])
-    return h.hexdigest()
-
-
-class _Sha256Check:
-    """A download's checker: the SHA-256 of the bytes fed, against the one the server computes
-    meanwhile (on its own thread, while the bytes arrive)."""
-
-    def __init__(self, scheme: "SFTPScheme", entry: Entry):
-        self.entry, self.digest = entry, hashlib.sha256()
-        self._remote: str | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._ask, args=(scheme,), daemon=True, name="gridclient-sha256")
-        self._thread.start()
-
-    def _ask(self, scheme: "SFTPScheme") -> None:
-        try:
-            self._remote = scheme.remote_sha256(self.entry.location, self.entry.size)
-        except BaseException as exc:  # noqa: BLE001 - raised again by finish()
-            self._error = exc
-
-    def update(self, data) -> None:
-        self.digest.update(data)
-
-    def finish(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        if self._remote is not None and self._remote != self.digest.hexdigest():
-            raise Integrity(f"{self.entry.location.display}: the bytes received differ from the file's "
-                            "on the server (SHA-256).")
 
 
 class _Stream(io.RawIOBase):
@@ -356,17 +320,22 @@ class SFTPScheme(Scheme):
                     digest.update(chunk)
                     left -= len(chunk)
                 progress(offset)
-            self._send(conn, f, part, offset, size, digest, progress, stop, target)
+            asked: list = []
+
+            def written() -> None:  # the last byte acknowledged: the server hashes the part meanwhile
+                asked.append(conn.sums.submit(raw(part), size, target.display))
+
+            self._send(conn, f, part, offset, size, digest, progress, stop, target, written)
         except Cancelled:
             self._remove_part(conn, part)  # a cancel leaves nothing on the server
             raise
         finally:
             if local is not None:
                 f.close()
-        return self._place(conn, part, target, size, digest.hexdigest(), local)
+        return self._place(conn, part, target, size, digest.hexdigest(), local, asked[0] if asked else None)
 
     def _send(self, conn: Connection, f, part: str, offset: int, size: int, digest, progress, stop,
-              target: Location) -> None:
+              target: Location, written: Callable[[], None] | None = None) -> None:
         client, generation = conn.take()
         clean = False
         try:
@@ -380,6 +349,8 @@ class SFTPScheme(Scheme):
                 if offset:
                     h.truncate(offset)
                 writes(client, h.handle, f, offset, size, digest, progress, stop)
+                if written is not None:
+                    written()
             clean = True
         except BaseException as exc:
             err = conn.failure(exc, target.display, "upload")
@@ -390,14 +361,17 @@ class SFTPScheme(Scheme):
             conn.release(client, keep=clean, generation=generation)
 
     def _place(self, conn: Connection, part: str, target: Location, size: int, sha256: str,
-               local: str | None) -> Entry:
-        """The part's size and checksum checked, then renamed over the target (keeping an existing
-        file's permissions; the local file's modification time)."""
+               local: str | None, asked: Pending | None = None) -> Entry:
+        """The part's size and checksum checked (``asked``: the server's checksum of the part, asked
+        already), then renamed over the target (keeping an existing file's permissions; the local
+        file's modification time)."""
+        if asked is None:
+            asked = conn.sums.submit(raw(part), size, target.display)
         got = conn.run(lambda c: c.stat(raw(part)).st_size, target.display, "check")
         if got != size:
             self._remove_part(conn, part)
             raise Integrity(f"{target.display}: the server holds {got} bytes of {size}.")
-        remote = self.remote_sha256(Location("sftp", target.vo_id, target.root, part.lstrip("/")), size)
+        remote = asked.result() if asked is not None else None  # not answered: the part stays, for Retry
         if remote is not None and remote != sha256:
             self._remove_part(conn, part)
             raise Integrity(f"{target.display}: the bytes stored differ from the ones sent (SHA-256).")
@@ -454,30 +428,24 @@ class SFTPScheme(Scheme):
     # -- checks ----------------------------------------------------------------------------------
     def remote_sha256(self, location: Location, size: int = 0) -> str | None:
         """The SHA-256 of the file as the server computes it, or None where it cannot."""
-        conn = self._conn(location)
-        conn.probe()
-        path = remote_path(location)
-        if not _typable(path):
-            return None  # a name that is not UTF-8 cannot be typed into a command line
-        if not conn.sha256:
-            return None
-        status, out, err = conn.exec(f"sha256sum < {shlex.quote(path)}", timeout=60 + size / 20e6)
-        word = out.split()[:1]
-        if status != 0 or not word or len(word[0]) != 64:
-            raise StorageError(f"Could not compute the checksum of {location.display} on the server: "
-                               f"{err.strip() or f'sha256sum exited with {status}'}.")
-        return word[0]
+        pending = self.ask_sha256(location, size)
+        return pending.result() if pending is not None else None
 
-    def checker(self, entry: Entry) -> _Sha256Check | None:
+    def ask_sha256(self, location: Location, size: int = 0) -> Pending | None:
+        """:meth:`remote_sha256` asked now, its answer waited for later (``.result()``); None where
+        the server cannot compute it."""
+        return self._conn(location).sums.submit(raw(remote_path(location)), size, location.display)
+
+    def checker(self, entry: Entry) -> Sha256Check | None:
         conn = self._conn(entry.location)
         conn.probe()
-        return _Sha256Check(self, entry) if conn.sha256 else None
+        return Sha256Check(self, entry) if conn.sha256 else None
 
     def verify(self, stored: Entry, local_path: str) -> None:
         if stored.extra.get("sha256") and stored.extra.get("checked") == local_path:
             return  # the upload compared these very bytes before the rename
         remote = self.remote_sha256(stored.location, stored.size)
-        if remote is not None and remote != _file_sha256(local_path):
+        if remote is not None and remote != file_sha256(local_path):
             raise Integrity(f"{local_path} differs from {stored.location.display} (SHA-256).")
 
     # -- copies on the server ----------------------------------------------------------------------
@@ -509,8 +477,9 @@ class SFTPScheme(Scheme):
                 done = True
                 progress(source.size)
         if not done:
+            asked = self.ask_sha256(source.location, source.size)  # hashed there while it is read
             sent = self._copy_through(conn, source, part, progress, stop, target)
-            original = self.remote_sha256(source.location, source.size)
+            original = asked.result() if asked is not None else None
             if original is not None and original != sent:
                 self._remove_part(conn, part)
                 raise Integrity(f"The copy of {source.location.display} read other bytes than the original's.")

@@ -25,6 +25,7 @@ from paramiko.sftp_attr import SFTPAttributes
 
 from gridclient.operations import Cancelled
 from gridclient.storage.base import Integrity, NotFound, Progress, StorageError
+from gridclient.storage.sftp_sums import Sums
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,11 @@ READ_REQUEST = 128 * 1024
 READS_IN_FLIGHT = 32
 # SFTP and exec channels open on one connection: sshd allows 10 sessions per connection and still
 # counts one we closed until its process has gone; the rest is for a terminal on the same connection
-# (and a refusal is retried for a few seconds)
+# (and a refusal is retried for a few seconds); the checksum process's one channel (sftp_sums) comes
+# on top, for the connection's life
 MAX_CHANNELS = 6
 WINDOW = 8 * 1024 * 1024  # the SSH channel window of an SFTP channel
 SILENCE = 120  # seconds a channel may stay silent before its connection counts as lost
-EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 class Unreachable(StorageError):
@@ -212,7 +213,8 @@ class Connection:
         self.shell: bool | None = None  # commands run (not an SFTP-only account); None: not asked yet
         self.sha256: bool | None = None
         self.cp = True
-        self._probing = threading.Lock()
+        self.execs = 0  # exec channels opened on this connection (the checksum helper's included)
+        self.sums = Sums(self)
 
     # -- the SSH session ---------------------------------------------------------------------
     def session(self):
@@ -345,6 +347,7 @@ class Connection:
 
         session = self.session()
         self._slot(False)
+        self.execs += 1
         try:
             return refused_again(lambda: session.run(command, timeout=timeout), session)
         except SSHError as exc:
@@ -355,34 +358,21 @@ class Connection:
             self.release()
 
     def probe(self) -> None:
-        """Once per connection: do commands run here (not an SFTP-only account), with sha256sum?"""
-        with self._probing:
-            if self.shell is None:
-                self._probe()
-
-    def _probe(self) -> None:
-        try:
-            status, out, err = self.exec("sha256sum </dev/null", timeout=15)
-        except StorageError as exc:  # a ForceCommand internal-sftp account answers nothing
-            s = self._session
-            if s is None or not s.connected:
-                raise  # the connection went: asked again on the next one
-            log.info("no commands on %s: %s", self.where, exc)
-            self.shell = self.sha256 = False
-            return
-        self.sha256 = status == 0 and out.split()[:1] == [EMPTY_SHA256]
-        self.shell = self.sha256 or status == 127 or "not found" in err
-        log.info("%s: commands %s, sha256sum %s", self.where, self.shell, self.sha256)
+        """Once per connection: do commands run here (not an SFTP-only account), and how are files
+        checked (:class:`gridclient.storage.sftp_sums.Sums`)?"""
+        self.sums.probe()
 
     def close(self) -> None:
         with self._cond:
             idle, self._idle = self._idle, []
         for client in idle:
             close_quietly(client)
+        self.sums.close()
         with self._dial:
             if self._session is not None and self._owned:
                 self._session.close()
             self._session = None
+
 
 def make_folders(client: paramiko.SFTPClient, path: str, where: str) -> None:
     """``mkdir -p path`` with one channel."""

@@ -22,13 +22,15 @@ resolved path. A link whose target is outside is listed as a link; going through
 "permission denied". A link made over SFTP with an absolute target points into the root
 (``readlink`` gives the target back as typed).
 
-Commands. The ``sftp`` storage scheme runs a few commands on exec channels: ``sha256sum <FILE``
-(``sha256sum </dev/null`` to ask whether it can), ``cp -p -- A B && mv -f -- B C``. A shell here
-would see this machine's paths, not the root's, and confining it would need a chroot. So
-:func:`storage_command` recognizes exactly those forms (and ``sha256sum [--] FILE…``, ``cp -p --``
-and ``mv [-f] --`` alone, joined by ``&&``) and :func:`run_storage_command` carries them out here
-on the same confined paths; any other command is none of this module's business (the endpoint's
-shell runs it, as before).
+Commands. The ``sftp`` storage scheme runs a few commands on exec channels: its long-lived
+checksum helper (:data:`gridclient.storage.sftp_sums.HELPER`, one per connection: a line per file
+in, a SHA-256 out), and where that does not start ``sha256sum <FILE`` (``sha256sum </dev/null`` to
+ask whether it can); ``cp -p -- A B && mv -f -- B C``. A shell here would see this machine's paths,
+not the root's, and confining it would need a chroot. So :func:`storage_command` recognizes exactly
+those forms (and ``sha256sum [--] FILE…``, ``cp -p --`` and ``mv [-f] --`` alone, joined by
+``&&``); :func:`serve_sums` answers the helper's protocol and :func:`run_storage_command` carries
+the others out, here, on the same confined paths; any other command is none of this module's
+business (the endpoint's shell runs it, as before).
 
 :class:`FileRoots` holds the roots: a ``mkdtemp`` folder made when the endpoint starts, removed
 (after the sessions using it have ended) when it stops.
@@ -57,10 +59,12 @@ import paramiko
 from paramiko.sftp import SFTP_FAILURE, SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
 from paramiko.sftp_attr import SFTPAttributes
 
+from gridclient.storage.sftp_sums import HELPER, decode_request
+
 log = logging.getLogger(__name__)
 
 __all__ = ["ConfinedRoot", "ConfinedSFTP", "ConfinedSFTPServer", "FileRoots", "run_storage_command",
-           "storage_command"]
+           "serve_sums", "storage_command"]
 
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 _MAX_READ = 256 * 1024  # as OpenSSH's sftp-server
@@ -452,7 +456,10 @@ _OPERATORS = set("();<>|&")
 
 def storage_command(command: str) -> list[tuple[str, ...]] | None:
     """The steps of ``command`` if it is one of the file commands the ``sftp`` storage scheme runs
-    (joined by ``&&``), else None (not for this module: the shell's)."""
+    (joined by ``&&``), else None (not for this module: the shell's). The scheme's checksum helper
+    (:data:`gridclient.storage.sftp_sums.HELPER`, exactly) is ``[("sums",)]``: :func:`serve_sums`."""
+    if command == HELPER:
+        return [("sums",)]
     try:
         lex = shlex.shlex(command, posix=True, punctuation_chars=True)
         lex.whitespace_split = True
@@ -524,6 +531,42 @@ def _one(root: ConfinedRoot, kind: str, args: list[str]) -> str:
         os.replace(src, dst)
         return ""
     raise ValueError(f"not a storage command step: {kind}")
+
+
+def serve_sums(channel: paramiko.Channel, root: ConfinedRoot) -> None:
+    """The ``sftp`` scheme's checksum helper (:mod:`gridclient.storage.sftp_sums` has the protocol):
+    after the client's hello, ``ready PID 10``; then for each request line ``= HEX`` or ``E …``, the
+    SHA-256 of the file on the root's confined paths (links resolved, and refused if they lead out).
+    Ends when the client closes the channel or the endpoint stops (the root closes)."""
+    buf, greeted = b"", False
+    channel.settimeout(0.5)
+    while not root.closed:
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if not greeted:
+                greeted = True
+                channel.sendall(f"ready {os.getpid()} 10\n".encode())
+                continue
+            channel.sendall(_sum_answer(root, line).encode() + b"\n")
+        try:
+            data = channel.recv(65536)
+        except TimeoutError:
+            continue
+        if not data:
+            return
+        buf += data
+
+
+def _sum_answer(root: ConfinedRoot, line: bytes) -> str:
+    asked = decode_request(line)
+    if asked is None:
+        return "E request"
+    try:
+        return "= " + _sha256_of(root.follow(asked[1]))
+    except (FileNotFoundError, NotADirectoryError):
+        return "E missing"
+    except (OSError, ValueError):  # outside the root, a folder, not readable
+        return "E unreadable"
 
 
 def run_storage_command(root: ConfinedRoot, steps: list[tuple[str, ...]]) -> tuple[int, bytes, bytes]:

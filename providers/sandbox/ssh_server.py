@@ -15,8 +15,8 @@ through ``ssh_host_override`` = this server. It is a small paramiko server that:
   child and closes the listener;
 * serves the ``sftp`` subsystem, confined to a throwaway folder per login user shown as "/" (home
   ``/home/<user>``), and carries out the file commands the ``sftp`` storage scheme runs on exec
-  channels (``sha256sum <FILE``, ``cp -p -- A B && mv -f -- B C``) on those same files rather than
-  in a shell: :mod:`providers.sandbox.sftp_server` says how and why. The folders are made in a
+  channels (its checksum helper, ``sha256sum <FILE``, ``cp -p -- A B && mv -f -- B C``) on those
+  same files rather than in a shell: :mod:`providers.sandbox.sftp_server` says how and why. The folders are made in a
   ``mkdtemp`` folder at ``start()`` and removed at ``stop()``.
 
 This module is the SSH side: the listener, the connections and what each session channel asks
@@ -42,7 +42,7 @@ import paramiko
 
 from providers.sandbox.programs import Child, _after_reply, spawn_pipes, spawn_pty, start_pumps
 from providers.sandbox.sftp_server import (ConfinedSFTP, ConfinedSFTPServer, FileRoots, run_storage_command,
-                                           storage_command)
+                                           serve_sums, storage_command)
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,9 @@ def _answer_files(channel: paramiko.Channel, root, steps: list, files: FileRoots
     """Carry out a storage command's steps and answer as the program would have."""
     try:
         _after_reply(channel)  # a fast answer must not overtake paramiko's reply to the request
+        if steps == [("sums",)]:  # the scheme's checksum helper: a line per file until it hangs up
+            serve_sums(channel, root)
+            return
         status, out, err = run_storage_command(root, steps)
         if out:
             channel.sendall(out)

@@ -365,3 +365,54 @@ def test_the_sftp_scheme_browses_transfers_checks_and_copies_on_the_demo(server,
     assert s.chmod(renamed.location, 0o600).extra["mode"] == 0o600
     assert s.delete([home.child("up", folder=True)]) == []
     assert not (_home(server) / "up").exists()
+
+
+def test_the_checksum_helper_answers_on_the_confined_files_whatever_the_names(server, login):
+    """The scheme's long-lived checksum command (sftp_sums.HELPER): recognized exactly, answered
+    line by line on the root's files; names with newlines, quotes, dashes, bytes that are not UTF-8;
+    nothing outside the root, through ".." or a link."""
+    from gridclient.storage.sftp_sums import HELLO, HELPER, request
+
+    client, sftp = login()
+    home = _home(server)
+    names = [b"new\nline.txt", b"-dash", b"it's \"q\".txt", b"caf\xe9.bin", b"x" * 200, b"back\\0101\\c"]
+    for i, name in enumerate(names):
+        with open(os.path.join(os.fsencode(home), name), "wb") as f:
+            f.write(b"%d" % i * 999)
+    (home / "out").symlink_to("/etc/passwd")
+    chan = client.get_transport().open_session(timeout=WAIT)
+    chan.settimeout(WAIT)
+    chan.exec_command(HELPER)
+    chan.sendall(HELLO)
+    asked = [b"/home/ubuntu/" + n for n in names] + [b"data/readings.csv", b"/home/ubuntu/out", b"/../../etc/passwd",
+                                                     b"/home/ubuntu/nothing", b"/home/ubuntu/data"]
+    chan.sendall(b"".join(request(p, "o" if i % 2 else "s") for i, p in enumerate(asked)))
+    got = b""
+    while got.count(b"\n") < len(asked) + 1:
+        more = chan.recv(65536)
+        assert more, got
+        got += more
+    lines = got.decode().splitlines()
+    chan.close()
+    assert lines[0].startswith("ready ")
+    want = [f"= {hashlib.sha256(b'%d' % i * 999).hexdigest()}" for i in range(len(names))]
+    want.append(f"= {hashlib.sha256((home / 'data' / 'readings.csv').read_bytes()).hexdigest()}")
+    assert lines[1:] == want + ["E unreadable", "E missing", "E missing", "E unreadable"]
+    for name in names:
+        os.unlink(os.path.join(os.fsencode(home), name))
+    (home / "out").unlink()
+
+
+def test_the_sftp_scheme_checks_many_files_with_one_command_on_the_demo(server, scheme, tmp_path):
+    from gridclient.storage import Stop
+
+    s, root = scheme
+    home = s.home(root)
+    local = tmp_path / "f.bin"
+    for i in range(20):
+        local.write_bytes(os.urandom(500 + i))
+        stored = s.upload(str(local), 500 + i, home.child(f"many/{i}.bin"), lambda n: None, Stop())
+        assert stored.extra.get("sha256") == hashlib.sha256(local.read_bytes()).hexdigest()
+    conn = s._conn(root)
+    assert conn.sums.mode == "helper" and conn.sums.helper.answered == 20 and conn.execs == 1
+    assert s.delete([home.child("many", folder=True)]) == []

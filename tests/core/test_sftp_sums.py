@@ -1,0 +1,250 @@
+"""The ``sftp`` scheme's server checksums (gridclient/storage/sftp_sums.py) against a real OpenSSH sshd:
+one long-lived checksum process per connection, hostile names, a corrupted upload, the process
+killed, a server that runs no commands.
+
+Each test that counts sessions has an sshd of its own (tests/fixtures/sshd.py's ``sshd_factory``):
+its VERBOSE log says every session channel it started ("Starting session: command …"). The server
+is this machine, so a remote path is a path under tmp_path, and the checksum process a process here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from gridclient.interaction import ScriptedInteraction
+from gridclient.ssh import KnownHosts
+from gridclient.storage import Integrity, Location, Stop
+from gridclient.storage.sftp import SFTPScheme
+from gridclient.storage.sftp_sums import decode_request, request
+from gridclient.storage.transfers import TransferQueue, part_path
+from tests.core import test_sftp as _base
+from tests.core.test_sftp import GUARD, at, files_under, make_storage, run, why
+from tests.fixtures.storage import folder, write
+
+MB = 1024 * 1024
+isolated_home = _base.isolated_home  # autouse there: no ssh-agent, an empty ~/.ssh here too
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def connect(server, tmp_path):
+    known = KnownHosts(tmp_path / "known_hosts", user_file=None)
+    known.add(server.host, server.port, server.host_pkey())
+    storage = make_storage()
+    scheme = storage.scheme("sftp")
+    root = scheme.add_target(server.target(), ScriptedInteraction(), known)
+    return storage, scheme, root
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie until sshd reaps it
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_request_line_carries_any_name_and_reads_back_the_same():
+    for name in (b"plain/name.txt", b"/x/new\nline", b"/x/-dash", b"/x/'q\"", b"/x/back\\0101\\c", b"/x/\xe9\xff",
+                 b"/x/trailing\n\n", b"/x/" + b"L" * 200, b"/x/sp ace "):
+        line = request(name, "s")
+        assert line.endswith(b"\n") and line.count(b"\n") == 1 and all(32 <= b < 127 for b in line[:-1])
+        assert decode_request(line[:-1]) == ("s", name)
+
+
+def test_many_small_files_go_through_one_checksum_process(sshd_factory, tmp_path):
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    src = tmp_path / "local"
+    want = {f"f{i:03}.txt": os.urandom(100 + i * 37) for i in range(60)}
+    for name, data in want.items():
+        write(src / name, data)
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    back = tmp_path / "back"
+    back.mkdir()
+    queue = TransferQueue(storage, None)
+    try:
+        before = server.sessions("command")
+        up = run(queue, "upload", [folder(src)], at(root, remote, folder=True))
+        assert up.state == "done", why(up)
+        down = run(queue, "download", [at(root, remote / "local", folder=True)], folder(back))
+        assert down.state == "done", why(down)
+        conn = scheme._conn(root)
+        sums = conn.sums
+        assert files_under(remote / "local") == want and files_under(back / "local") == want
+        # 120 files checked on the server (60 up, 60 down), all by one process on one exec channel
+        assert sums.mode == "helper" and sums.started == 1 and sums.helper.answered == 120
+        assert conn.execs == 1
+        time.sleep(0.2)  # sshd's log line is written by its own process
+        assert server.sessions("command") - before == 1
+    finally:
+        queue.shutdown()
+        scheme.close()
+
+
+HOSTILE = ["new\nline.txt", "-leading-dash", "--", "it's \"quoted\".txt", "  spaces  ", "tab\there", "back\\slash\\0101\\c",
+           "%b%s%x", "trailing-newline\n", "$(touch pwned)", "`touch pwned2`", "*", "x" * 200, "é-ü.txt",
+           "caf\udce9-latin1.bin"]  # the last: the bytes b"caf\xe9…", not UTF-8
+
+
+def test_hostile_names_are_hashed_by_the_server_and_uploaded_checked(sshd, sshd_known_hosts, tmp_path):
+    scheme = SFTPScheme()
+    root = scheme.add_target(sshd.target(), ScriptedInteraction(), sshd_known_hosts)
+    served = tmp_path / "served"
+    served.mkdir()
+    local = tmp_path / "l.bin"
+    try:
+        for i, name in enumerate(HOSTILE):
+            data = os.urandom(1000 + i)
+            path = os.path.join(os.fsencode(served), os.fsencode(name))
+            with open(path, "wb") as f:
+                f.write(data)
+            loc = Location("sftp", "", root.root, str(served).strip("/") + "/" + name)
+            assert scheme.remote_sha256(loc, len(data)) == sha(data), name
+
+            up = Location("sftp", "", root.root, str(served).strip("/") + "/up-" + name)
+            local.write_bytes(data[::-1])
+            stored = scheme.upload(str(local), len(data), up, lambda n: None, Stop())
+            assert stored.extra["sha256"] == sha(data[::-1]), name  # checked on the server, then renamed
+            with open(os.path.join(os.fsencode(served), os.fsencode("up-" + name)), "rb") as f:
+                assert f.read() == data[::-1]
+        missing = Location("sftp", "", root.root, str(served).strip("/") + "/not\nthere")
+        with pytest.raises(Exception, match="not there"):
+            scheme.remote_sha256(missing, 1)
+        sums = scheme._conn(root).sums
+        assert sums.mode == "helper" and sums.started == 1  # no name upset the process
+        assert not list(tmp_path.rglob("pwned*")) and not (Path.home() / "pwned").exists()
+        assert not list(served.glob("*.gridclient-part"))
+    finally:
+        scheme.close()
+
+
+def test_a_corrupted_upload_fails_the_file_and_nothing_is_left(sshd, sshd_known_hosts, tmp_path):
+    """The server's disk holds other bytes than the ones sent (changed under the upload): the
+    server's SHA-256 differs, the file fails, no part and no file under the final name."""
+    scheme = SFTPScheme()
+    root = scheme.add_target(sshd.target(), ScriptedInteraction(), sshd_known_hosts)
+    data = os.urandom(4 * MB)
+    local = write(tmp_path / "l" / "big.bin", data)
+    remote = tmp_path / "r"
+    remote.mkdir()
+    part = part_path(str(remote / "big.bin"))
+    sent = [0]
+
+    def progress(n: int) -> None:  # half of it acknowledged: a byte already written is changed there
+        sent[0] += n
+        if sent[0] >= 2 * MB and sent[0] - n < 2 * MB:
+            with open(part, "r+b") as f:
+                first = f.read(1)
+                f.seek(0)
+                f.write(bytes([first[0] ^ 0xFF]))
+
+    try:
+        with pytest.raises(Integrity, match="SHA-256"):
+            scheme.upload(str(local), len(data), at(root, remote / "big.bin"), progress, Stop())
+        assert list(remote.iterdir()) == []
+        # and the next upload of the same file, untouched, is fine on the same process
+        stored = scheme.upload(str(local), len(data), at(root, remote / "big.bin"), lambda n: None, Stop())
+        assert stored.extra["sha256"] == sha(data) and (remote / "big.bin").read_bytes() == data
+        assert scheme._conn(root).sums.started == 1
+    finally:
+        scheme.close()
+
+
+def test_the_checksum_process_killed_is_started_again_and_the_check_still_happens(sshd_factory, tmp_path):
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    files = {f"f{i:03}.bin": os.urandom(20_000 + i) for i in range(80)}
+    for name, data in files.items():
+        write(tmp_path / "remote" / name, data)
+    queue = TransferQueue(storage, None)
+    try:
+        a = at(root, tmp_path / "remote" / "f000.bin")
+        assert scheme.remote_sha256(a, 20_000) == sha(files["f000.bin"])
+        sums = scheme._conn(root).sums
+        first = sums.helper.pid
+        os.kill(first, signal.SIGKILL)  # between two files
+        deadline = time.monotonic() + GUARD
+        while not gone(first) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert scheme.remote_sha256(at(root, tmp_path / "remote" / "f001.bin"), 20_001) == sha(files["f001.bin"])
+        assert sums.started == 2 and sums.helper.pid != first
+
+        killed: list[int] = []
+
+        def killer() -> None:  # during a job: once it has checked a few files
+            while time.monotonic() < deadline:
+                h = sums.helper
+                if h is not None and h.answered >= 5:
+                    killed.append(h.pid)
+                    os.kill(h.pid, signal.SIGKILL)
+                    return
+                time.sleep(0.001)
+
+        dst = tmp_path / "dst"
+        dst.mkdir()
+        t = threading.Thread(target=killer)
+        t.start()
+        job = run(queue, "download", [at(root, tmp_path / "remote", folder=True)], folder(dst))
+        t.join()
+        assert job.state == "done", why(job)
+        assert killed and sums.started == 3  # started again once more, and every file checked
+        assert files_under(dst / "remote") == files
+        time.sleep(0.2)
+        assert server.sessions("command") == 3
+    finally:
+        queue.shutdown()
+        scheme.close()
+
+
+def test_a_server_without_commands_checks_sizes_only_and_says_so_at_once(sshd_factory, tmp_path):
+    server = sshd_factory()
+    server.extra_config = "ForceCommand internal-sftp\n"  # an SFTP-only account
+    server.restart()
+    storage, scheme, root = connect(server, tmp_path)
+    data = os.urandom(MB)
+    local = write(tmp_path / "l" / "f.bin", data)
+    remote = tmp_path / "r"
+    remote.mkdir()
+    part = part_path(str(remote / "short.bin"))
+    sent = [0]
+
+    def progress(n: int) -> None:  # the last byte acknowledged: the part loses one there
+        sent[0] += n
+        if sent[0] == len(data):
+            os.truncate(part, len(data) - 1)
+
+    queue = TransferQueue(storage, None)
+    try:
+        t0 = time.monotonic()
+        scheme._conn(root).probe()
+        probed = time.monotonic() - t0
+        sums = scheme._conn(root).sums
+        assert sums.mode == "none" and scheme._conn(root).shell is False
+        assert probed < 10, f"the probe took {probed:.1f} s"  # a hang guard: internal-sftp hangs up at once
+        stored = scheme.upload(str(local), len(data), at(root, remote / "f.bin"), lambda n: None, Stop())
+        assert (remote / "f.bin").read_bytes() == data and "sha256" not in stored.extra
+        assert scheme.checker(stored) is None
+        with pytest.raises(Integrity, match="holds"):  # the size is still checked
+            scheme.upload(str(local), len(data), at(root, remote / "short.bin"), progress, Stop())
+        assert not (remote / "short.bin").exists() and not os.path.exists(part)
+        dst = tmp_path / "dst"
+        dst.mkdir()
+        job = run(queue, "download", [at(root, remote / "f.bin")], folder(dst))
+        assert job.state == "done", why(job) and (dst / "f.bin").read_bytes() == data
+    finally:
+        queue.shutdown()
+        scheme.close()
