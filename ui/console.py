@@ -1,12 +1,63 @@
-"""The Python console dock: qtconsole with an in-process kernel holding the workspace objects."""
+"""The Python console dock: qtconsole with an in-process kernel holding the workspace objects, the
+tree's live selection and every action (:func:`namespace`), loaded the first time the dock shows."""
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
+
+BANNER = """gridclient console. Names:
+  workbench, vos, projects      the workspace (vos["Demo"], projects["Demo"])
+  selection                     the rows selected in the tree, as elements (live)
+  actions                       every action by id, run as from the menus:
+                                  actions["aws.ec2.stop"](selection)
+                                  actions.for_(selection)  lists the ones that apply
+  window, model, registry       the window, the tree's model, the extension registry
+"""
+
+
+class Selection(Sequence):
+    """The tree's selected rows as their elements, read again at each use (``selection[0]``,
+    ``list(selection)``); an action called on it runs on those rows, as from their context menu."""
+
+    def __init__(self, window: Any):
+        self._window = window
+
+    def indexes(self) -> list:
+        model = self._window.model
+        return [i for i in self._window.selected_indexes() if model.element(i) is not None
+                and model.node(i).kind == "element"]
+
+    def elements(self) -> list:
+        return [self._window.model.element(i) for i in self.indexes()]
+
+    def __getitem__(self, i):
+        return self.elements()[i]
+
+    def __len__(self) -> int:
+        return len(self.indexes())
+
+    def __repr__(self) -> str:
+        els = self.elements()
+        if not els:
+            return "selection: nothing selected in the tree"
+        kinds = sorted({e.kind for e in els})
+        return f"selection: {', '.join(e.label for e in els[:8])}{' …' if len(els) > 8 else ''} ({', '.join(kinds)})"
+
+
+def namespace(window: Any) -> dict[str, Any]:
+    """What the console holds: see :data:`BANNER`."""
+    from gridclient.console_api import Actions
+
+    wb = window.wb
+    return {"wb": wb, "workbench": wb, "window": window, "model": window.model, "workspace": wb.workspace,
+            "registry": wb.registry, "vos": {vo.name: vo for vo in wb.workspace.vos.values()},
+            "projects": {p.name: p for p in wb.workspace.projects.values()},
+            "selection": Selection(window), "actions": Actions(wb.registry, window.start_from_console)}
 
 
 def _quiet_kernel_imports() -> None:
@@ -37,7 +88,7 @@ def make_console(parent: QWidget, namespace: dict[str, Any]) -> QWidget:
     kc.start_channels()
     widget = RichJupyterWidget(parent)
     widget.setObjectName("pythonConsole")
-    widget.banner = ("gridclient console — names: " + ", ".join(sorted(namespace)) + "\n")
+    widget.banner = BANNER
     widget.kernel_manager = km
     widget.kernel_client = kc
     return widget

@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
             menu.addAction(self.copy_id_act)
 
     # -- actions ---------------------------------------------------------------------------
-    def run_action(self, action: Action, indexes: list[QModelIndex]) -> ActionRun | None:
+    def run_action(self, action: Action, indexes: list[QModelIndex], interaction: Any = None) -> ActionRun | None:
         """Run ``action`` on the rows at ``indexes`` through the core's runner."""
         nodes = [self.model.node(i) for i in indexes]
         if not nodes or any(n.kind in SPECIAL for n in nodes):
@@ -324,9 +324,37 @@ class MainWindow(QMainWindow):
         vo = self.model.vo_of(nodes[0])
         if vo is None:
             return None
-        rows = [QPersistentModelIndex(i) for i in indexes]
+        return self._start(action, [n.element for n in nodes], vo, [QPersistentModelIndex(i) for i in indexes],
+                           interaction or self.interaction)
+
+    def start_from_console(self, action: Action, elements: Any, vo: Any, values: dict) -> ActionRun | None:
+        """The console's ``actions[id](elements, vo=…, **values)``: on the tree's selection as from
+        its context menu; on other elements, rows showing them are found (so the outcome reloads
+        them), and their VO — or the one named, or the workspace's only one."""
+        from gridclient.console_api import Prefilled
+        from ui.console import Selection
+
+        interaction = Prefilled(self.interaction, values) if values else self.interaction
+        if isinstance(elements, Selection):
+            return self.run_action(action, elements.indexes(), interaction)
+        elements = list(elements)
+        rows = self.model.indexes_of_elements(elements)
+        if vo is None and rows:
+            vo = self.model.vo_of(self.model.node(rows[0]))
+        elif isinstance(vo, str):
+            named = next((v for v in self.wb.workspace.vos.values() if vo in (v.name, v.id)), None)
+            if named is None:
+                raise KeyError(f"no VO named {vo!r}")
+            vo = named
+        elif vo is None and len(self.wb.workspace.vos) == 1:
+            vo = next(iter(self.wb.workspace.vos.values()))
+        if vo is None:
+            raise ValueError("Which VO are these in? Give vo='name'.")
+        return self._start(action, elements, vo, [QPersistentModelIndex(i) for i in rows], interaction)
+
+    def _start(self, action: Action, elements: list, vo: Any, rows: list, interaction: Any) -> ActionRun:
         self.attach_transfers()  # a storage action starts a transfer: the Transfers tab follows it
-        run = self.wb.actions.start(action, [n.element for n in nodes], vo, self.interaction)
+        run = self.wb.actions.start(action, elements, vo, interaction)
         outcomes = self.outcomes
 
         def tell(outcome: ActionOutcome) -> None:  # the operation's thread; the window may be gone
@@ -522,11 +550,9 @@ class MainWindow(QMainWindow):
             self.console_dock.raise_()
         if visible and self.console is None:
             try:
-                from ui.console import make_console
+                from ui.console import make_console, namespace
 
-                self.console = make_console(self, {"wb": self.wb, "workbench": self.wb, "window": self,
-                                                   "model": self.model, "workspace": self.wb.workspace,
-                                                   "registry": self.wb.registry})
+                self.console = make_console(self, namespace(self))
                 self.console_dock.setWidget(self.console)
             except Exception as exc:  # noqa: BLE001 - the console is optional
                 log.warning("console unavailable: %s", exc)

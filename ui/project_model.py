@@ -522,6 +522,18 @@ class ProjectModel(QStandardItemModel):
             stack.extend(n.children)
         return found
 
+    def indexes_of_elements(self, elements: list) -> list[QModelIndex]:
+        """The loaded rows showing these very elements (the console's ``selection[0]``)."""
+        wanted = {id(e) for e in elements}
+        found: list[QModelIndex] = []
+        stack = list(self.root.children)
+        while stack and len(found) < len(wanted):
+            n = stack.pop()
+            if n.element is not None and id(n.element) in wanted and n.kind not in SPECIAL:
+                found.append(self.index_of(n))
+            stack.extend(n.children)
+        return found
+
     def roots_on(self, scheme: str, root: str) -> list[QModelIndex]:
         """Rows of storage roots (an instance's Files, an SSH connection) on ``scheme://root/``,
         the ones nearest the top first: where a terminal tab's folder is looked for."""
