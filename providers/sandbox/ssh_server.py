@@ -9,8 +9,12 @@ through ``ssh_host_override`` = this server. It is a small paramiko server that:
   an instance launched there with a new key pair can be logged into), under any user name — the
   shell always runs as the user running the app;
 * serves ``pty-req``, ``window-change``, ``env`` (LANG, LC_*, COLORTERM), ``shell`` and ``exec``:
-  a shell runs in a real pseudo-terminal (controlling tty, job control, Ctrl+C) in the user's
-  home directory; ``exec`` without a pty runs with pipes and separates stdout and stderr;
+  a shell runs in a real pseudo-terminal (controlling tty, job control, Ctrl+C); ``exec`` without
+  a pty runs with pipes and separates stdout and stderr. Both start in the login's home in the
+  folder SFTP serves (below), and a bash shell is given an rc file (:func:`shell_rc`) that shows
+  and takes paths as SFTP does — ``/home/ubuntu/data`` — and reports its folder (OSC 7), so
+  "Open terminal here" and "Show folder in tree" work on the demo as on an instance. It is a view,
+  not a jail: the programs still run as the app's user on this machine;
 * sends the exit status and closes the channel when the program ends; ``stop()`` hangs up every
   child and closes the listener;
 * serves the ``sftp`` subsystem, confined to a throwaway folder per login user shown as "/" (home
@@ -184,7 +188,7 @@ class _Interface(paramiko.ServerInterface):
             return False
         st.started = True
         try:
-            st.child = self.server._spawn(channel, st, command)
+            st.child = self.server._spawn(channel, st, command, self.username)
         except OSError as exc:
             log.warning("demo ssh: could not start the shell: %s", exc.strerror or exc)
             return False
@@ -380,9 +384,9 @@ class LoopbackSSHServer:
                 return candidate
         return "/bin/sh"
 
-    def _env(self, st: _ChannelState, shell: str, peer: tuple) -> dict[str, str]:
+    def _env(self, st: _ChannelState, shell: str, peer: tuple, home: str) -> dict[str, str]:
         env = {
-            "HOME": self._home,
+            "HOME": home,
             "USER": self._user,
             "LOGNAME": self._user,
             "SHELL": shell,
@@ -400,19 +404,32 @@ class LoopbackSSHServer:
             pass
         return env
 
-    def _spawn(self, channel: paramiko.Channel, st: _ChannelState, command: str | None) -> Child:
+    def _spawn(self, channel: paramiko.Channel, st: _ChannelState, command: str | None,
+               user: str | None = None) -> Child:
         shell = self._shell_path()
         try:
             peer = channel.get_transport().getpeername()
         except Exception:  # noqa: BLE001
             peer = ()
-        env = self._env(st, shell, peer)
+        root = None
+        if user and self._files is not None:
+            try:
+                root = self._files.for_user(user)
+            except (OSError, RuntimeError) as exc:
+                log.info("demo ssh: no files for %s: %s", user, exc)
+        home = os.path.join(root.real, root.home.lstrip("/")) if root is not None else self._home
+        env = self._env(st, shell, peer, home)
         argv0 = "-" + os.path.basename(shell)  # a login shell, as sshd starts it
         args = [argv0] if command is None else [os.path.basename(shell), "-c", command]
+        if command is None and root is not None and os.path.basename(shell) == "bash":
+            rc = root.real.rstrip("/") + ".bashrc"  # beside the folder SFTP serves, not in it
+            with open(rc, "w", encoding="utf-8") as f:
+                f.write(shell_rc(root.real, root.home, user))
+            args = ["bash", "--rcfile", rc, "-i"]
         if st.term is not None:
-            child = spawn_pty(shell, args, env, self._home, st.size)
+            child = spawn_pty(shell, args, env, home, st.size)
         else:
-            child = spawn_pipes(shell, args, env, self._home)
+            child = spawn_pipes(shell, args, env, home)
         with self._lock:  # before the pumps start: a program that ends at once must leave the set
             self._children.add(child)
         start_pumps(channel, child, on_end=self._forget)
@@ -422,3 +439,22 @@ class LoopbackSSHServer:
         """The program has ended: ``stop()`` no longer needs to hang it up."""
         with self._lock:
             self._children.discard(child)
+
+
+def shell_rc(real_root: str, home: str, user: str) -> str:
+    """The demo shell's rc file: paths shown and taken as SFTP shows them (the folder ``real_root``
+    as "/"), the prompt ``user@demo:/home/user/data$``, and the folder reported after every command
+    (OSC 7, ``file://demo/path`` percent-encoded), as a shell set up for it on an instance does."""
+    import shlex
+
+    return f"""# gridclient demo: this login's files are the folder SFTP serves as "/"
+__gc_root={shlex.quote(real_root.rstrip("/"))}
+export HOME="$__gc_root"{shlex.quote(home)}
+__gc_shown() {{ case "$PWD/" in "$__gc_root"/*) local p="${{PWD#"$__gc_root"}}"; printf '%s' "${{p:-/}}";; *) printf '%s' "$PWD";; esac; }}
+cd() {{ [ "$1" = "--" ] && shift; case "$1" in /*) builtin cd -- "$__gc_root$1";; "") builtin cd -- "$HOME";; *) builtin cd "$@";; esac; }}
+pwd() {{ __gc_shown; echo; }}
+__gc_osc7() {{ local p; p=$(__gc_shown); p=${{p//%/%25}}; p=${{p// /%20}}; printf '\\033]7;file://demo%s\\033\\\\' "$p"; }}
+PROMPT_COMMAND=__gc_osc7
+PS1={shlex.quote(user)}'@demo:$(__gc_shown)\$ '
+builtin cd -- "$HOME"
+"""

@@ -291,8 +291,11 @@ def test_demo_key_logs_in_and_exec_returns_output(demo_sandbox, demo_pkey):
         assert (out, err, status) == ("out\n", "err\n", 3)
         out, _, status = _exec(client, "tr a-z A-Z", stdin=b"piped input\n")
         assert (out, status) == ("PIPED INPUT\n", 0)
-        out, _, _ = _exec(client, "pwd")
-        assert os.path.realpath(out.strip()) == os.path.realpath(os.path.expanduser("~"))
+        out, _, _ = _exec(client, "pwd")  # in the login's home, in the files SFTP serves for it
+        home = os.path.join(demo_sandbox._ssh.files("ubuntu").real, "home", "ubuntu")
+        assert os.path.realpath(out.strip()) == os.path.realpath(home)
+        out, _, _ = _exec(client, "echo $HOME")
+        assert os.path.realpath(out.strip()) == os.path.realpath(home)
     finally:
         client.close()
 
