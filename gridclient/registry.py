@@ -5,6 +5,9 @@ names a :class:`ProviderManifest`: plain data, with code referred to as ``"modul
 imported on first use (napari/npe2's idea), so start-up imports neither boto3 nor paramiko.
 A provider that fails to load is recorded with its error and start-up goes on.
 Contributions are checked when they register, not when they are first called (pluggy's idea).
+
+Over 500 lines for a reason: the vocabulary of contributions and the checks made when they
+register are read together, one beside the other.
 """
 
 from __future__ import annotations
@@ -177,6 +180,9 @@ class Action:
     # once the action is done, the core follows the elements' state until it is stable (Start: pending
     # → running) through the StateSource of their kind, and the rows showing them follow it
     follows_state: bool = False
+    # its command on the command line, "group command" ("vm stop"); every action is also reached
+    # without one, by id (``gridclient action run``)
+    cli: str = ""
 
     def applies_to(self, elements: list[Any]) -> bool:
         if not elements:
@@ -237,6 +243,32 @@ class StateSource:
 
 
 @dataclass(frozen=True)
+class ListingCommand:
+    """A listing on the command line, "group command" (``vm list``), for one VO type: the children
+    of the node reached from the category ``path[0]`` through a child of each next kind of ``path``
+    (``("aws.services", "aws.keypairs")``: Services, then its Key pairs), listed by the tree's own
+    loaders (so the info cache the tree shows is refreshed too). ``kinds``: the kinds of rows shown
+    (others — headings, info rows — are left out); empty: every row. Elements of these kinds named
+    by id on the command line are looked for here when their kind has no state source.
+
+    ``target`` names ``(token, text) -> Element``: the node to list instead, named by the command's
+    optional argument (``s3 ls s3://bucket/prefix``); ``argument`` is its name in the help."""
+
+    words: str
+    vo_type: str
+    path: tuple[str, ...]
+    kinds: frozenset[str] = frozenset()
+    help: str = ""
+    target: str | None = None
+    argument: str = ""
+
+
+#: the command line's own first words: no provider's command begins with one of them
+CLI_CORE_WORDS = frozenset({"vo", "project", "action", "help"})
+_CLI_WORDS = re.compile(r"[a-z][a-z0-9-]* [a-z][a-z0-9-]*")
+
+
+@dataclass(frozen=True)
 class Sandbox:
     """A local stand-in cloud that ``gridclient --demo`` starts: never an account of the person's.
 
@@ -261,6 +293,7 @@ class ProviderManifest:
     storage_schemes: tuple[StorageScheme, ...] = ()
     sandboxes: tuple[Sandbox, ...] = ()
     state_sources: tuple[StateSource, ...] = ()
+    listing_commands: tuple[ListingCommand, ...] = ()
 
 
 @dataclass
@@ -289,6 +322,8 @@ class ExtensionRegistry:
     sandboxes: dict[str, Sandbox] = field(default_factory=dict)
     # (VO type, element kind) → where the state of elements of that kind is polled
     state_sources: dict[tuple[str, str], StateSource] = field(default_factory=dict)
+    # (words, VO type) → a listing the command line offers (``vm list`` for AWS VOs)
+    listing_commands: dict[tuple[str, str], ListingCommand] = field(default_factory=dict)
     # merged tree contributions: categories per VO type in registration order; a loader per
     # (VO type, kind), with the provider that gave it (for the conflict message)
     _categories: dict[str, list[Category]] = field(default_factory=dict)
@@ -344,6 +379,8 @@ class ExtensionRegistry:
         for source in manifest.state_sources:
             for kind in source.kinds:
                 self.state_sources[(source.vo_type, kind)] = source
+        for lc in manifest.listing_commands:
+            self.listing_commands[(lc.words, lc.vo_type)] = lc
         self.providers.append(ProviderRecord(entry_point or manifest.id, manifest))
 
     def _check(self, m: ProviderManifest) -> None:
@@ -419,6 +456,8 @@ class ExtensionRegistry:
             ref_ok(a.handler, f"action {a.id} handler")
             fields_ok(a.fields, f"action {a.id}")
 
+        self._check_cli(m, fail, ref_ok)
+
         unique([s.scheme for s in m.storage_schemes], "storage scheme")
         for s in m.storage_schemes:
             if s.scheme in self.storage_schemes:
@@ -443,6 +482,38 @@ class ExtensionRegistry:
             if s.id in self.sandboxes:
                 fail(f"sandbox {s.id!r} already registered")
             ref_ok(s.factory, f"sandbox {s.id} factory")
+
+    def _check_cli(self, m: ProviderManifest, fail: Callable[[str], None],
+                   ref_ok: Callable[[str | None, str], None]) -> None:
+        """Command words: two lower-case words, not beginning with the core's own; an action's
+        taken by no other action and no listing; a listing's once per VO type."""
+        def words_ok(words: str, owner: str) -> None:
+            if not _CLI_WORDS.fullmatch(words):
+                fail(f"{owner}: command {words!r} is not two lower-case words (“vm stop”)")
+            if words.split()[0] in CLI_CORE_WORDS:
+                fail(f"{owner}: command {words!r} begins with a word of the core's own commands")
+
+        listed = {w for w, _ in self.listing_commands} | {lc.words for lc in m.listing_commands}
+        taken = {a.cli: a.id for a in self.actions.values() if a.cli}
+        for a in m.actions:
+            if not a.cli:
+                continue
+            words_ok(a.cli, f"action {a.id}")
+            if a.cli in taken or a.cli in listed:
+                fail(f"action {a.id}: command {a.cli!r} is taken by {taken.get(a.cli, 'a listing')}")
+            taken[a.cli] = a.id
+        seen: set[tuple[str, str]] = set()
+        for lc in m.listing_commands:
+            owner = f"listing {lc.words!r}"
+            words_ok(lc.words, owner)
+            key = (lc.words, lc.vo_type)
+            if key in seen or key in self.listing_commands:
+                fail(f"{owner} of VO type {lc.vo_type!r} is declared twice")
+            seen.add(key)
+            if not lc.path:
+                fail(f"{owner} names no path from a category")
+            if lc.target is not None:
+                ref_ok(lc.target, f"{owner} target")
 
     def _storage_actions(self) -> None:
         """The core's storage actions, for the kinds of every storage scheme registered so far."""
@@ -514,3 +585,4 @@ class ExtensionRegistry:
                 yield s.factory
             for src in m.state_sources:
                 yield src.loader
+            yield from (lc.target for lc in m.listing_commands if lc.target)

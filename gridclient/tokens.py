@@ -38,6 +38,9 @@ class AuthTokens:
         self.secrets = secrets
         self.paths = paths
         self.storage_for: Any = None  # () -> the workbench's Storage, set by the Workbench
+        #: where the front end changes a VO's settings, said after a SettingsFix ("{vo}": its name);
+        #: the window's menus by default, a command for the command line
+        self.settings_place = SETTINGS_PLACE
         self._tokens: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -107,9 +110,12 @@ class AuthTokens:
         return resolve(vt.connection_test)(self.make(vo, secrets))
 
     def explain(self, vo: VirtualOrganization | None, exc: BaseException,
-                settings_place: str = SETTINGS_PLACE) -> str:
+                settings_place: str | None = None) -> str:
         """``exc`` as a sentence for the person, by the VO type's ``explain_error``; where the
-        remedy is in the VO's settings, ``settings_place`` says where to change them."""
+        remedy is in the VO's settings, ``settings_place`` (else :attr:`settings_place`) says where
+        to change them."""
+        if settings_place is None:
+            settings_place = self.settings_place.replace("{vo}", vo.name if vo is not None else "NAME")
         if isinstance(exc, (SecretUnavailable, UnknownVOType)):
             return str(exc)  # ours, already in words
         if vo is not None:

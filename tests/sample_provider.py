@@ -13,8 +13,8 @@ import threading
 from gridclient.actions import ActionResult, ElementGone
 from gridclient.elements import Element
 from gridclient.interaction import Field
-from gridclient.registry import (COMMAND_DELETE, GROUP_EDIT, GROUP_LIFECYCLE, Action, Category, NodeContributor,
-                                 ProviderManifest, StateSource, VOType)
+from gridclient.registry import (COMMAND_DELETE, GROUP_EDIT, GROUP_LIFECYCLE, Action, Category, ListingCommand,
+                                 NodeContributor, ProviderManifest, StateSource, VOType)
 
 CALLS: list[str] = []
 #: the sample cloud: thing id → state ("on" / "off"); reset by tests with :func:`reset`
@@ -158,17 +158,20 @@ manifest = ProviderManifest(
                                        {"sample.things": "tests.sample_provider:load_things"}),),
     # "on" and "off" last; "cooling" (Cool down) is followed until it is one of them
     state_sources=(StateSource("sample", THING, "tests.sample_provider:thing_states", frozenset({"on", "off"})),),
+    # on the command line: `gridclient thing list`, beside its actions' `thing switch-off`, `thing rename`
+    listing_commands=(ListingCommand("thing list", "sample", ("sample.things",), THING, "The sample's things."),),
     actions=(
         Action("sample.poke", "Poke", "tests.sample_provider:poke", THING, selection="+",
                states=frozenset({"on"}), refreshes=""),
         Action("sample.switch_off", "Switch off", "tests.sample_provider:switch_off", THING, selection="+",
-               states=frozenset({"on"}), confirm="Switch off {labels}?", group=GROUP_LIFECYCLE),
+               states=frozenset({"on"}), confirm="Switch off {labels}?", group=GROUP_LIFECYCLE,
+               cli="thing switch-off"),
         Action("sample.cool_down", "Cool down", "tests.sample_provider:cool_down", THING, selection="+",
                states=frozenset({"on"}), group=GROUP_LIFECYCLE, refreshes="", follows_state=True),
         Action("sample.remove", "Remove", "tests.sample_provider:remove", THING, selection="+",
                confirm="Remove {count} things?", command=COMMAND_DELETE, group=GROUP_LIFECYCLE),
         Action("sample.rename", "Rename…", "tests.sample_provider:rename", THING, group=GROUP_EDIT,
-               fields=(Field("name", "New name", required=True),)),
+               fields=(Field("name", "New name", required=True),), cli="thing rename"),
         Action("sample.fail", "Fail", "tests.sample_provider:fail", THING),
         Action("sample.wait", "Wait", "tests.sample_provider:wait", THING),
         Action("sample.console", "Console", "tests.sample_provider:console", THING, refreshes=""),

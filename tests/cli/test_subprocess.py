@@ -1,0 +1,60 @@
+"""`gridclient` as a real process, as a person's shell runs it: PySide6 blocked (a command never
+needs Qt), the secret piped on standard input into the encrypted file keyring the window uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.qt_free import BLOCK_QT, ROOT
+
+SECRET = "s3cr3t-piped-not-typed"
+RUN = BLOCK_QT + """
+import atexit
+atexit.register(lambda: sys.stderr.write("PySide6 was imported\\n") if "PySide6" in sys.modules else None)
+from gridclient.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def gridclient(workspace, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "GRIDCLIENT_MASTER_PASSWORD": "master-pw-for-the-test",
+           # no OS keyring: the encrypted file keyring in the workspace, never the developer's own
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    argv = [sys.executable, "-c", RUN, "--workspace", str(workspace), *args]
+    assert SECRET not in " ".join(argv)
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_commands_run_without_qt_and_keep_the_secret_off_argv_and_files(tmp_path, moto, boto):
+    ws = tmp_path / "ws"
+    ec2 = boto("ec2")
+    made = ec2.run_instances(ImageId=ec2.describe_images()["Images"][0]["ImageId"], MinCount=1, MaxCount=1)
+    iid = made["Instances"][0]["InstanceId"]
+    added = gridclient(ws, "vo", "add", "Lab", "--type", "aws", "--endpoint-url", moto, "--access-key-id",
+                       "AKIDTEST", "--secret-stdin", stdin=SECRET + "\n")
+    assert added.returncode == 0, added.stderr
+    assert "encrypted file keyring" in added.stdout
+    listed = gridclient(ws, "vm", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [r["id"] for r in json.loads(listed.stdout)] == [iid]
+    refused = gridclient(ws, "vm", "stop", iid)  # standard input is a pipe, not a terminal
+    assert refused.returncode == 4 and refused.stderr.count("\n") == 1
+    assert ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"] == "running"
+    for ran in (added, listed, refused):
+        assert "PySide6" not in ran.stderr and "Traceback" not in ran.stderr
+    assert (ws / "data" / "secrets.cfg").exists()
+    for path in ws.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_no_command_still_parses_as_the_gui_did():
+    from gridclient.cli import parser, wants_gui
+
+    assert wants_gui([]) and wants_gui(["--demo"]) and wants_gui(["--workspace", "/tmp/x", "--log-level", "INFO"])
+    assert not wants_gui(["vm", "list"]) and not wants_gui(["--workspace", "/tmp/x", "vo", "list"])
+    assert not wants_gui(["--help"])
+    assert parser().parse_args(["--demo", "--workspace", "W"]).workspace == "W"
