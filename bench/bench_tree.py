@@ -1,6 +1,9 @@
 """Project-tree benchmark (a script, not a test): start-up and a 10,000-object S3 folder.
 
-    python bench/bench_tree.py [--objects 10000] [--repeat 3]
+    python bench/bench_tree.py [--objects 10000] [--repeat 3] [--endpoint URL]
+
+(``--endpoint``: a server already seeded by an earlier run — seeding 100,000 objects takes ~8 min
+on two cores — e.g. a ``python -m moto.server -p PORT`` left running and seeded with ``seed()``.)
 
 Every figure is compared with a baseline measured in the same run, each measured ``--repeat``
 times (medians are printed; these machines are noisy), with Qt offscreen:
@@ -23,7 +26,7 @@ times (medians are printed; these machines are noisy), with Qt offscreen:
 4. RSS before the listing and peak RSS with N rows (psutil every tick + /proc VmHWM), in a
    fresh process.
 
-Exits 0 whatever the figures (a report, not a gate); the moto server is always stopped.
+Exits 0 whatever the figures (a report, not a gate); the moto server it started is always stopped.
 """
 
 from __future__ import annotations
@@ -231,10 +234,15 @@ class Session:
 
 
 def _rows(model, index) -> int:
-    """Element rows under index (the Loading… row not counted)."""
-    from ui.project_model import ELEMENT
+    """Element rows under index (the Loading… row not counted). Counted at every insert until the
+    rows wanted are in, so without a Python loop over them: the "cache warm" run counted its
+    100,000 rows that way at each insert, on the GUI thread, and measured that as stalls."""
+    from ui.project_model import SPECIAL
 
-    return sum(1 for c in model.node(index).children if c.kind == ELEMENT)
+    children = model.node(index).children
+    # a Loading…, (empty) or error row is a node's first or last row
+    ends = {id(c): c for c in list(children[:1]) + list(children[-1:])}
+    return len(children) - sum(1 for c in ends.values() if c.kind in SPECIAL)
 
 
 def _child(model, parent, label: str):
@@ -518,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--objects", type=int, default=10000, help="objects in the folder (10000)")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions of each measurement (3)")
+    ap.add_argument("--endpoint", metavar="URL",
+                    help="an S3 endpoint already seeded with --objects objects by an earlier run (a "
+                         "long-lived `python -m moto.server`): neither started nor seeded nor stopped here")
     ap.add_argument("--skip-startup", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--rss-child", metavar="ENDPOINT", help=argparse.SUPPRESS)
     ap.add_argument("--ours-child", metavar="ENDPOINT", help=argparse.SUPPRESS)
@@ -580,23 +591,32 @@ def main(argv: list[str] | None = None) -> int:
                                "FAIL" if heavy else "PASS"))
 
         # 2. the S3 folder --------------------------------------------------------------------
-        moto = MotoProcess(tmp / "moto.log")
-        moto.wait_ready()
-        took = seed(moto.url, n)
-        print(f"\n[seed] moto server (own process, pid {moto.proc.pid}) at {moto.url}: "
-              f"{n} objects under s3://{BUCKET}/{PREFIX} in {took:.1f} s", flush=True)
+        if args.endpoint:
+            url = args.endpoint.rstrip("/")
+            found = raw_listing(url)["count"]
+            print(f"\n[seed] an already seeded server at {url}: {found} keys under s3://{BUCKET}/{PREFIX}",
+                  flush=True)
+            if found != n:
+                raise RuntimeError(f"the server holds {found} objects under {PREFIX}, not --objects {n}")
+        else:
+            moto = MotoProcess(tmp / "moto.log")
+            moto.wait_ready()
+            url = moto.url
+            took = seed(url, n)
+            print(f"\n[seed] moto server (own process, pid {moto.proc.pid}) at {url}: "
+                  f"{n} objects under s3://{BUCKET}/{PREFIX} in {took:.1f} s", flush=True)
+            raw_listing(url)  # warm-up: moto's and botocore's first-call costs, not counted
 
         from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841
-        raw_listing(moto.url)  # warm-up: moto's and botocore's first-call costs, not counted
-        ours_in_child(moto.url, n_first, view=False, warm=False)
+        ours_in_child(url, n_first, view=False, warm=False)
 
         raw, model_only, with_view = [], [], []
         for i in range(reps):  # interleaved; each "ours" in a fresh process, as the app runs it
-            raw.append(raw_listing(moto.url))
-            model_only.append(ours_in_child(moto.url, n_first, view=False, warm=True))
-            with_view.append(ours_in_child(moto.url, n_first, view=True, warm=False))
+            raw.append(raw_listing(url))
+            model_only.append(ours_in_child(url, n_first, view=False, warm=True))
+            with_view.append(ours_in_child(url, n_first, view=True, warm=False))
             print(f"[listing {i + 1}/{reps}] raw first {raw[-1]['first'] * 1000:.0f} ms, all "
                   f"{raw[-1]['all'] * 1000:.0f} ms ({raw[-1]['count']} keys) | model first "
                   f"{model_only[-1]['first'] * 1000:.0f} ms, all {model_only[-1]['all'] * 1000:.0f} ms "
@@ -633,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
         mem = []
         for _ in range(reps):
             proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--objects", str(n),
-                                   "--rss-child", moto.url], capture_output=True, text=True, timeout=600)
+                                   "--rss-child", url], capture_output=True, text=True, timeout=600)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("{")), None)
             if proc.returncode != 0 or line is None:
                 raise RuntimeError(f"RSS child failed:\n{proc.stderr[-3000:]}")

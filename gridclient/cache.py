@@ -87,7 +87,7 @@ class InfoCache:
             for text in pages:
                 # one short json.loads per line: the GIL changes hands between them, whereas one
                 # call over 10,000 rows holds it for ~50 ms and stalls the GUI thread
-                page = [Element.from_dict(json.loads(line)) for line in text.splitlines() if line]
+                page = [Element.restore(json.loads(line)) for line in text.splitlines() if line]
                 out.extend(page)
                 # they will be rows: frozen as they come, or a full collection walks 100,000 of
                 # them while the GUI waits for the GIL (gridclient.heap)
@@ -98,11 +98,13 @@ class InfoCache:
 
     @staticmethod
     def encode(children: list[Element]) -> str:
-        """Children as stored: JSON lines, one element each (json.dumps escapes newlines in strings).
+        """Children as stored: JSON lines, one element each (json.dumps escapes newlines in strings),
+        as :meth:`Element.stored` gives it — a packed row (an S3 object) as its few values, made
+        into the same class again when read.
 
         One short json.dumps per element, as in get(): the GIL changes hands between them.
         """
-        return "\n".join(json.dumps(c.to_dict(), default=str) for c in children)
+        return "\n".join(json.dumps(c.stored(), default=str) for c in children)
 
     def writer(self, scope: str, node: str) -> "ListingWriter":
         """Store a listing page by page: ``add(page)`` as pages come, ``commit()`` when complete."""

@@ -16,9 +16,10 @@ full collection several times per 10,000-row listing (25–50 ms each, seen as G
 bench/bench_tree.py); with it, about once. Garbage cycles wait a little longer to be freed.
 
 :func:`rows_added` does the same for the rows of a big listing: every 20,000 rows put into the
-tree (or read from the info cache to be shown), what is tracked then is frozen too. A folder of 100,000 objects is ~500,000 tracked objects
-(elements, their dicts, nodes) that live as long as the folder is shown, and one full collection
-over them took 60–90 ms of the GUI's time. The tree breaks its own reference cycles when rows
+tree (or read from the info cache to be shown), what is tracked then is frozen too. A folder of
+100,000 objects was ~500,000 tracked objects (elements, their dicts, nodes) that live as long as
+the folder is shown, and one full collection over them took 60–90 ms of the GUI's time; with the
+objects' rows packed (:class:`gridclient.elements.PackedElement`: no dicts) it is ~200,000. The tree breaks its own reference cycles when rows
 go (a node's children are let go), so frozen rows are freed by their reference counts; what a
 freeze can keep is cyclic garbage that happened to exist at that moment.
 """

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from operator import attrgetter
 from typing import Callable
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QThreadPool, QTimer, Signal, Slot
@@ -42,17 +43,27 @@ from gridclient.storage.manifest import LOCAL
 from gridclient.workbench import Workbench
 from gridclient.workspace import GridProject
 from ui.project_rows import (CATEGORY, ELEMENT, EMPTY, ERROR, LOADING, PROJECT, SPECIAL, Changes, LoadTicket, Node,
-                             NodeRole, Rows, empty_row, error_row, load_rows, loading_row)
+                             NODE_COLUMN, NodeRole, Rows, empty_row, error_row, load_rows, loading_row)
 from ui.worker import Worker
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CATEGORY", "ELEMENT", "EMPTY", "ERROR", "LOADING", "PROJECT", "SPECIAL", "Node", "ProjectModel"]
 
+_KIND = attrgetter("kind")
+
 #: rows put into the model per event-loop turn when a listing arrives (a page of 1,000, or the
 #: cache's whole listing at once): ~6 ms of the GUI thread's time, and the view lays the folder
-#: out again once per turn
-CHUNK = 500
+#: out again once per turn. Fewer while each row takes longer than BUDGET_MS / CHUNK (a worker
+#: parsing the next page takes the GIL half the time: a batch of 500 took 20–50 ms), at least
+#: CHUNK_MIN: a batch stays within ~BUDGET_MS
+CHUNK, CHUNK_MIN, BUDGET_MS = 500, 100, 8.0
+#: when other work ran between two batches for LAG_MS or more beyond the wait asked for — a view
+#: laying out again the folder the batch went into: ~5 ms at 10,000 rows, 25–50 ms at 100,000 —
+#: the next batch waits PAUSE_MS, so that it and the relayout it causes do not follow the last
+#: relayout at once, in one turn of the event loop (timers and input go between them). With no
+#: view showing the rows, the batches follow each other without a wait.
+PAUSE_MS, LAG_MS = 5, 3
 
 
 class ProjectModel(QStandardItemModel):
@@ -81,6 +92,9 @@ class ProjectModel(QStandardItemModel):
         self._drain.setSingleShot(True)
         self._drain.setInterval(0)
         self._drain.timeout.connect(self._drain_queued)
+        self._pause = 0  # ms before the next batch (PAUSE_MS while a view relayouts between batches)
+        self._row_cost = BUDGET_MS / 1000 / CHUNK  # seconds a row of the last batches took to go in
+        self._drained_at = 0.0
         self._insert(self.root, [self._project_node(p) for p in workbench.workspace.projects.values()])
         #: the rows after the projects: "Local files" (this computer's folders, the core's ``file``
         #: scheme), "SSH connections" (hosts of their own, ``sftp``) — the LOCAL VO type's categories
@@ -174,8 +188,8 @@ class ProjectModel(QStandardItemModel):
     def node(self, index: QModelIndex | QPersistentModelIndex) -> Node:
         if not index.isValid():
             return self.root
-        if index.column() != 0:
-            index = index.siblingAtColumn(0)
+        if index.column() != NODE_COLUMN:
+            index = index.siblingAtColumn(NODE_COLUMN)
         return self.data(index, NodeRole)
 
     def tooltip(self, index: QModelIndex) -> str:
@@ -320,28 +334,45 @@ class ProjectModel(QStandardItemModel):
             return
         if not n.children or n.children[0].kind == LOADING:
             self._drop_special_rows(n)
-        self._insert(n, rows[:CHUNK])
-        rows_added(min(len(rows), CHUNK))
-        if len(rows) > CHUNK:
+        size = self._batch_size()
+        self._insert_batch(n, rows[:size])
+        if len(rows) > size:
             # a big listing at once (the cache answering for a 10,000-object folder): the rest
             # goes in over the next event-loop turns, so the window stays responsive meanwhile
-            n.queued = rows[CHUNK:]
+            n.queued = rows[size:]
             self._queued.append(n)
-            self._drain.start()
+            self._drain_later()
         self._changed(n)  # Details counts the rows coming in
 
+    def _batch_size(self) -> int:
+        return max(CHUNK_MIN, min(CHUNK, int(BUDGET_MS / 1000 / self._row_cost)))
+
+    def _insert_batch(self, n: Node, batch: list[Node]) -> None:
+        """Rows of a listing go in; what each took is remembered, for the size of the next batch."""
+        started = time.perf_counter()
+        self._insert(n, batch)
+        took = (time.perf_counter() - started) / len(batch)
+        self._row_cost = (self._row_cost + took) / 2
+        rows_added(len(batch))
+
+    def _drain_later(self) -> None:
+        self._drained_at = time.monotonic()
+        self._drain.start(self._pause)
+
     def _drain_queued(self) -> None:
+        lag = (time.monotonic() - self._drained_at) * 1000 - self._drain.interval()
+        self._pause = PAUSE_MS if lag >= LAG_MS else 0
         queued, self._queued = self._queued, []
         for n in queued:
             if n.alive and n.queued:
-                batch, n.queued = n.queued[:CHUNK], n.queued[CHUNK:]
-                self._insert(n, batch)
-                rows_added(len(batch))
+                size = self._batch_size()
+                batch, n.queued = n.queued[:size], n.queued[size:]
+                self._insert_batch(n, batch)
                 self._changed(n)
                 if n.queued:
                     self._queued.append(n)
         if self._queued:
-            self._drain.start()
+            self._drain_later()
 
     def _flush_queued(self, n: Node) -> None:
         """Everything queued for n goes in now: a later event (replace, finish) builds on it."""
@@ -468,19 +499,26 @@ class ProjectModel(QStandardItemModel):
 
     def _drop_special_rows(self, node: Node, errors: bool = True, keep_loading: bool = False) -> None:
         kinds = {ERROR, EMPTY} if keep_loading else (SPECIAL if errors else {LOADING, EMPTY})
+        if kinds.isdisjoint(map(_KIND, node.children)):
+            return  # the usual case, looked at in C: a Python call per row was ~25 ms for 100,000 rows
         self._remove_where(node, lambda c: c.kind in kinds)
 
     def _apply(self, node: Node, changes: Changes) -> None:
         """Make node's rows equal the live listing, keeping the Node (so expansion and selection) of
         every key that stays; the rows shown are what the worker compared with (ticket.shown)."""
         self._drop_special_rows(node, errors=True)
+        ids = changes.ids  # a row's id is looked at first: its key is text made when asked
+
+        def named(c: Node, keys) -> bool:
+            return c.element is not None and (ids is None or c.element.id in ids) and c.key in keys
+
         if changes.removed:
-            self._remove_where(node, lambda c: c.key in changes.removed)
+            self._remove_where(node, lambda c: named(c, changes.removed))
         if changes.changed:
             for row, child in enumerate(node.children):
-                new = changes.changed.get(child.key)
-                if new is None:
+                if not named(child, changes.changed):
                     continue
+                new = changes.changed[child.key]
                 was_expandable = child.expandable
                 child.set_element(new)
                 child.row_hint = row  # found at once by _write
@@ -495,10 +533,11 @@ class ProjectModel(QStandardItemModel):
             return
         from bisect import bisect_right
 
-        last = len(changes.order)
-        places = [changes.order.get(c.key, last) for c in node.children]
+        order = changes.order
+        last = len(order)
+        places = [order.get(c.element.id, last) if c.element is not None else last for c in node.children]
         for new in changes.added:  # each after the shown rows the listing has before it
-            place = changes.order.get(new.key, last)
+            place = order.get(new.element.id, last)
             at = bisect_right(places, place)
             places.insert(at, place)
             self._insert(node, [new], at=at)

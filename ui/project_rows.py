@@ -3,7 +3,7 @@ listing makes of them before the model sees it.
 
 The rows live in a QStandardItemModel, text and icon included, so a view lays out and paints
 them without calling Python (see :mod:`ui.project_model`). Python keeps a Node per row — its
-Element, load state and children — under :data:`NodeRole` of the row's first cell; the model
+Element, load state and children — under :data:`NodeRole` of the row's Details cell; the model
 writes the cells' data (:meth:`Node.cells`) when a row goes in or changes. The items are made by
 Qt itself (``setItemData`` on inserted rows), never as Python objects: a QStandardItem made in
 Python keeps a wrapper alive for as long as it is in the model, ~400 bytes a cell, which was half
@@ -42,9 +42,12 @@ _GREY, _RED = QBrush(QColor("#777777")), QBrush(QColor("#c62828"))
 _ITALIC = QFont()
 _ITALIC.setItalic(True)
 
-#: column 0's cell holds the row's Node under this role (no Python attribute: every object a row
-#: keeps alive is walked by each full garbage collection)
+#: column 1's cell (Details) holds the row's Node under this role (no Python attribute: every
+#: object a row keeps alive is walked by each full garbage collection). Not column 0's: a cell's
+#: roles are a list Qt grows 1, 2, 4, so a third role beside the name's text and icon took ~110
+#: bytes a row more than a second one beside the details' text
 NodeRole = Qt.ItemDataRole.UserRole + 3
+NODE_COLUMN = 1
 _NODE = int(NodeRole)
 _NO_CHILDREN: tuple = ()
 
@@ -128,7 +131,10 @@ class Node:
     @property
     def storage(self) -> bool:
         el = self.element
-        return self.kind == ELEMENT and el is not None and bool(el.ref) and "uri" in el.ref
+        if self.kind != ELEMENT or el is None:
+            return False
+        ref = el.ref  # made when read, for a packed row: once
+        return bool(ref) and "uri" in ref
 
     def detail_text(self) -> str:
         detail = self.element.detail
@@ -147,9 +153,8 @@ class Node:
         """The data of the row's two cells (name, details), for ``setItemData`` (GUI thread);
         ``fresh``: for cells that hold nothing yet, so nothing needs clearing."""
         el = self.element
-        name = {DISPLAY: shown_text(el.label),
-                DECORATION: row_icon(el.icon or ("folder" if self.expandable else "file")), _NODE: self}
-        detail = {DISPLAY: self.detail_text()}
+        name = {DISPLAY: shown_text(el.label), DECORATION: row_icon(el.icon or ("folder" if self.expandable else "file"))}
+        detail = {DISPLAY: self.detail_text(), _NODE: self}
         if not self.storage:
             name[FLAGS] = detail[FLAGS] = _ROW_FLAGS  # storage rows keep the default: draggable
         if self.kind in SPECIAL or el.kind == "info":
@@ -202,20 +207,26 @@ class Rows:
 class Changes:
     """How a live listing differs from the rows shown: found on the worker, applied on the GUI."""
 
-    __slots__ = ("removed", "changed", "added", "order")
+    __slots__ = ("removed", "changed", "added", "order", "ids")
 
     def __init__(self, removed: set[str], changed: dict[str, Element], added: list[Node],
-                 order: dict[str, int] | None = None):
+                 order: dict[str, int] | None = None, ids: set[str] | None = None):
         self.removed = removed
         self.changed = changed
         self.added = added
-        #: each key's place in the live listing, so a few new rows go where the listing has them
-        #: (a file uploaded into a folder shows among its neighbours, as in a file manager)
+        #: each id's place in the live listing, so a few new rows go where the listing has them
+        #: (a file uploaded into a folder shows among its neighbours, as in a file manager); by id,
+        #: not key, so the GUI thread makes no key text for each of 100,000 rows shown
         self.order = order or {}
+        #: the ids of the removed and changed rows (None: not known), so the GUI thread looks
+        #: for those rows by id first — a key is text made when asked, ~0.3 µs a row
+        self.ids = ids
 
 
 Prepared = Union[Rows, Changes, Failed]
 
+
+_NOTHING: dict = {}
 
 #: new rows of a refresh put in their listing's place one by one up to this many; more are
 #: appended at once (an insert each would make the view lay out the folder again each time)
@@ -230,22 +241,34 @@ def prepare(ticket: LoadTicket, event: ListingEvent) -> Prepared:
     if isinstance(event, Page):
         return Rows(build_rows(ticket.node, event.children), False)
     if isinstance(event, Replace):
-        shown = {e.key: e for e in ticket.shown or ()}
-        fresh: set[str] = set()
+        # by kind, then id: no key text is made for each row (for 100,000 rows that was ~20 MB
+        # and most of the comparison's time, with the GIL held)
+        shown: dict[str, dict[str, Element]] = {}
+        for e in ticket.shown or ():
+            by_id = shown.get(e.kind)
+            if by_id is None:
+                by_id = shown[e.kind] = {}
+            by_id[e.id] = e
+        listed: dict[str, set[str]] = {}
         changed: dict[str, Element] = {}
         added: list[Element] = []
         for e in event.children:
-            key = e.key
-            if key in fresh:
+            kind, id_ = e.kind, e.id
+            ids = listed.get(kind)
+            if ids is None:
+                ids = listed[kind] = set()
+            elif id_ in ids:
                 continue  # a listing that repeats a key: the first one counts
-            fresh.add(key)
-            old = shown.get(key)
+            ids.add(id_)
+            old = shown.get(kind, _NOTHING).get(id_)
             if old is None:
                 added.append(e)
             elif old != e:
-                changed[key] = e
-        order = {e.key: i for i, e in enumerate(event.children)} if 0 < len(added) <= PLACED_AT_MOST else None
-        return Changes({k for k in shown if k not in fresh}, changed, build_rows(ticket.node, added), order)
+                changed[e.key] = e
+        gone = [e for kind, by_id in shown.items() for id_, e in by_id.items() if id_ not in listed.get(kind, ())]
+        order = {e.id: i for i, e in enumerate(event.children)} if 0 < len(added) <= PLACED_AT_MOST else None
+        return Changes({e.key for e in gone}, changed, build_rows(ticket.node, added), order,
+                       {e.id for e in gone} | {e.id for e in changed.values()})
     return event
 
 

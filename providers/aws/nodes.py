@@ -8,14 +8,12 @@ Over 500 lines for a reason: one short loader per kind of node the provider show
 
 from __future__ import annotations
 
-import sys
-
 from datetime import datetime
 from typing import Any, Iterator
 
 from gridclient.elements import Element
-from gridclient.storage.jobs import human_bytes
 from providers.aws import kinds as K
+from providers.aws.s3_rows import object_element
 
 Pages = Iterator[list[Element]]
 
@@ -330,22 +328,10 @@ def load_bucket(token, parent: Element) -> Pages:
                                properties={"Bucket": bucket, "Prefix": p},
                                ref={"bucket": bucket, "prefix": p, "uri": f"s3://{bucket}/{p}"}))
         for obj in page.get("Contents", ()):
-            key = obj["Key"]
-            if key == prefix:  # the folder's own marker object
+            if obj["Key"] == prefix:  # the folder's own marker object
                 continue
-            size = obj.get("Size", 0)
-            modified = obj.get("LastModified")
-            modified = modified.isoformat() if isinstance(modified, datetime) else str(modified or "")
-            # a row of a folder of 100,000: five properties fit Python's smallest dict (the bucket
-            # is in the URI), and the storage class is one of a few words, kept once
-            uri = f"s3://{bucket}/{key}"  # the row's id too: one string for both
-            out.append(Element(
-                K.OBJECT, uri, key[len(prefix):], icon="file",
-                properties={"Key": key, "Size": size, "LastModified": modified, "ETag": obj.get("ETag", ""),
-                            "StorageClass": sys.intern(obj.get("StorageClass", ""))},
-                detail=f"{human_bytes(size)} · {modified[:19].replace('T', ' ')}",
-                ref={"bucket": bucket, "key": key, "uri": uri},
-            ))
+            # a folder may hold 100,000: a packed row, its properties made when shown (s3_rows.py)
+            out.append(object_element(bucket, prefix, obj))
         yield out
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from gridclient.cache import InfoCache
-from gridclient.elements import Element
+from gridclient.elements import Element, PackedElement
 
 
 def test_opened_on_first_use_and_round_trips(tmp_path):
@@ -74,4 +76,53 @@ def test_a_cache_of_the_earlier_single_text_format_is_replaced(tmp_path):
     assert cache.get("vo", "node") is None
     cache.put("vo", "node", [Element("k", "a", "A")])
     assert cache.get("vo", "node")[0][0].id == "a"
+    cache.close()
+
+
+class Note(PackedElement):
+    """A provider's row kept packed: its label, properties and ref made from two values."""
+
+    __slots__ = ("text",)
+    KIND = "sample.note"
+    ICON = "note"
+
+    def __init__(self, id: str, text: str):
+        self._init_base(id)
+        self.text = text
+
+    def packed(self) -> list:
+        return [self.id, self.text]
+
+    @classmethod
+    def unpack(cls, values: list) -> "Note":
+        return cls(*values)
+
+    def make_label(self) -> str:
+        return self.text.upper()
+
+    def make_properties(self) -> dict:
+        return {"Text": self.text}
+
+    def make_ref(self) -> dict:
+        return {"note": self.id}
+
+
+def test_packed_elements_round_trip_and_equal_plain_ones(tmp_path):
+    note = Note("n1", "hello")
+    plain = Element("sample.note", "n1", "HELLO", properties={"Text": "hello"}, icon="note", ref={"note": "n1"})
+    assert note == plain and plain == note and note.to_dict() == plain.to_dict()
+    assert note != Note("n1", "other") and note.detail == ""
+    assert note.stored() == {"kind": "sample.note", "packed": ["n1", "hello"]}
+    cache = InfoCache(tmp_path / "listings.sqlite3")
+    changed = Note("n2", "bye")
+    changed.state = "archived"  # no longer what its values say: kept whole
+    cache.put("vo", "node", [note, plain, changed])
+    got, _ = cache.get("vo", "node")
+    assert [type(e) for e in got] == [Note, Element, Element] and got == [note, plain, changed]
+    assert got[2].state == "archived" and got[2].label == "BYE"
+    # a packed row whose class is not loaded: not understood, so not cached
+    with cache._lock:
+        cache._db.execute("UPDATE listing_page SET children = ?",
+                          (json.dumps({"kind": "sample.unknown", "packed": ["x"]}),))
+    assert cache.get("vo", "node") is None
     cache.close()
