@@ -193,13 +193,27 @@ class ActionRunner:
                 f"{labels_of(run.elements)}: {states}.")))
             return run
         labels = labels_of(run.elements)
+
+        def command(values: dict[str, Any] | None = None) -> str:
+            """The same on the command line ("Copy as command"); "" if it cannot be said."""
+            try:
+                from gridclient.cli.equivalent import command_for
+
+                return command_for(self.wb.registry, action, run.elements, vo, values)
+            except Exception:  # noqa: BLE001 - an extra: never what stops an action
+                log.debug("no command line for %s", action.id, exc_info=True)
+                return ""
+
         if action.confirm:
             text = action.confirm.format(count=len(run.elements), labels=labels)
-            if not interaction.confirm(action.title, text):
+            if not interaction.confirm(action.title, text, command=command()):
                 run._finish(self._outcome(run, "declined"))
                 return run
         values: dict[str, Any] = {}
         if action.fields:
+            offer = getattr(interaction, "offer_command", None)
+            if offer is not None:  # a front end that can show it beside the fields (the window's form)
+                offer(command)
             answer = interaction.ask(action.title, list(action.fields), text=f"For {labels}")
             if answer is None:
                 run._finish(self._outcome(run, "declined"))

@@ -30,6 +30,11 @@ class Prefilled:
     def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
         return self.base.confirm(title, text, default=default, command=command)
 
+    def offer_command(self, command: Any) -> None:
+        offer = getattr(self.base, "offer_command", None)
+        if offer is not None:
+            offer(command)
+
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         names = {f.name for f in fields}
         given = {k: v for k, v in self.values.items() if k in names}

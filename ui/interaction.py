@@ -71,7 +71,14 @@ class QtInteraction(GuiThreadCaller):
 
         return bool(self._on_gui(ask))
 
+    def offer_command(self, command: Callable[[dict[str, Any]], str]) -> None:
+        """The next form's "Copy as command": ``command(values)`` gives the same as a command line
+        (the action runner offers it just before it asks an action's fields)."""
+        self._command = command
+
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
+        command, self._command = getattr(self, "_command", None), None
+
         def ask() -> dict[str, Any] | None:
             if as_buttons(fields):
                 return self._ask_with_buttons(title, fields, text)
@@ -81,6 +88,8 @@ class QtInteraction(GuiThreadCaller):
                 wiz = FieldsWizard(title, fields, text, self.parent_widget)
                 return wiz.values() if wiz.exec() == QDialog.DialogCode.Accepted else None
             dlg = FieldsDialog(title, fields, text, self.parent_widget)
+            if command is not None:
+                form_copy_button(dlg, command, self._status)
             return dlg.form.values() if dlg.exec() == QDialog.DialogCode.Accepted else None
 
         return self._on_gui(ask)
@@ -128,6 +137,28 @@ class QtInteraction(GuiThreadCaller):
             box.show()
 
         self._on_gui(show)
+
+
+def form_copy_button(dlg: Any, command: Callable[[dict[str, Any]], str],
+                     status: Callable[[str], None] | None = None) -> QPushButton:
+    """"Copy as command" on an action's form: the command line with the values as they are now."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    button = dlg.buttons.addButton("Copy as command", QDialogButtonBox.ButtonRole.ActionRole)
+    button.setObjectName("copy_command")
+    button.setToolTip("The same as a gridclient command line, with the values typed so far")
+
+    def copy() -> None:
+        text = command(dlg.form.values())
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            button.setToolTip(text)
+            if status is not None:
+                status(f"Copied: {text}")
+
+    button.clicked.connect(copy)
+    return button
 
 
 def copy_button(box: QMessageBox, command: str) -> QPushButton:

@@ -62,3 +62,35 @@ def test_the_same_listing_words_for_two_vo_types():
     with pytest.raises(ContributionError, match="declared twice"):
         reg.register(ProviderManifest(id="third", name="Third",
                                       listing_commands=(ListingCommand("vm list", "acme", ("x",)),)))
+
+
+def test_copy_as_command_gives_a_line_the_command_line_runs_to_the_same_effect(gc, sample_workbench,
+                                                                                sample_registry):
+    """What the window's "Copy as command" offers (on a confirmation, and on a form with the values
+    typed so far) is a command this command line takes, and it does what the click did."""
+    import shlex
+
+    from gridclient.cli.equivalent import command_for
+
+    wb = sample_workbench
+    vo = next(iter(wb.workspace.vos.values()))
+    reg = wb.registry
+    rename, poke = reg.actions["sample.rename"], reg.actions["sample.poke"]
+    things = {e.id: e for e in _things(wb, vo)}
+    line = command_for(reg, rename, [things["t0"]], vo, {"name": "desk lamp"})
+    assert line == "gridclient thing rename t0 --name 'desk lamp' --vo Lab"
+    args = shlex.split(line)[1:]
+    assert gc(*args, registry=sample_registry).code == 0
+    assert sample.CALLS[-1] == "rename t0 to desk lamp"
+    # an action without a command name: by id, its fields as -f NAME=VALUE
+    line = command_for(reg, poke, [things["t1"]], vo)
+    assert line == "gridclient action run sample.poke t1 --vo Lab"
+
+
+def _things(wb, vo):
+    from gridclient.elements import Element
+
+    category = wb.registry.categories(vo.type)[0]
+    loader = wb.registry.loader_for(vo.type, category.kind)
+    root = Element(category.kind, f"p/{category.kind}", category.label, has_children=True)
+    return [e for page in loader(wb.tokens.token(vo), root) for e in page]

@@ -35,7 +35,8 @@ def test_confirmed_action_runs_on_the_pool_and_asks_for_the_parent_listing(lab):
     assert outcome.state == "done" and outcome.ok
     assert outcome.message == "Switched off Thing 1." and outcome.refresh == "parent"
     assert WORLD["t1"] == "off" and thing(wb, "t1").state == "off"
-    assert asked.log == [("confirm", "Switch off", "Switch off Thing 1?")]
+    # with the same on the command line, for the question's "Copy as command"
+    assert asked.log == [("confirm", "Switch off", "Switch off Thing 1?", "gridclient thing switch-off t1 --vo Lab")]
     assert run.operation is not None and run.operation.state == "done"
     assert run.operation.title == "Switch off — Thing 1"
 
