@@ -144,3 +144,17 @@ def test_a_shell_that_does_not_report_its_folder_is_told_how(qtbot, window, sshd
     win.ssh_files.show_folder(tab)
     assert "PROMPT_COMMAND" in win.statusBar().currentMessage()
     assert not win.wb.workspace.preferences.get("ssh_connections")
+
+
+def test_file_new_ssh_connection_keeps_the_host_once_its_terminal_is_connected(qtbot, window, sshd):
+    """What File → New → SSH connection does with "Show its files" ticked: the tab connects, then the
+    host is kept under SSH connections over the tab's own SSH connection (one login)."""
+    win = window()
+    logins = sshd.log().count("Accepted publickey")
+    terminal = win.open_terminal(sshd.target(label="build box"))
+    tab = win.terminals.tab_of(terminal)
+    win.ssh_files.keep_when_connected(tab)  # asked while it is still connecting
+    qtbot.waitUntil(lambda: "build box" in child_labels(win, row(win, "SSH connections")), timeout=WAIT)
+    saved = win.wb.workspace.preferences["ssh_connections"]
+    assert [c["label"] for c in saved] == ["build box"] and saved[0]["uri"].endswith(f"{Path.home()}/")
+    assert sshd.log().count("Accepted publickey") == logins + 1
