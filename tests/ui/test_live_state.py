@@ -56,7 +56,7 @@ def test_stop_brings_the_row_and_properties_to_stopped_without_a_refresh(qtbot, 
     assert model.element(row).state == "running" and "running" in details(window, row)
     assert shown_properties(window)["State"] == "running"
     no_refresh.clear()
-    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: True)
+    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False, command="": True)
     window.wb.watcher.initial = 0.2
     window.run_action(window.wb.registry.actions["aws.ec2.stop"], [row])
     qtbot.waitUntil(lambda: model.element(row).state == "stopped", timeout=20000)
@@ -92,7 +92,7 @@ def test_the_row_passes_through_stopping_as_aws_shows_it(qtbot, window, moto, bo
         return previous
 
     monkeypatch.setattr(Instance, "stop", stop_slowly)
-    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: True)
+    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False, command="": True)
     window.wb.watcher.initial = 0.2
     window.run_action(window.wb.registry.actions["aws.ec2.stop"], [row])
     qtbot.waitUntil(lambda: model.element(row).state == "stopping", timeout=20000)

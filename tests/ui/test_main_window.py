@@ -240,12 +240,18 @@ def test_terminate_asks_and_runs_in_background(qtbot, window, moto, boto, monkey
     terminate = next(a for a in menu.actions() if a.objectName() == "action:aws.ec2.terminate")
     assert terminate.shortcut().toString() == "Del" and terminate.isShortcutVisibleInContextMenu()
     asked = []
-    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: asked.append(text) or True)
+    monkeypatch.setattr(window.interaction, "confirm",
+                        lambda title, text, default=False, command="": asked.append((text, command)) or True)
     window.delete_act.trigger()  # Del → the contributed terminate action
     # no listing is reloaded: the row follows the instance's state (live state, gridclient/watch.py)
     qtbot.waitUntil(lambda: window.model.element(child_by_label(window.model, computing, iid)).state
                     in ("shutting-down", "terminated"), timeout=20000)
-    assert asked and "cannot be undone" in asked[0]
+    assert asked and "cannot be undone" in asked[0][0]
+    # and its Copy as command: the same on the command line
+    import shlex
+
+    vo_name = window.model.vo_of(window.model.node(computing)).name
+    assert asked[0][1] == shlex.join(["gridclient", "vm", "delete", iid, "--vo", vo_name])
     state = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
     assert state in ("shutting-down", "terminated")
     # the Properties dock follows the selected row's new state without a click elsewhere
@@ -480,7 +486,7 @@ def test_an_action_on_an_element_removed_outside_says_so_and_reloads(qtbot, wind
     row = child_by_label(model, computing, "web-1")
     # the instance is removed outside the app: the row still shows it, running
     urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST")).read()
-    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: True)
+    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False, command="": True)
     stop = window.wb.registry.actions["aws.ec2.stop"]
     with qtbot.waitSignal(model.loadFinished, timeout=20000,
                           check_params_cb=lambda i: model.node(i) is model.node(computing)):

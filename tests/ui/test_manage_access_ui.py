@@ -37,7 +37,7 @@ def test_rules_show_under_their_group_and_del_removes_one(qtbot, window, moto, b
     assert labels(model, web) == ["tcp 22 from 203.0.113.7/32", "tcp 443 from 0.0.0.0/0", "all traffic to 0.0.0.0/0"]
 
     window.tree.setCurrentIndex(child_by_label(model, web, "tcp 22 from 203.0.113.7/32"))
-    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False: True)
+    monkeypatch.setattr(window.interaction, "confirm", lambda title, text, default=False, command="": True)
     with qtbot.waitSignal(model.loadFinished, timeout=20000,
                           check_params_cb=lambda i: model.node(i) is model.node(web)):
         window.delete_act.trigger()  # Del → Remove rule
