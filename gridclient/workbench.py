@@ -22,6 +22,7 @@ from gridclient.tokens import AuthTokens
 from gridclient.workspace import VirtualOrganization, Workspace
 
 if TYPE_CHECKING:
+    from gridclient.remote_jobs import Job, RemoteJobs
     from gridclient.storage import Storage
     from gridclient.storage.transfers import TransferQueue
     from gridclient.watch import StateChange, StateWatcher
@@ -52,6 +53,9 @@ class Workbench:
         self._watcher: "StateWatcher | None" = None
         self._watcher_lock = threading.Lock()
         self._state_listeners: list[Callable[["StateChange"], None]] = []
+        self._jobs: "RemoteJobs | None" = None
+        self._jobs_lock = threading.Lock()
+        self._job_listeners: list[Callable[["Job"], None]] = []
 
     @property
     def storage(self) -> "Storage":
@@ -94,6 +98,28 @@ class Workbench:
                     explain=lambda vo_id, exc: self.tokens.explain(self.workspace.vos.get(vo_id), exc),
                     listeners=self._state_listeners)
             return self._watcher
+
+    @property
+    def jobs(self) -> "RemoteJobs":
+        """Commands and scripts run on hosts over SSH (Run command…), kept in the workspace's
+        jobs.json (made on first use; see :mod:`gridclient.remote_jobs`)."""
+        with self._jobs_lock:
+            if self._jobs is None:
+                from gridclient.remote_jobs import RemoteJobs
+                from gridclient.ssh.known_hosts import KnownHosts
+
+                self._jobs = RemoteJobs(self.paths.config / "jobs.json", KnownHosts(self.paths.known_hosts))
+                for fn in self._job_listeners:
+                    self._jobs.on_change(fn)
+            return self._jobs
+
+    def on_job_change(self, fn: Callable[["Job"], None]) -> None:
+        """``fn(job)`` when a job starts or changes (on the jobs' teller thread); the job queue
+        itself is still made only when something asks for it."""
+        with self._jobs_lock:
+            self._job_listeners.append(fn)
+            if self._jobs is not None:
+                self._jobs.on_change(fn)
 
     def on_state_change(self, fn: Callable[["StateChange"], None]) -> None:
         """``fn(StateChange)`` whenever followed elements change (on the watcher's thread); the
@@ -258,6 +284,8 @@ class Workbench:
             self._watcher.close()
         if self._transfers is not None:
             self._transfers.shutdown()
+        if self._jobs is not None:
+            self._jobs.shutdown()
         self.operations.shutdown()
         if self._storage is not None:
             self._storage.close()

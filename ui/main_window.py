@@ -102,6 +102,9 @@ class MainWindow(QMainWindow):
                               "operationsDock")
         self.ops_dock = ops_dock
         self.tabifyDockWidget(props_dock, ops_dock)
+        from ui.jobs_view import JobsTab
+
+        self.jobs_tab = JobsTab(self)  # Run command…'s jobs, beside Transfers; the queue read on first use
         self.console_dock = QDockWidget("Python console", self)
         self.console_dock.setObjectName("consoleDock")
         self.console_dock.setWidget(QLabel("The console starts when this dock is shown."))
