@@ -40,10 +40,10 @@ class Prefilled:
         given = {k: v for k, v in self.values.items() if k in names}
         filled = {f.name: f.default for f in fields if f.default is not None}
         filled.update(given)
-        missing = [f for f in fields if f.required and filled.get(f.name) in (None, "")]
+        missing = [f for f in fields if f.required and f.applies(filled) and filled.get(f.name) in (None, "")]
         problems = [f"{f.label}: {p}" for f in fields if f.name in given for p in [f.problem(given[f.name])] if p]
         if given and not missing and not problems:
-            return filled
+            return {k: v for k, v in filled.items() if next(f for f in fields if f.name == k).applies(filled)}
         return self.base.ask(title, fields, text=text)
 
     def notify(self, level: str, title: str, text: str) -> None:
@@ -53,8 +53,18 @@ class Prefilled:
 class ConsoleRun:
     """An action started from the console: ``wait()``, ``outcome``, ``state``; shown as a line."""
 
-    def __init__(self, run: Any):
+    def __init__(self, run: Any, jobs: Any = None, known: int = 0):
         self.run = run
+        self._jobs, self._known = jobs, known  # run_on: the job queue, and its jobs before this one
+
+    def job(self, timeout: float | None = 30):
+        """run_on's job (gridclient.remote_jobs.Job: ``wait()``, ``hosts``, each host's ``stdout``),
+        once the action has started it; None if it did not."""
+        out = self.run.wait(timeout)
+        if self._jobs is None or out is None or out.state != "done":
+            return None
+        jobs = self._jobs.jobs
+        return jobs[-1] if len(jobs) > self._known else None
 
     @property
     def outcome(self):
@@ -124,3 +134,23 @@ class Actions(Mapping):
 
     def __repr__(self) -> str:
         return f"<{len(self)} actions: actions['id'](elements, **fields); actions.for_(selection) lists the ones that apply>"
+
+
+def run_on(workbench: Any, start: Callable[..., Any], hosts: Any, command: str, vo: Any = None) -> ConsoleRun:
+    """``run_on(selection, "uptime")``: the action that runs a command on these elements (the one
+    declaring ``COMMAND_RUN``: on AWS instances, Run command…), with the same host-key policy and
+    key lookup as a terminal; the job shows in Operations → Jobs, and ``.job()`` gives it."""
+    from gridclient.registry import COMMAND_RUN
+
+    elements = list(hosts.elements() if hasattr(hosts, "elements") else
+                    ([hosts] if hasattr(hosts, "kind") else hosts))
+    action = workbench.registry.action_for_command(COMMAND_RUN, elements)
+    if action is None:
+        kinds = ", ".join(sorted({e.kind for e in elements})) or "nothing"
+        raise ValueError(f"No action runs commands on {kinds}: select running instances.")
+    known = len(workbench.jobs.jobs)
+    run = start(action, hosts if hasattr(hosts, "indexes") else elements, vo,
+                {"command": command})  # its other fields at their defaults
+    if run is None:
+        raise ValueError("Select the instances to run it on first.")
+    return ConsoleRun(run, workbench.jobs, known)

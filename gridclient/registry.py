@@ -108,7 +108,10 @@ MENU_GROUPS = (GROUP_CONNECT, GROUP_LIFECYCLE, GROUP_CREATE, GROUP_SEARCH, GROUP
 #: standard commands: a front end binds its key (Del in the tree) to the command, and runs the
 #: action that carries it out for the selected elements (Terminate for instances)
 COMMAND_DELETE = "edit.delete"
-COMMANDS = {COMMAND_DELETE: "Del"}
+#: runs a shell command on the elements (hosts): the action takes it as its field ``command``; the
+#: console's ``run_on(elements, "command")`` finds it this way
+COMMAND_RUN = "host.run"
+COMMANDS = {COMMAND_DELETE: "Del", COMMAND_RUN: ""}  # the key of each, if it has one
 
 REFRESHES = ("parent", "self", "")
 

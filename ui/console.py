@@ -16,6 +16,9 @@ BANNER = """gridclient console. Names:
   actions                       every action by id, run as from the menus:
                                   actions["aws.ec2.stop"](selection)
                                   actions.for_(selection)  lists the ones that apply
+  run_on(hosts, "command")      a command on each (Operations → Jobs); its job:
+                                  job = run_on(selection, "uptime").job(); job.wait()
+                                  job.hosts[0].stdout.text()
   window, model, registry       the window, the tree's model, the extension registry
 """
 
@@ -51,10 +54,10 @@ class Selection(Sequence):
 
 def namespace(window: Any) -> dict[str, Any]:
     """What the console holds: see :data:`BANNER`."""
-    from gridclient.console_api import Actions
+    from gridclient.console_api import Actions, run_on
 
     wb = window.wb
-    return {"wb": wb, "workbench": wb, "window": window, "model": window.model, "workspace": wb.workspace,
+    return {"run_on": lambda hosts, command, **kw: run_on(wb, window.start_from_console, hosts, command, **kw),"wb": wb, "workbench": wb, "window": window, "model": window.model, "workspace": wb.workspace,
             "registry": wb.registry, "vos": {vo.name: vo for vo in wb.workspace.vos.values()},
             "projects": {p.name: p for p in wb.workspace.projects.values()},
             "selection": Selection(window), "actions": Actions(wb.registry, window.start_from_console)}

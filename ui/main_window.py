@@ -304,7 +304,7 @@ class MainWindow(QMainWindow):
                 group = action.group
                 qa = menu.addAction(icon(action.icon), action.label)
                 qa.setObjectName(f"action:{action.id}")
-                if action.command in COMMANDS:  # a reminder: the window's own action handles the key
+                if COMMANDS.get(action.command):  # a reminder: the window's own action handles the key
                     qa.setShortcut(QKeySequence(COMMANDS[action.command]))
                     qa.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
                     qa.setShortcutVisibleInContextMenu(True)

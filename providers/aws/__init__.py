@@ -4,7 +4,7 @@ Code is named as "module:attr" and imported on first use.
 """
 
 from gridclient.interaction import Field
-from gridclient.registry import (COMMAND_DELETE, GROUP_CONNECT, GROUP_CREATE, GROUP_DELETE, GROUP_EDIT,
+from gridclient.registry import (COMMAND_DELETE, COMMAND_RUN, GROUP_CONNECT, GROUP_CREATE, GROUP_DELETE, GROUP_EDIT,
                                  GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category, ListingCommand, NodeContributor, ProviderManifest,
                                  StateSource, StorageScheme, VOType)
 from providers.aws import kinds as K
@@ -135,6 +135,7 @@ manifest = ProviderManifest(
         # a command or a local script on each instance over SSH, as a job (Operations → Jobs)
         Action("aws.ec2.run", "Run command…", f"{M}.run_command:run_command", INSTANCE, selection="+",
                icon="console", states=frozenset({"running"}), refreshes="", group=GROUP_CONNECT,
+               command=COMMAND_RUN,
                fields=(Field("source", "Run", kind="choice", choices=("a command", "a local script"),
                              default="a command", editable=False),
                        Field("command", "Command", kind="lines", required=True, when=("source", ("a command",)),

@@ -122,3 +122,19 @@ def test_an_actions_fields_are_given_as_keywords(qtbot, win, demo_sandbox):
     error = execute(qtbot, win, 'try:\n    actions["aws.ec2.stp"]\nexcept KeyError as e:\n    error = str(e)\n',
                     "error")
     assert "no action 'aws.ec2.stp'" in error
+
+
+def test_run_on_runs_a_command_on_the_selected_instances_as_a_job(qtbot, win):
+    web1 = row(win, "Demo", "Computing", "web-1")
+    web2 = row(win, "Demo", "Computing", "web-2")
+    select(win, web1, web2)
+    job = execute(qtbot, win, 'job = run_on(selection, "echo from-$((40+2))").job()', "job")
+    assert job is not None and [h.label for h in job.hosts] == ["web-1", "web-2"]
+    assert job.wait(60)
+    assert [(h.state, h.exit_status) for h in job.hosts] == [("done", 0), ("done", 0)]
+    assert all(h.stdout.text() == "from-42\n" for h in job.hosts)
+    # on what runs no commands: said, nothing started
+    select(win, row(win, "Demo", "Storage", "demo-datasets"))
+    error = execute(qtbot, win, 'try:\n    run_on(selection, "true")\nexcept ValueError as e:\n    error = str(e)\n',
+                    "error")
+    assert "No action runs commands on aws.s3.bucket" in error
