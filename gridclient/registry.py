@@ -255,7 +255,10 @@ class ListingCommand:
     by id on the command line are looked for here when their kind has no state source.
 
     ``target`` names ``(token, text) -> Element``: the node to list instead, named by the command's
-    optional argument (``s3 ls s3://bucket/prefix``); ``argument`` is its name in the help."""
+    optional argument (``s3 ls s3://bucket/prefix``); ``argument`` is its name in the help.
+
+    ``flags``: ``(name, path, help)`` each: with ``--name``, the node at that other path is listed
+    instead (``vm list --all-regions``: Computing, then All regions)."""
 
     words: str
     vo_type: str
@@ -264,6 +267,7 @@ class ListingCommand:
     help: str = ""
     target: str | None = None
     argument: str = ""
+    flags: tuple[tuple[str, tuple[str, ...], str], ...] = ()
 
 
 #: the command line's own first words: no provider's command begins with one of them
@@ -517,6 +521,9 @@ class ExtensionRegistry:
                 fail(f"{owner} names no path from a category")
             if lc.target is not None:
                 ref_ok(lc.target, f"{owner} target")
+            for flag in lc.flags:
+                if len(flag) != 3 or not re.fullmatch(r"[a-z][a-z0-9-]*", str(flag[0])) or not flag[1]:
+                    fail(f"{owner}: a flag is (name, path, help), its name lower-case words joined by “-”")
 
     def _storage_actions(self) -> None:
         """The core's storage actions, for the kinds of every storage scheme registered so far."""

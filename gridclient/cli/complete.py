@@ -40,7 +40,7 @@ def complete_vo(ctx: "click.Context", _param: Any, incomplete: str) -> list[Comp
 
 
 def _chosen_vo(ctx: "click.Context", ws: "Workspace") -> "VirtualOrganization | None":
-    name = _session(ctx).vo_name or os.environ.get("GRIDCLIENT_VO")
+    name = _session(ctx).vo_name or os.environ.get("GRIDCLIENT_VO") or ws.preferences.get("default_vo")
     if name:
         return ws.vo_by_name(name)
     vos = list(ws.vos.values())

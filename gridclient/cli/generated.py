@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -58,14 +58,30 @@ def listing_command(name: str, words: str, variants: list) -> click.Command:
     argument = next((lc.argument or "TARGET" for lc in variants if lc.target), "")
     helps = sorted({lc.help for lc in variants if lc.help})
 
+    flags = {name: text for lc in variants for name, _path, text in lc.flags}
+
     @common()
-    def run(target: str | None = None) -> None:
+    def run(target: str | None = None, **chosen: bool) -> None:
         s = session()
         vo = s.vo()
-        rows = s.list_rows(s.listing_for(words, vo), vo, target)
+        lc = s.listing_for(words, vo)
+        on = [name for name, _path, _text in lc.flags if chosen.get(name.replace("-", "_"))]
+        if on:
+            if target:
+                raise click.UsageError(f"--{on[0]} lists a node of its own: it takes no {argument or 'argument'}.")
+            path = next(p for name, p, _t in lc.flags if name == on[0])
+            node = s.walk(vo, path)
+            rows = [c for c in s.children(vo, node) if not lc.kinds or c.kind in lc.kinds]
+            output.elements(rows, s.json, region=vo.region or "")
+            return
+        if any(chosen.values()):
+            raise click.UsageError(f"“{vo.name}” is a {vo.type} Virtual Organisation: `{words}` has no such option there.")
+        rows = s.list_rows(lc, vo, target)
         output.elements(rows, s.json)
 
-    params = [click.Argument(["target"], required=False, metavar=f"[{argument}]")] if argument else []
+    params: list[click.Parameter] = [click.Argument(["target"], required=False, metavar=f"[{argument}]")] \
+        if argument else []
+    params += [click.Option([f"--{name}"], is_flag=True, default=False, help=text) for name, text in sorted(flags.items())]
     cmd = click.command(name, help=" ".join(helps) or f"List ({words}).")(run)
     cmd.params[:0] = params
     return cmd
@@ -133,21 +149,31 @@ def pairs(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def run_action(s: Session, action: Action, ids: list[str], given: dict[str, Any], wait: bool) -> None:
-    """Find the elements, run the action through the workbench's ActionRunner, say how it ended."""
+def run_action(s: Session, action: Action, ids: list[str], given: dict[str, Any], wait: bool, *,
+               elements: list | None = None, options: dict[str, str] | None = None,
+               show: Callable[..., None] | None = None) -> ActionOutcome:
+    """Find the elements (unless given), run the action through the workbench's ActionRunner, say
+    how it ended (``show``: :func:`report`, or a command's own). ``options``: a value's option on
+    this command's line, by field name, for what a handler asks beyond the declared fields."""
     if action.selection == "1" and len(ids) > 1:
         raise click.UsageError(f"{action.title} acts on one element at a time.")
     vo = s.vo()
-    elements = s.find(vo, action, ids)
+    elements = s.find(vo, action, ids) if elements is None else elements
     declared = {f.name for f in action.fields}
-    interaction = TerminalInteraction(
-        yes=s.yes, given=given,
-        hint=lambda f: option_name(f.name) if f.name in declared and not f.secret else f"--field {f.name}=…")
+    named = dict(options or {})
+
+    def hint(f: Field) -> str:
+        if f.name in named:
+            return named[f.name]
+        return option_name(f.name) if f.name in declared and not f.secret else f"--field {f.name}=…"
+
+    interaction = TerminalInteraction(yes=s.yes, given=given, hint=hint)
     try:
         outcome = s.wb.actions.run(action, elements, vo, interaction)
     finally:
         s.keep_remembered(vo)
-    report(s, outcome, interaction, wait)
+    (show or report)(s, outcome, interaction, wait)
+    return outcome
 
 
 def report(s: Session, outcome: ActionOutcome, interaction: TerminalInteraction, wait: bool) -> None:

@@ -46,7 +46,9 @@ def _cell(value: Any) -> str:
     return str(value).replace("\n", " ")
 
 
-def elements(rows: list[Element], as_json: bool) -> None:
+def elements(rows: list[Element], as_json: bool, region: str | None = None) -> None:
+    """A table (ID, NAME, STATE, DETAIL; with ``region``, a REGION column: the row's own
+    ``ref["region"]``, else ``region``), or JSON with the stable keys."""
     if as_json:
         print_json([element_record(e) for e in rows])
         return
@@ -56,4 +58,8 @@ def elements(rows: list[Element], as_json: bool) -> None:
     records = [element_record(e) for e in rows]
     for r in records:  # the label is shown when it says more than the id
         r["shown"] = "" if r["label"] == r["id"] else r["label"]
-    table(records, (("id", "ID"), ("shown", "NAME"), ("state", "STATE"), ("detail", "DETAIL")))
+    if region is not None:
+        for r, e in zip(records, rows):
+            r["region"] = (e.ref or {}).get("region") or region
+    table(records, (("id", "ID"), ("shown", "NAME"), *((("region", "REGION"),) if region is not None else ()),
+                    ("state", "STATE"), ("detail", "DETAIL")))

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SETTINGS_PLACE = "Change them with: gridclient vo edit \"{vo}\" (see gridclient vo edit --help)."
 MASTER_PASSWORD_ENV = "GRIDCLIENT_MASTER_PASSWORD"
 VO_ENV = "GRIDCLIENT_VO"
+DEFAULT_VO = "default_vo"  # the workspace preference `gridclient default vo NAME` sets
 
 
 class Problem(click.ClickException):
@@ -137,10 +138,14 @@ class Session:
         return vo
 
     def vo(self, secrets: bool = True) -> "VirtualOrganization":
-        """The VO of ``--vo`` (or GRIDCLIENT_VO, or the only one), as this command uses it: with
-        ``--region``, in that region; its secrets unlocked (unless ``secrets`` is false)."""
+        """The VO of ``--vo`` (or GRIDCLIENT_VO, or ``gridclient default vo``, or the only one), as
+        this command uses it: with ``--region``, in that region; its secrets unlocked (unless
+        ``secrets`` is false)."""
+        ws = self.wb.workspace
         name = self.vo_name or os.environ.get(VO_ENV)
-        vos = list(self.wb.workspace.vos.values())
+        if not name and ws.vo_by_name(str(ws.preferences.get(DEFAULT_VO) or "")) is not None:
+            name = ws.preferences[DEFAULT_VO]
+        vos = list(ws.vos.values())
         if name:
             vo = self.vo_named(name)
         elif len(vos) == 1:

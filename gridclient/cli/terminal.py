@@ -51,6 +51,28 @@ def convert(field: Field, value: Any) -> Any:
     return value
 
 
+def implied(fields: list[Field], given: dict[str, Any]) -> dict[str, Any]:
+    """``given``, with the choice a given field depends on when it has one value only: ``--key K``
+    answers "Log in with: Use an existing key pair" too, ``--user-data FILE`` "from a file"."""
+    out = dict(given)
+    names = {f.name for f in fields}
+    for f in fields:
+        if f.name in out and f.when and f.when[0] in names and f.when[0] not in out and len(f.when[1]) == 1:
+            out[f.when[0]] = f.when[1][0]
+    return out
+
+
+def choice_named(field: Field, value: Any) -> Any:
+    """A fixed choice given by what names it: "t3.micro" for "t3.micro — 2 vCPU, 1 GiB", "default"
+    or "sg-0abc" for "sg-0abc — default" (one choice only; else the value as given)."""
+    if field.kind != "choice" or not field.choices or not isinstance(value, str) or value in field.choices:
+        return value
+    want = value.strip()
+    hits = [c for c in field.choices if c.split(" ", 1)[0] == want
+            or any(part.strip() == want for part in str(c).split(" — "))]
+    return hits[0] if len(hits) == 1 else value
+
+
 class TerminalInteraction:
     def __init__(self, *, yes: bool = False, given: dict[str, Any] | None = None,
                  tty: bool | None = None, hint: Callable[[Field], str] = lambda f: option_name(f.name)):
@@ -77,12 +99,13 @@ class TerminalInteraction:
 
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         values: dict[str, Any] = {}
+        given = implied(fields, self.given)
         for f in fields:
             if not f.applies(values):
                 continue
-            if f.name in self.given and self.given[f.name] is not None:
+            if f.name in given and given[f.name] is not None:
                 try:
-                    value = convert(f, self.given[f.name])
+                    value = choice_named(f, convert(f, given[f.name]))
                 except ValueError as exc:
                     self.usage = str(exc)
                     return None
@@ -97,7 +120,7 @@ class TerminalInteraction:
                               "(standard input is not a terminal to ask on).")
                 return None
             problem = f.problem(value)
-            while problem and self.tty and f.name not in self.given:
+            while problem and self.tty and f.name not in given:
                 click.echo(problem, err=True)
                 value = self._prompt(title, f, text)
                 problem = f.problem(value)

@@ -66,6 +66,12 @@ class SSHSession:
     def transport(self) -> paramiko.Transport | None:
         return self._transport
 
+    @property
+    def exit_status(self) -> int:
+        """The shell's exit status once it has ended (-1: not yet, or none was sent)."""
+        chan = self._channel
+        return -1 if chan is None else chan.exit_status
+
     def _where(self) -> str:
         r = self.resolved
         if r is None:

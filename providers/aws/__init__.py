@@ -105,7 +105,9 @@ manifest = ProviderManifest(
     state_sources=(StateSource("aws", INSTANCE, f"{M}.nodes:instance_states", STABLE_INSTANCE_STATES),),
     # the command line's listings (its actions' commands are their ``cli`` names)
     listing_commands=(
-        ListingCommand("vm list", "aws", (K.COMPUTING,), INSTANCE, "The instances of the VO's region."),
+        ListingCommand("vm list", "aws", (K.COMPUTING,), INSTANCE, "The instances of the VO's region.",
+                       flags=(("all-regions", (K.COMPUTING, K.ALL_REGIONS),
+                               "Every enabled region's instances, asked in parallel."),)),
         ListingCommand("image list", "aws", (K.SERVICES, K.IMAGES), frozenset({K.IMAGE}), "The account's own images."),
         ListingCommand("key list", "aws", (K.SERVICES, K.KEYPAIRS), frozenset({K.KEYPAIR}), "Key pairs."),
         ListingCommand("sg list", "aws", (K.SERVICES, K.SECURITY_GROUPS), frozenset({K.SECURITY_GROUP}),
@@ -123,12 +125,12 @@ manifest = ProviderManifest(
     ),
     actions=(
         Action("aws.ec2.launch", "Launch instance…", f"{M}.launch:launch", frozenset({K.COMPUTING}),
-               icon="start", group=GROUP_CREATE, refreshes=""),
+               icon="start", group=GROUP_CREATE, refreshes="", cli="vm boot"),
         Action("aws.ec2.launch_image", "Launch from this image…", f"{M}.launch:launch", frozenset({K.IMAGE}),
                icon="start", states=frozenset({"available"}), group=GROUP_CREATE, refreshes=""),
         Action("aws.ec2.ssh", "SSH login…", f"{M}.actions:ssh_login", INSTANCE,
                icon="terminal", states=frozenset({"running"}), refreshes="",
-               group=GROUP_CONNECT),
+               group=GROUP_CONNECT, cli="vm ssh"),
         # the instance's home folder over SFTP, as "Files" under it (reloaded: refreshes="self")
         Action("aws.ec2.files", "Browse files…", f"{M}.actions:browse_files", INSTANCE,
                icon="folder", states=frozenset({"running"}), refreshes="self", group=GROUP_CONNECT),
@@ -194,8 +196,10 @@ manifest = ProviderManifest(
                        Field("name", "Name to upload as", placeholder="report.pdf",
                              when=("method", ("upload (PUT)",)),
                              help="On a bucket or folder: the name the uploaded file will have."),
-                       Field("expiry", "Valid for", kind="choice", editable=False, default="1 hour",
-                             choices=tuple(EXPIRIES)))),
+                       Field("expiry", "Valid for", kind="choice", editable=True, default="1 hour",
+                             choices=tuple(EXPIRIES), check=f"{M}.s3_actions:expiry_problem",
+                             help="One of the list, or a number of seconds: at most 7 days.")),
+               cli="s3 presign"),
         Action("aws.s3.filter", "Filter…", f"{M}.s3_actions:filter_folder", frozenset({K.BUCKET, K.FOLDER}),
                icon="search", group=GROUP_SEARCH, refreshes="self",
                fields=(Field("filter", "Names beginning with", placeholder="2024-06",

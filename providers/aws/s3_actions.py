@@ -33,6 +33,32 @@ def bucket_name_problem(name: Any) -> str:
     return ""
 
 
+MAX_EXPIRY = 7 * 86400  # SigV4: a presigned URL is valid for at most 7 days
+
+
+def expiry_seconds(value: Any) -> int:
+    """A presigned URL's lifetime: one of the form's choices ("1 hour"), or seconds ("5400");
+    ValueError saying why not (over 7 days, not a number)."""
+    text = str(value if value not in (None, "") else "1 hour").strip()
+    if text in EXPIRIES:
+        return EXPIRIES[text]
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise ValueError(f"“{text}” is neither one of {', '.join(EXPIRIES)} nor a number of seconds.") from None
+    if not 1 <= seconds <= MAX_EXPIRY:
+        raise ValueError(f"{seconds:,} s: a presigned URL is valid for 1 second to 7 days ({MAX_EXPIRY:,} s).")
+    return seconds
+
+
+def expiry_problem(value: Any) -> str:
+    try:
+        expiry_seconds(value)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
 def split_uri(text: str) -> tuple[str, str]:
     text = str(text).strip()
     if text.startswith("s3://"):
@@ -153,7 +179,7 @@ def _delete_versions(s3, bucket: str, versions: list[dict]) -> None:
 def presign(ctx) -> ActionResult:
     ref = ctx.element.ref
     bucket = ref["bucket"]
-    seconds = EXPIRIES.get(str(ctx.values.get("expiry") or ""), 3600)
+    seconds = expiry_seconds(ctx.values.get("expiry"))
     put = str(ctx.values.get("method", "")).startswith("upload")
     if ctx.element.kind == K.OBJECT:
         key = ref["key"]
@@ -169,8 +195,9 @@ def presign(ctx) -> ActionResult:
     url = s3.generate_presigned_url("put_object" if put else "get_object",
                                     Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)
     verb = "upload to" if put else "download of"
-    return ActionResult(message=f"Copied a link for the {verb} s3://{bucket}/{key}, valid for "
-                                f"{ctx.values.get('expiry') or '1 hour'}.", copy=url)
+    expiry = str(ctx.values.get("expiry") or "1 hour")
+    valid = expiry if expiry in EXPIRIES else f"{seconds:,} seconds"
+    return ActionResult(message=f"Copied a link for the {verb} s3://{bucket}/{key}, valid for {valid}.", copy=url)
 
 
 def filter_folder(ctx) -> ActionResult:
