@@ -38,22 +38,6 @@ def add_commands(root: click.Group, registry: Any) -> None:
         group.add_command(make_command(action))
 
 
-class SSHInteraction(TerminalInteraction):
-    """An unknown host key is a question for the person at the terminal only: ``--yes`` does not
-    answer it (a script trusts a host by its known_hosts line, not by a flag)."""
-
-    def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
-        if title != "Unknown host key":
-            return super().confirm(title, text, default=default, command=command)
-        if not self.tty:
-            facts = " ".join(part.strip() for part in text.split("\n\n")[:2])
-            self.refusal = (f"{facts} Not connected: standard input is not a terminal to ask on (--yes does not "
-                            "accept host keys). Log in once on a terminal, or add the key to known_hosts.")
-            return False
-        with self._lock:
-            return click.confirm(f"{title}: {text}", default=False, err=True)
-
-
 def checked(s: Any, outcome: Any, interaction: Any, wait: bool) -> None:
     if outcome.state != "done":
         generated.report(s, outcome, interaction, wait)
@@ -83,7 +67,7 @@ def make_command(action: Any) -> click.Command:
         target = outcome.terminal
         if target is None:
             raise Failed(outcome.message or f"{action.title} gave nothing to log into.")
-        asker = SSHInteraction(yes=s.yes, tty=tty)
+        asker = TerminalInteraction(yes=s.yes, tty=tty)  # a host key: asked on a tty only, never by --yes
         ssh_session = SSHSession(target, KnownHosts(s.wb.paths.known_hosts), asker)
         try:
             ssh_session.connect()

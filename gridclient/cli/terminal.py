@@ -73,6 +73,10 @@ def choice_named(field: Field, value: Any) -> Any:
     return hits[0] if len(hits) == 1 else value
 
 
+#: the SSH session's question about a host key it does not know (gridclient/ssh/session.py)
+HOST_KEY_QUESTION = "Unknown host key"
+
+
 class TerminalInteraction:
     def __init__(self, *, yes: bool = False, given: dict[str, Any] | None = None,
                  tty: bool | None = None, hint: Callable[[Field], str] = lambda f: option_name(f.name)):
@@ -88,6 +92,8 @@ class TerminalInteraction:
 
     # -- Interaction ---------------------------------------------------------------------------
     def confirm(self, title: str, text: str, *, default: bool = False, command: str = "") -> bool:
+        if title == HOST_KEY_QUESTION:  # trusting a new host is the person's call, never a flag's
+            return self._host_key(title, text)
         if self.yes:
             return True
         if not self.tty:
@@ -96,6 +102,15 @@ class TerminalInteraction:
             return False
         with self._lock:
             return click.confirm(f"{title}: {text}", default=default, err=True)
+
+    def _host_key(self, title: str, text: str) -> bool:
+        if not self.tty:
+            facts = " ".join(part.strip() for part in text.split("\n\n")[:2])
+            self.refusal = (f"{facts} Not connected: standard input is not a terminal to ask on (--yes does not "
+                            "accept host keys). Log in once on a terminal, or add the key to known_hosts.")
+            return False
+        with self._lock:
+            return click.confirm(f"{title}: {text}", default=False, err=True)
 
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         values: dict[str, Any] = {}
