@@ -97,6 +97,18 @@ def test_login_and_run_command(sshd, sshd_known_hosts):
     assert not s.connected
 
 
+def test_a_command_s_whole_output_arrives_even_after_its_exit_status(sshd, sshd_known_hosts):
+    """sshd may send the exit status while megabytes of output are still on their way: all of it
+    is kept, on both streams."""
+    with _session(sshd, sshd_known_hosts) as s:
+        s.connect()
+        for _ in range(3):
+            status, out, err = s.run("head -c 3000000 /dev/zero | tr '\\0' x; head -c 500000 /dev/zero | tr '\\0' y >&2",
+                                     timeout=60)
+            assert (status, len(out), len(err)) == (0, 3_000_000, 500_000)
+            assert set(out) == {"x"} and set(err) == {"y"}
+
+
 def test_shell_reader_gets_output_of_echo(sshd, sshd_known_hosts):
     screen = Screen()
     s = _session(sshd, sshd_known_hosts)
