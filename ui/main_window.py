@@ -212,7 +212,11 @@ class MainWindow(QMainWindow):
 
         view = mb.addMenu("&View")
         for dock in self.docks:
-            view.addAction(dock.toggleViewAction())
+            shown = dock.toggleViewAction()
+            # a dock shown from here comes to the front of its tabbed neighbours (the console
+            # otherwise opened behind Properties, as a tab nobody had asked for)
+            shown.triggered.connect(lambda on, dock=dock: on and dock.raise_())
+            view.addAction(shown)
 
         help_menu = mb.addMenu("&Help")
         help_menu.addAction("&Providers…", self.show_providers)

@@ -138,3 +138,14 @@ def test_run_on_runs_a_command_on_the_selected_instances_as_a_job(qtbot, win):
     error = execute(qtbot, win, 'try:\n    run_on(selection, "true")\nexcept ValueError as e:\n    error = str(e)\n',
                     "error")
     assert "No action runs commands on aws.s3.bucket" in error
+
+
+def test_view_python_console_brings_it_to_the_front_of_its_tabbed_docks(qtbot, win):
+    """Chosen from the View menu, the console is the tab shown (and so it starts), not one left
+    behind Properties."""
+    shown = win.console_dock.toggleViewAction()
+    assert shown.text() == "Python console" and not shown.isChecked()
+    shown.trigger()
+    qtbot.waitUntil(lambda: win.console is not None, timeout=WAIT)
+    assert win.console is not False and not win.console_dock.visibleRegion().isEmpty()
+    assert win.props_dock.visibleRegion().isEmpty()  # behind it now
