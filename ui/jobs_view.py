@@ -2,7 +2,7 @@
 
 A tree of jobs and their hosts (state, exit status, when, how long) beside the selected host's
 stdout and stderr, read-only, following the output as it streams. Cancel (a job, or one host) and
-Remove finished. The queue tells of changes on its own teller thread; :class:`JobsBridge` gathers
+Remove finished. The queue tells of changes on its own teller thread; :class:`ui.worker.ChangeBridge` gathers
 them and the tab paints the latest state at most every :data:`PAINT_MS`; only the bytes that came
 since the last paint are appended to the panes. Nothing here waits on the network: a cancel only
 asks the host's thread to signal the remote process, a removal writes the history on a worker.
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QMenu, QP
 
 from gridclient.remote_jobs import HostRun, Job, RemoteJobs
 from ui.icons import icon, row_icon
-from ui.worker import Worker, unless_receiver_gone
+from ui.worker import ChangeBridge, Worker, unless_receiver_gone
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +49,6 @@ def job_state(job: Job) -> str:
     if state == "failed":
         return f"failed on {job.count('failed')} of {n}"
     return state
-
-
-class JobsBridge(QObject):
-    """The queue's listener (its teller thread): which jobs changed, told once per batch."""
-
-    changed = Signal()
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._lock = threading.Lock()
-        self._pending: dict[str, Job] = {}
-
-    def __call__(self, job: Job) -> None:
-        with self._lock:
-            first = not self._pending
-            self._pending[job.id] = job
-        if first:
-            with unless_receiver_gone(self):
-                self.changed.emit()
-
-    def take(self) -> list[Job]:
-        with self._lock:
-            jobs, self._pending = list(self._pending.values()), {}
-        return jobs
 
 
 class Pane(QPlainTextEdit):
@@ -177,7 +153,7 @@ class JobsPanel(QWidget):
         self._busy = False
         self._timer = QTimer(self, singleShot=True, interval=PAINT_MS)
         self._timer.timeout.connect(self._flush)
-        self.bridge = JobsBridge(self)
+        self.bridge = ChangeBridge(self)
         self.bridge.changed.connect(self._arrived, Qt.ConnectionType.QueuedConnection)
         self.refresh()
         jobs.on_change(self.bridge)

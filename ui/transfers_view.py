@@ -2,17 +2,16 @@
 
 One row per job (what, progress, size, speed, time left, state); expanding a job shows its files,
 made only then and at most :data:`MAX_CHILDREN` of them. The queue tells of changes on its own
-threads; :class:`TransfersBridge` gathers them there and the view paints the latest state of each
+threads; :class:`ui.worker.ChangeBridge` gathers them there and the view paints the latest state of each
 changed job at most every :data:`PAINT_MS`, so a thousand progress events cost a few repaints.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QMenu, QStyle,
                                QStyledItemDelegate, QStyleOptionProgressBar, QStyleOptionViewItem,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QMe
 from gridclient.storage.local import local_path
 from gridclient.storage.transfers import ENDED, FileTask, Job, TransferQueue, human_bytes
 from ui.icons import icon, row_icon
-from ui.worker import Worker, unless_receiver_gone
+from ui.worker import ChangeBridge, Worker
 
 log = logging.getLogger(__name__)
 
@@ -46,31 +45,6 @@ def clock(seconds: float | None) -> str:
 
 def retryable(job: Job) -> bool:
     return job.state in ENDED and (job.state != "done" or bool(job.count("failed", "cancelled")))
-
-
-class TransfersBridge(QObject):
-    """The queue's listener (worker threads): remembers which jobs changed and tells the GUI thread
-    once per batch, not once per event."""
-
-    changed = Signal()
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._lock = threading.Lock()
-        self._pending: dict[str, Job] = {}
-
-    def __call__(self, job: Job) -> None:
-        with self._lock:
-            first = not self._pending
-            self._pending[job.id] = job
-        if first:
-            with unless_receiver_gone(self):  # the view was closed: nobody left to tell
-                self.changed.emit()
-
-    def take(self) -> list[Job]:
-        with self._lock:
-            jobs, self._pending = list(self._pending.values()), {}
-        return jobs
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -141,7 +115,7 @@ class TransfersView(QTreeWidget):
         self.itemSelectionChanged.connect(self.update_actions)
         self._timer = QTimer(self, singleShot=True, interval=PAINT_MS)  # paints at most this often
         self._timer.timeout.connect(self._flush)
-        self.bridge = TransfersBridge(self)
+        self.bridge = ChangeBridge(self)
         self.bridge.changed.connect(self._arrived, Qt.ConnectionType.QueuedConnection)
         for job in list(queue.jobs):
             if job.state in FINISHED:

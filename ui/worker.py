@@ -57,6 +57,32 @@ def unless_receiver_gone(signals: QObject) -> Iterator[None]:
             raise
 
 
+class ChangeBridge(QObject):
+    """A queue's listener, called on the queue's threads with what changed (anything with an
+    ``id``: a transfer job, a remote job): it remembers which changed and tells the GUI thread once
+    per batch (``changed``), not once per event; ``take()`` gives the latest of each since the last."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._pending: dict[Any, Any] = {}
+
+    def __call__(self, item: Any) -> None:
+        with self._lock:
+            first = not self._pending
+            self._pending[item.id] = item
+        if first:
+            with unless_receiver_gone(self):  # the view was closed: nobody left to tell
+                self.changed.emit()
+
+    def take(self) -> list:
+        with self._lock:
+            items, self._pending = list(self._pending.values()), {}
+        return items
+
+
 class WorkerSignals(QObject):
     yielded = Signal(object)
     returned = Signal(object)

@@ -280,22 +280,22 @@ class Emulator:
         with self._lock:
             return self._term.mode(25)
 
-    @property
-    def title(self) -> str:
+    def _text(self, data: int, errors: str = "replace") -> str:
+        """A string the terminal keeps (its title, its folder), "" when it has none."""
         with self._lock:
             s = ffi.new("GhosttyString*")
-            if lib.ghostty_terminal_get(self._t, lib.GHOSTTY_TERMINAL_DATA_TITLE, s) != lib.GHOSTTY_SUCCESS:
+            if lib.ghostty_terminal_get(self._t, data, s) != lib.GHOSTTY_SUCCESS:
                 return ""
-            return ffi.buffer(s.ptr, s.len)[:].decode("utf-8", "replace") if s.len else ""
+            return ffi.buffer(s.ptr, s.len)[:].decode("utf-8", errors) if s.len else ""
+
+    @property
+    def title(self) -> str:
+        return self._text(lib.GHOSTTY_TERMINAL_DATA_TITLE)
 
     @property
     def pwd(self) -> str:
         """The folder the shell last reported (OSC 7), as it sent it: ``file://host/path``, "" if none."""
-        with self._lock:
-            s = ffi.new("GhosttyString*")
-            if lib.ghostty_terminal_get(self._t, lib.GHOSTTY_TERMINAL_DATA_PWD, s) != lib.GHOSTTY_SUCCESS:
-                return ""
-            return ffi.buffer(s.ptr, s.len)[:].decode("utf-8", "surrogateescape") if s.len else ""
+        return self._text(lib.GHOSTTY_TERMINAL_DATA_PWD, "surrogateescape")
 
     @property
     def alternate_screen(self) -> bool:
