@@ -49,20 +49,13 @@ def bucket_of(text: str) -> str:
 def element_at(s: Session, vo: Any, uri: str, put: bool) -> tuple[Any, str]:
     """The row the window would act on for ``uri`` (through the ``s3 ls`` listing's own node
     lookup): the object; for an upload link to a key not there yet, its folder and the name."""
-    from gridclient.registry import resolve
-
     if not uri.startswith("s3://") or "/" not in uri[5:].strip("/"):
         raise click.UsageError(f"“{uri}” is not an object's URI: write s3://bucket/key.")
     lc = s.listing_for("s3 ls", vo)
     parent_uri, _, name = uri.rpartition("/")
     if not name:
         raise click.UsageError(f"“{uri}” ends with “/”: a link is for an object, s3://bucket/key.")
-    try:
-        folder = resolve(lc.target)(s.wb.tokens.token(vo), parent_uri)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    except LookupError as exc:
-        raise NotFound(str(exc)) from None
+    folder = s.target_node(lc, vo, parent_uri)
     found = next((e for e in s.children(vo, folder) if e.id == uri), None)
     if found is not None:
         return found, ""

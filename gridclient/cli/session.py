@@ -214,18 +214,20 @@ class Session:
                                    f"offers `{words}` for that type.")
         return lc
 
+    def target_node(self, lc: ListingCommand, vo: "VirtualOrganization", argument: str) -> Element:
+        """The node a listing's argument names (``s3://bucket/prefix``), through its ``target``:
+        a usage error when the argument is malformed, NotFound when nothing is there."""
+        if lc.target is None:
+            raise click.UsageError(f"`{lc.words}` takes no argument for a {vo.type} Virtual Organisation.")
+        try:
+            return resolve(lc.target)(self.wb.tokens.token(vo), argument)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        except LookupError as exc:
+            raise NotFound(str(exc)) from None
+
     def list_rows(self, lc: ListingCommand, vo: "VirtualOrganization", argument: str | None = None) -> list[Element]:
-        if argument:
-            if lc.target is None:
-                raise click.UsageError(f"`{lc.words}` takes no argument for a {vo.type} Virtual Organisation.")
-            try:
-                node = resolve(lc.target)(self.wb.tokens.token(vo), argument)
-            except ValueError as exc:
-                raise click.UsageError(str(exc)) from None
-            except LookupError as exc:
-                raise NotFound(str(exc)) from None
-        else:
-            node = self.walk(vo, lc.path)
+        node = self.target_node(lc, vo, argument) if argument else self.walk(vo, lc.path)
         return [c for c in self.children(vo, node) if not lc.kinds or c.kind in lc.kinds]
 
     # -- elements named on the command line ---------------------------------------------------------
