@@ -151,19 +151,12 @@ class JobsPanel(QWidget):
         self._host_rows: dict[int, QTreeWidgetItem] = {}  # id(HostRun) -> its row
         self._shown: HostRun | None = None
         self._busy = False
-        self._timer = QTimer(self, singleShot=True, interval=PAINT_MS)
-        self._timer.timeout.connect(self._flush)
-        self.bridge = ChangeBridge(self)
-        self.bridge.changed.connect(self._arrived, Qt.ConnectionType.QueuedConnection)
+        self.bridge = ChangeBridge(self, interval=PAINT_MS)  # paints at most this often
+        self.bridge.changed.connect(self._flush)
         self.refresh()
         jobs.on_change(self.bridge)
 
     # -- following the queue -------------------------------------------------------------------
-    @Slot()
-    def _arrived(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-
     @Slot()
     def _flush(self) -> None:
         for job in self.bridge.take():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QMenu, QStyle,
                                QStyledItemDelegate, QStyleOptionProgressBar, QStyleOptionViewItem,
@@ -113,10 +113,8 @@ class TransfersView(QTreeWidget):
         self.customContextMenuRequested.connect(self._menu)
         self.itemExpanded.connect(self._expanded)
         self.itemSelectionChanged.connect(self.update_actions)
-        self._timer = QTimer(self, singleShot=True, interval=PAINT_MS)  # paints at most this often
-        self._timer.timeout.connect(self._flush)
-        self.bridge = ChangeBridge(self)
-        self.bridge.changed.connect(self._arrived, Qt.ConnectionType.QueuedConnection)
+        self.bridge = ChangeBridge(self, interval=PAINT_MS)  # paints at most this often
+        self.bridge.changed.connect(self._flush)
         for job in list(queue.jobs):
             if job.state in FINISHED:
                 self._reported[job.id] = job.finished  # ended before we looked: nothing to tell
@@ -129,11 +127,6 @@ class TransfersView(QTreeWidget):
         return action
 
     # -- following the queue -----------------------------------------------------------------------
-    @Slot()
-    def _arrived(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
-
     @Slot()
     def _flush(self) -> None:
         for job in self.bridge.take():

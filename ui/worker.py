@@ -22,7 +22,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,20 @@ def unless_receiver_gone(signals: QObject) -> Iterator[None]:
 
 class ChangeBridge(QObject):
     """A queue's listener, called on the queue's threads with what changed (anything with an
-    ``id``: a transfer job, a remote job): it remembers which changed and tells the GUI thread once
-    per batch (``changed``), not once per event; ``take()`` gives the latest of each since the last."""
+    ``id``: a transfer job, a remote job). It remembers which changed and, on the GUI thread, emits
+    ``changed`` once per batch and at most every ``interval`` ms — not once per event; ``take()``
+    gives the latest of each since the last."""
 
-    changed = Signal()
+    changed = Signal()  # on the GUI thread
+    _wake = Signal()  # from the queue's threads: something is pending
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, interval: int = 0):
         super().__init__(parent)
         self._lock = threading.Lock()
         self._pending: dict[Any, Any] = {}
+        self._timer = QTimer(self, singleShot=True, interval=interval)
+        self._timer.timeout.connect(self.changed)
+        self._wake.connect(self._woken, Qt.ConnectionType.QueuedConnection)
 
     def __call__(self, item: Any) -> None:
         with self._lock:
@@ -75,7 +80,12 @@ class ChangeBridge(QObject):
             self._pending[item.id] = item
         if first:
             with unless_receiver_gone(self):  # the view was closed: nobody left to tell
-                self.changed.emit()
+                self._wake.emit()
+
+    @Slot()
+    def _woken(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
 
     def take(self) -> list:
         with self._lock:
