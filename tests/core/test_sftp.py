@@ -234,6 +234,13 @@ def test_an_upload_goes_on_from_its_part_on_the_server_and_a_wrong_part_is_not_k
     assert not bad.exists() and not (remote / "other.bin").exists()  # nothing under either name
 
 
+def test_our_connections_offer_aes_gcm_first_and_a_real_sshd_takes_it(sftp, tmp_path):
+    (tmp_path / "x").write_bytes(b"x")
+    assert sftp.scheme.stat(at(sftp.root, tmp_path / "x")).size == 1
+    transport = next(iter(sftp.scheme._connections.values())).session().transport
+    assert (transport.local_cipher, transport.remote_cipher) == ("aes128-gcm@openssh.com",) * 2
+
+
 def test_a_cancelled_upload_leaves_nothing_on_the_server(sftp, tmp_path):
     local = write(tmp_path / "l" / "big.bin", os.urandom(4 * MB))
     remote = tmp_path / "r"
