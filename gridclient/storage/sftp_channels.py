@@ -83,6 +83,70 @@ def close_quietly(client: Any) -> None:
         pass
 
 
+# -- the channel's input --------------------------------------------------------------------------
+class _Queue:
+    """What paramiko's BufferedPipe keeps as ``_buffer``, as a queue of the packets' bytes: paramiko's
+    own ``array`` copies every packet in, and moves the whole rest of the buffer (up to the 8 MiB
+    window) each time the SFTP reader takes its next 4 bytes off the front."""
+
+    def __init__(self):
+        self._parts: deque[bytes] = deque()
+        self._size = 0
+        self._skip = 0  # bytes of the first part already taken
+
+    def __len__(self) -> int:
+        return self._size
+
+    def frombytes(self, data: bytes) -> None:
+        if data:
+            self._parts.append(bytes(data))
+            self._size += len(data)
+
+    def head(self, limit: int | None) -> bytes:
+        want = self._size if limit is None else min(limit, self._size)
+        out, at = [], self._skip
+        for part in self._parts:
+            if want <= 0:
+                break
+            piece = part[at:at + want]
+            out.append(piece)
+            want -= len(piece)
+            at = 0
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def __delitem__(self, span: slice) -> None:
+        n = self._size if span.stop is None else min(span.stop, self._size)
+        self._size -= n
+        n += self._skip
+        while self._parts and n >= len(self._parts[0]):
+            n -= len(self._parts.popleft())
+        self._skip = n if self._parts else 0
+
+
+class _Pipe(paramiko.buffered_pipe.BufferedPipe):
+    """A channel's input buffer that moves each byte once."""
+
+    def __init__(self):
+        super().__init__()
+        self._buffer = _Queue()
+
+    def _buffer_frombytes(self, data) -> None:
+        self._buffer.frombytes(data)
+
+    def _buffer_tobytes(self, limit=None) -> bytes:
+        return self._buffer.head(limit)
+
+
+def open_sftp(transport: paramiko.Transport, window: int) -> paramiko.SFTPClient | None:
+    """``SFTPClient.from_transport``, with a channel whose input is a :class:`_Pipe`."""
+    chan = transport.open_session(window_size=window)
+    if chan is None:
+        return None
+    chan.in_buffer = _Pipe()  # before the subsystem starts: nothing has arrived yet
+    chan.invoke_subsystem("sftp")
+    return paramiko.SFTPClient(chan)
+
+
 # -- pipelined SFTP requests ----------------------------------------------------------------------
 class _Replies:
     """Collects the answers to requests sent with ``_async_request`` (paramiko's fileobj protocol)."""
@@ -310,8 +374,7 @@ class Connection:
         if client is not None:
             return client, generation
         try:
-            client = refused_again(lambda: paramiko.SFTPClient.from_transport(session.transport,
-                                                                               window_size=WINDOW), session)
+            client = refused_again(lambda: open_sftp(session.transport, WINDOW), session)
             if client is None:
                 raise paramiko.SSHException("no channel")
             client.get_channel().settimeout(SILENCE)

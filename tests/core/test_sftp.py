@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import os
 import pwd
+import random
 import stat
 import time
 from pathlib import Path
@@ -232,6 +233,23 @@ def test_an_upload_goes_on_from_its_part_on_the_server_and_a_wrong_part_is_not_k
     with pytest.raises(Integrity):
         s.upload(str(local), len(data), other, lambda n: None, Stop(), resume=s.resumable(other, 0.0, {}))
     assert not bad.exists() and not (remote / "other.bin").exists()  # nothing under either name
+
+
+def test_the_channel_input_queue_gives_the_bytes_fed_in_order_whatever_the_sizes_asked():
+    from gridclient.storage.sftp_channels import _Pipe
+
+    rng = random.Random(7)
+    pipe, fed, got = _Pipe(), bytearray(), bytearray()
+    for _ in range(400):
+        if rng.random() < 0.5 or not len(pipe):
+            chunk = rng.randbytes(rng.choice([1, 3, 4, 13, 1000, 32768]))
+            pipe.feed(chunk)
+            fed += chunk
+        else:
+            got += pipe.read(rng.choice([1, 4, 5, 4096, 70000]), timeout=0)
+        assert len(pipe) == len(fed) - len(got)
+    got += pipe.empty()
+    assert bytes(got) == bytes(fed) and len(pipe) == 0
 
 
 def test_our_connections_offer_aes_gcm_first_and_a_real_sshd_takes_it(sftp, tmp_path):
