@@ -56,8 +56,8 @@ from paramiko.sftp_attr import SFTPAttributes
 from gridclient.operations import Cancelled
 from gridclient.storage.base import Entry, Integrity, Location, NotFound, Progress, Scheme, Stop, StorageError
 from gridclient.storage.jobs import part_path
-from gridclient.storage.sftp_channels import (Chunks, Connection, ConnectionLost, Unreachable,
-                                              make_folders, raw, readdir, reads, remove_tree, reraise, text,
+from gridclient.storage.sftp_channels import (Chunks, Connection, ConnectionLost, Hashing, Unreachable, look,
+                                              make_folders, raw, readdir, reads, remove_tree, reraise, settle, text,
                                               writes)
 from gridclient.storage.sftp_sums import Pending, Sha256Check, file_sha256
 
@@ -311,8 +311,8 @@ class SFTPScheme(Scheme):
         local = source if isinstance(source, str) else None
         if offset > size or (offset and local is None):
             offset = 0
-        digest = hashlib.sha256()
-        f = open(local, "rb") if local is not None else source
+        digest = Hashing(hashlib.sha256())
+        f = open(local, "rb", buffering=0) if local is not None else source
         try:
             if offset:  # the checksum covers the whole file: the bytes sent before, read again here
                 left = offset
@@ -325,17 +325,22 @@ class SFTPScheme(Scheme):
             def written() -> None:  # the last byte acknowledged: the server hashes the part meanwhile
                 asked.append(conn.sums.submit(raw(part), size, target.display))
 
-            self._send(conn, f, part, offset, size, digest, progress, stop, target, written)
+            settled = self._send(conn, f, part, offset, size, digest, progress, stop, target, written,
+                                 os.stat(local).st_mtime if local is not None else None)
         except Cancelled:
             self._remove_part(conn, part)  # a cancel leaves nothing on the server
             raise
         finally:
+            digest.close()
             if local is not None:
                 f.close()
-        return self._place(conn, part, target, size, digest.hexdigest(), local, asked[0] if asked else None)
+        return self._place(conn, part, target, size, digest.hexdigest(), settled, asked[0] if asked else None, local)
 
     def _send(self, conn: Connection, f, part: str, offset: int, size: int, digest, progress, stop,
-              target: Location, written: Callable[[], None] | None = None) -> None:
+              target: Location, written: Callable[[], None] | None = None,
+              mtime: float | None = None) -> tuple[SFTPAttributes, SFTPAttributes | None]:
+        """``f``'s bytes into ``part`` from ``offset``; then the part's attributes (its modification
+        time set to ``mtime``) and the target's (None where there is none yet)."""
         client, generation = conn.take()
         clean = False
         try:
@@ -351,7 +356,9 @@ class SFTPScheme(Scheme):
                 writes(client, h.handle, f, offset, size, digest, progress, stop)
                 if written is not None:
                     written()
+                settled = settle(client, h, raw(remote_path(target)), mtime)
             clean = True
+            return settled
         except BaseException as exc:
             err = conn.failure(exc, target.display, "upload")
             if isinstance(err, ConnectionLost):
@@ -361,13 +368,15 @@ class SFTPScheme(Scheme):
             conn.release(client, keep=clean, generation=generation)
 
     def _place(self, conn: Connection, part: str, target: Location, size: int, sha256: str,
-               local: str | None, asked: Pending | None = None) -> Entry:
-        """The part's size and checksum checked (``asked``: the server's checksum of the part, asked
-        already), then renamed over the target (keeping an existing file's permissions; the local
-        file's modification time)."""
+               settled: tuple[SFTPAttributes, SFTPAttributes | None], asked: Pending | None = None,
+               local: str | None = None) -> Entry:
+        """The part's size (``settled``: its attributes and the target's, as :func:`settle` gives
+        them) and checksum checked (``asked``: the server's checksum of the part, asked already), then
+        renamed over the target, keeping an existing file's permissions."""
+        mine, was = settled
         if asked is None:
             asked = conn.sums.submit(raw(part), size, target.display)
-        got = conn.run(lambda c: c.stat(raw(part)).st_size, target.display, "check")
+        got = int(mine.st_size or 0)
         if got != size:
             self._remove_part(conn, part)
             raise Integrity(f"{target.display}: the server holds {got} bytes of {size}.")
@@ -375,18 +384,13 @@ class SFTPScheme(Scheme):
         if remote is not None and remote != sha256:
             self._remove_part(conn, part)
             raise Integrity(f"{target.display}: the bytes stored differ from the ones sent (SHA-256).")
-        mtime = os.stat(local).st_mtime if local is not None else None
         final = raw(remote_path(target))
+        keep = st.S_IMODE(was.st_mode) if was is not None and st.S_ISREG(was.st_mode or 0) else None
 
         def place(c):
-            try:
-                was = c.stat(final).st_mode
-                if st.S_ISREG(was):
-                    c.chmod(raw(part), st.S_IMODE(was))
-            except FileNotFoundError:
-                pass
-            if mtime is not None:
-                c.utime(raw(part), (mtime, mtime))
+            if keep is not None and keep != st.S_IMODE(mine.st_mode or 0):
+                c.chmod(raw(part), keep)
+                mine.st_mode = (mine.st_mode or 0) & ~0o7777 | keep
             try:
                 c.posix_rename(raw(part), final)
             except OSError as exc:
@@ -397,10 +401,9 @@ class SFTPScheme(Scheme):
                 except FileNotFoundError:
                     pass
                 c.rename(raw(part), final)
-            return c.lstat(final)
 
-        attr = conn.run(place, target.display, "store")
-        stored = _entry(target.vo_id, target.root, target.path, attr)
+        conn.run(place, target.display, "store")
+        stored = _entry(target.vo_id, target.root, target.path, mine)
         if remote is not None:
             stored.extra.update(sha256=remote, checked=local)
         return stored
@@ -483,7 +486,8 @@ class SFTPScheme(Scheme):
             if original is not None and original != sent:
                 self._remove_part(conn, part)
                 raise Integrity(f"The copy of {source.location.display} read other bytes than the original's.")
-            self._place(conn, part, target, source.size, sent, None)
+            self._place(conn, part, target, source.size, sent,
+                        conn.run(lambda c: look(c, raw(part), raw(dst)), target.display, "check"))
         stored = self.stat(target)
         if stored is None:
             raise StorageError(f"{target.display} is not there after the copy.")
@@ -496,7 +500,7 @@ class SFTPScheme(Scheme):
         """The source's bytes into ``part`` on one channel; returns their SHA-256."""
         client, generation = conn.take()
         clean = False
-        digest = hashlib.sha256()
+        digest = Hashing(hashlib.sha256())
         try:
             with client.open(raw(remote_path(source.location)), "rb") as r, client.open(raw(part), "wb") as w:
                 writes(client, w.handle, Chunks(reads(client, r.handle, 0, source.size)), 0, source.size,
@@ -510,6 +514,7 @@ class SFTPScheme(Scheme):
                 self._remove_part(conn, part)
             reraise(err, exc)
         finally:
+            digest.close()
             if client is not None:
                 conn.release(client, keep=clean, generation=generation)
         return digest.hexdigest()

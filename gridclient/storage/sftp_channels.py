@@ -12,6 +12,7 @@ requests on the wire (paramiko's own prefetch leaves a spinning thread behind a 
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import stat as st
 import threading
@@ -20,7 +21,8 @@ from collections import deque
 from typing import Any, BinaryIO, Callable, Iterator
 
 import paramiko
-from paramiko.sftp import CMD_DATA, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READ, CMD_READDIR, CMD_STATUS, CMD_WRITE, int64
+from paramiko.sftp import (CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSETSTAT, CMD_FSTAT, CMD_HANDLE, CMD_NAME, CMD_OPENDIR,
+                           CMD_READ, CMD_READDIR, CMD_STAT, CMD_STATUS, CMD_WRITE, int64)
 from paramiko.sftp_attr import SFTPAttributes
 
 from gridclient.operations import Cancelled
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 REQUEST = 32 * 1024  # bytes a write request moves (every SFTP server takes this much)
 IN_FLIGHT = 64  # write requests on the wire at once in a transfer
+BLOCK = 1024 * 1024  # bytes an upload reads from its source at once
 # reads ask for more at once: a server that gives less answers a short read and the rest is asked
 # again (OpenSSH gives up to 255 KiB); 32 KiB reads reached 0.46x scp, 128 KiB ones ~0.9x
 READ_REQUEST = 128 * 1024
@@ -221,18 +224,66 @@ def reads(client: paramiko.SFTPClient, handle: bytes, offset: int, size: int) ->
                 num = client._async_request(replies, CMD_READ, handle, int64(start), n)
 
 
+class Hashing:
+    """A hashlib digest fed on a thread of its own, in order: hashing a block runs beside the
+    sending of the next ones (hashlib lets go of the GIL) instead of between them. ``hexdigest()``
+    waits for what was fed; ``close()`` (always, also after a failure) lets the thread end."""
+
+    def __init__(self, digest: Any):
+        self._digest = digest
+        self._blocks: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def update(self, data: bytes) -> None:
+        if self._thread is None and len(data) < BLOCK:  # a small file: a thread costs more
+            self._digest.update(data)
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-hash")
+            self._thread.start()
+        self._blocks.put(data)
+
+    def _run(self) -> None:
+        while (block := self._blocks.get()) is not None:
+            self._digest.update(block)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._blocks.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._digest.hexdigest()
+
+
+def write_size(client: paramiko.SFTPClient, handle: bytes) -> int:
+    """Bytes a write request carries: as many as fit one SSH packet of the channel (paramiko sends
+    at most the server's packet size less 64; a write's own fields take 25 bytes and the handle),
+    at most :data:`REQUEST`: a 32 KiB write went out as a full packet and a 77-byte one."""
+    room = client.get_channel().out_max_packet_size - 64 - 25 - len(handle)
+    return max(4096, min(REQUEST, room))
+
+
 def writes(client: paramiko.SFTPClient, handle: bytes, source: BinaryIO, offset: int, size: int,
-            digest: Any, progress: Progress, stop: Any) -> None:
-    """Write ``source``'s bytes (read from where it stands) at ``offset``…``size``, pipelined."""
+           digest: Any, progress: Progress, stop: Any) -> None:
+    """Write ``source``'s bytes (read from where it stands, a block at a time) at ``offset``…``size``,
+    pipelined."""
     replies, pending, at = _Replies(), deque(), offset
+    step = write_size(client, handle)
+    block, used = b"", 0
     while pending or at < size:
         while at < size and len(pending) < IN_FLIGHT:
             if stop.is_set():
                 raise Cancelled()
-            data = source.read(min(REQUEST, size - at))
-            if not data:
-                raise Integrity(f"The file to upload ended after {at} of {size} bytes.")
-            digest.update(data)
+            if used == len(block):
+                block, used = source.read(min(BLOCK, size - at)), 0
+                if not block:
+                    raise Integrity(f"The file to upload ended after {at} of {size} bytes.")
+                digest.update(block)
+            data = block[used:used + step]
+            used += len(data)
             pending.append((client._async_request(replies, CMD_WRITE, handle, int64(at), data), len(data)))
             at += len(data)
         num, n = pending.popleft()
@@ -241,6 +292,56 @@ def writes(client: paramiko.SFTPClient, handle: bytes, source: BinaryIO, offset:
             raise paramiko.SFTPError("Expected status")
         client._convert_status(msg)  # a full disk, a quota: raised here
         progress(n)
+
+
+def ask_all(client: paramiko.SFTPClient, requests: list[tuple]) -> list[tuple[int, paramiko.Message]]:
+    """Several requests on the wire at once (one round trip, not one each); their answers in order."""
+    replies = _Replies()
+    nums = [client._async_request(replies, *request) for request in requests]
+    return [replies.wait(client, num) for num in nums]
+
+
+def attrs_of(client: paramiko.SFTPClient, answer: tuple[int, paramiko.Message]) -> SFTPAttributes | None:
+    """An answer to STAT or FSTAT: the attributes, None for "no such file"; other errors raised."""
+    t, msg = answer
+    if t == CMD_ATTRS:
+        return SFTPAttributes._from_msg(msg)
+    try:
+        client._convert_status(msg)
+    except FileNotFoundError:
+        return None
+    raise paramiko.SFTPError("Expected attributes")
+
+
+def settle(client: paramiko.SFTPClient, f: paramiko.SFTPFile, other: bytes,
+           mtime: float | None) -> tuple[SFTPAttributes, SFTPAttributes | None]:
+    """After a file's last write: its modification time set (``mtime``), its attributes, its handle
+    closed, and ``other``'s attributes (None if it is not there) — in one round trip."""
+    requests: list[tuple] = []
+    if mtime is not None:
+        times = SFTPAttributes()
+        times.st_atime = times.st_mtime = mtime
+        requests.append((CMD_FSETSTAT, f.handle, times))
+    requests += [(CMD_FSTAT, f.handle), (CMD_CLOSE, f.handle), (CMD_STAT, other)]
+    f._closed = True  # the CLOSE below is the handle's one: paramiko must not send its own
+    answers = ask_all(client, requests)
+    fstat, close, stat = answers[-3:]
+    for t, msg in answers[:-3] + [close]:  # the FSETSTAT and the CLOSE: a status each
+        if t != CMD_STATUS:
+            raise paramiko.SFTPError("Expected status")
+        client._convert_status(msg)
+    mine = attrs_of(client, fstat)
+    if mine is None:
+        raise paramiko.SFTPError("Expected attributes")
+    return mine, attrs_of(client, stat)
+
+
+def look(client: paramiko.SFTPClient, path: bytes, other: bytes) -> tuple[SFTPAttributes, SFTPAttributes | None]:
+    """:func:`settle`'s answer for a file written and closed already: its attributes and ``other``'s."""
+    mine, was = (attrs_of(client, a) for a in ask_all(client, [(CMD_STAT, path), (CMD_STAT, other)]))
+    if mine is None:
+        raise FileNotFoundError(text(path))
+    return mine, was
 
 
 def refused_again(open_channel: Callable[[], Any], session: Any) -> Any:
@@ -494,16 +595,13 @@ def remove_tree(client: paramiko.SFTPClient, path: bytes, problems: list[str]) -
 
 
 class Chunks:
-    """Chunks of bytes as a ``read(n)`` source."""
+    """Chunks of bytes as a ``read(n)`` source that may give fewer than ``n`` (a raw file's way)."""
 
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks, self._buf = chunks, b""
 
     def read(self, n: int) -> bytes:
-        while len(self._buf) < n:
-            more = next(self._chunks, b"")
-            if not more:
-                break
-            self._buf += more
+        if not self._buf:
+            self._buf = next(self._chunks, b"")
         out, self._buf = self._buf[:n], self._buf[n:]
         return out

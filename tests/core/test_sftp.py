@@ -235,6 +235,20 @@ def test_an_upload_goes_on_from_its_part_on_the_server_and_a_wrong_part_is_not_k
     assert not bad.exists() and not (remote / "other.bin").exists()  # nothing under either name
 
 
+def test_an_upload_over_a_file_keeps_its_permissions_and_takes_the_local_time_and_bytes(sftp, tmp_path):
+    local = write(tmp_path / "l" / "conf.txt", b"new contents\n")
+    os.utime(local, (1_650_000_000, 1_650_000_000))
+    remote = write(tmp_path / "r" / "conf.txt", b"old\n")
+    remote.chmod(0o600)
+
+    stored = sftp.scheme.upload(str(local), local.stat().st_size, at(sftp.root, remote), lambda n: None, Stop())
+
+    assert remote.read_bytes() == b"new contents\n" and stat.S_IMODE(remote.stat().st_mode) == 0o600
+    assert remote.stat().st_mtime == 1_650_000_000
+    assert (stored.size, stored.modified, stored.extra["permissions"]) == (13, 1_650_000_000, "-rw-------")
+    assert [p.name for p in remote.parent.iterdir()] == ["conf.txt"]  # no part left beside it
+
+
 def test_the_channel_input_queue_gives_the_bytes_fed_in_order_whatever_the_sizes_asked():
     from gridclient.storage.sftp_channels import _Pipe
 
