@@ -293,6 +293,7 @@ class SFTPScheme(Scheme):
                         raise Cancelled()
                     target.write(data)
                     progress(len(data))
+                f._close(async_=True)  # its answer is not waited for (the channel's next user reads it)
             clean = True
         except BaseException as exc:
             reraise(conn.failure(exc, what, "download"), exc)
