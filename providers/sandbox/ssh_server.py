@@ -455,6 +455,6 @@ cd() {{ [ "$1" = "--" ] && shift; case "$1" in /*) builtin cd -- "$__gc_root$1";
 pwd() {{ __gc_shown; echo; }}
 __gc_osc7() {{ local p; p=$(__gc_shown); p=${{p//%/%25}}; p=${{p// /%20}}; printf '\\033]7;file://demo%s\\033\\\\' "$p"; }}
 PROMPT_COMMAND=__gc_osc7
-PS1={shlex.quote(user)}'@demo:$(__gc_shown)\$ '
+PS1={shlex.quote(user)}'@demo:$(__gc_shown)\\$ '
 builtin cd -- "$HOME"
 """
