@@ -19,7 +19,13 @@ and one line back:
   files; its start-up slower, so files under :data:`FAST_FROM` use ``sha256sum``);
 - an answer: ``= HEX`` (the 64 hex digits) or ``E missing`` / ``E unreadable``; answers come in the
   order of the requests, so several threads' requests are on the wire at once (pipelined; the
-  helper hashes one file at a time).
+  helper hashes one file at a time);
+- a batch (many small files: a ``sha256sum`` started per file cost the server ~1 ms of CPU each):
+  ``m s N`` and then N lines, each a path of printable ASCII without a backslash (an absolute path:
+  never taken for an option). The answer: ``E missing PATH`` / ``E unreadable PATH`` for the ones
+  that are not readable files, then ONE ``sha256sum -- PATH…`` of the rest (its lines, ``HEX  PATH``),
+  then ``.``. Answers are matched to the paths; a path the batch did not answer (gone between the
+  test and the hashing) is asked again on its own.
 
 The file is read through a redirection, never as an argument, so no name is taken for an option.
 A helper that dies (its channel closes: killed, the connection dropped) is started again by the
@@ -65,6 +71,11 @@ _SCRIPT = (
     "[ $s$f = 00 ] && { echo no; exit 0; }; "
     "echo \"ready $$ $s$f\"; "
     "while IFS= read -r l; do "
+    "case $l in m*) n=${l#????}; set --; "
+    "while [ $n -gt 0 ] && IFS= read -r p; do n=$((n-1)); "
+    "if [ -f \"$p\" ] && [ -r \"$p\" ]; then set -- \"$@\" \"$p\"; "
+    "elif [ -e \"$p\" ]; then echo \"E unreadable $p\"; else echo \"E missing $p\"; fi; done; "
+    "[ $# -gt 0 ] && sha256sum -- \"$@\"; echo .; continue;; esac; "
     "case $l in e*) p=$(printf \"%bx\" \"${l#????}\"); p=${p%x};; *) p=${l#????};; esac; "
     "case $l in ??o*) o=$(openssl dgst -sha256 -r < \"$p\");; *) o=$(sha256sum < \"$p\");; esac "
     "&& echo \"= ${o%% *}\" "
@@ -141,6 +152,39 @@ class Pending:
         return self._answer
 
 
+def batchable(path: bytes) -> bool:
+    """A path that may go in a batch: printable ASCII without a backslash, and absolute."""
+    return path.startswith(b"/") and b"\\" not in path and all(b in _PLAIN for b in path)
+
+
+class Batch:
+    """Pending checksums asked in one batch request; answered by path, then ``.``."""
+
+    def __init__(self, pendings: list[Pending]):
+        self.pendings = pendings
+        self.size = sum(p.size for p in pendings)
+        self._by_path: dict[bytes, list[Pending]] = {}
+        for p in pendings:
+            self._by_path.setdefault(p.path, []).append(p)
+
+    def answer(self, line: bytes) -> list[tuple[Pending, str | None, BaseException | None]]:
+        """What one line of the answer settles: (pending, digest, error)."""
+        if line.startswith(b"E "):
+            kind, _, path = line[2:].partition(b" ")
+            reason = "it is not there" if kind == b"missing" else "it cannot be read there"
+            return [(p, None, StorageError(f"Could not compute the checksum of {p.what} on the server: {reason}."))
+                    for p in self._by_path.pop(path, [])]
+        digest, path = line[:64].decode("ascii", "replace"), line[66:]
+        if not _HEX.fullmatch(digest) or line[64:66] not in (b"  ", b" *"):
+            return []
+        return [(p, digest, None) for p in self._by_path.pop(path, [])]
+
+    def unanswered(self) -> list[Pending]:
+        left = [p for group in self._by_path.values() for p in group]
+        self._by_path.clear()
+        return left
+
+
 class Helper:
     """The helper's exec channel: requests written in order, answers read by a thread of its own."""
 
@@ -148,9 +192,10 @@ class Helper:
         self.conn, self.channel, self.pid = conn, channel, pid
         self.sha256sum, self.openssl = tools[:1] == "1", tools[1:2] == "1"
         self.generation = conn.generation
-        self.queue: collections.deque[Pending] = collections.deque()
+        self.queue: collections.deque[Pending | Batch] = collections.deque()
         self.queued_bytes = 0
         self.answered = 0
+        self.batches = 0  # batch requests sent (each one sha256sum on the server)
         self.alive = True
         self._lock = threading.Lock()
         self._sending = threading.Lock()
@@ -175,13 +220,33 @@ class Helper:
                 self._end(HelperDied(str(exc) or type(exc).__name__))
         return True
 
+    def ask_many(self, pendings: list[Pending]) -> bool:
+        """Queue a :class:`Batch` of ``pendings`` (batchable paths, sha256sum); False if this
+        helper has gone."""
+        batch = Batch(pendings)
+        lines = b"m s %d\n" % len(pendings) + b"".join(p.path + b"\n" for p in pendings)
+        with self._sending:
+            with self._lock:
+                if not self.alive:
+                    return False
+                for p in pendings:
+                    p.ahead = self.queued_bytes
+                self.queue.append(batch)
+                self.queued_bytes += batch.size
+                self.batches += 1
+            try:
+                self.channel.sendall(lines)
+            except Exception as exc:  # noqa: BLE001 - the channel went
+                self._end(HelperDied(str(exc) or type(exc).__name__))
+        return True
+
     def _read(self) -> None:
         why = "its channel closed"
         try:
             while True:
                 while b"\n" in self._buf:
                     line, self._buf = self._buf.split(b"\n", 1)
-                    self._answer(line.decode("ascii", "replace").strip())
+                    self._answer(line)
                 try:
                     data = self.channel.recv(65536)
                 except socket.timeout:
@@ -195,14 +260,31 @@ class Helper:
             why = str(exc) or type(exc).__name__
         self._end(HelperDied(why))
 
-    def _answer(self, line: str) -> None:
+    def _answer(self, raw_line: bytes) -> None:
         with self._lock:
             if not self.queue:
-                log.warning("checksum helper on %s said %r unasked", self.conn.where, line[:80])
+                log.warning("checksum helper on %s said %r unasked", self.conn.where, raw_line[:80])
                 return
-            pending = self.queue.popleft()
-            self.queued_bytes -= pending.size
-            self.answered += 1
+            head = self.queue[0]
+            if isinstance(head, Batch):
+                if raw_line.rstrip(b"\r") != b".":
+                    settled = head.answer(raw_line)
+                    self.answered += len(settled)
+                else:
+                    self.queue.popleft()
+                    self.queued_bytes -= head.size
+                    settled = [(p, None, HelperDied("the batch did not answer it")) for p in head.unanswered()]
+                batch = True
+            else:
+                pending = self.queue.popleft()
+                self.queued_bytes -= pending.size
+                self.answered += 1
+                batch = False
+        if batch:
+            for p, digest, error in settled:
+                p._set(digest, error)
+            return
+        line = raw_line.decode("ascii", "replace").strip()
         word = line[2:].strip()
         if line.startswith("= ") and _HEX.fullmatch(word):
             pending._set(word)
@@ -215,8 +297,9 @@ class Helper:
     def _end(self, error: BaseException) -> None:
         with self._lock:
             self.alive = False
-            left, self.queue = list(self.queue), collections.deque()
+            asked, self.queue = list(self.queue), collections.deque()
             self.queued_bytes = 0
+        left = [p for a in asked for p in (a.unanswered() if isinstance(a, Batch) else [a])]
         for pending in left:
             pending._set(error=error)
         try:
@@ -261,8 +344,33 @@ class Sums:
             pending._set(error=HelperDied("it did not start again"))
         return pending
 
+    def submit_many(self, files: list[tuple[bytes, int, str]]) -> list[Pending | None]:
+        """:meth:`submit` for several files (path, size, what) at once: the small ones with a path
+        that may be batched are asked in ONE request (a single ``sha256sum`` on the server)."""
+        self.probe()
+        if not self.conn.sha256:
+            return [None] * len(files)
+        pendings = [Pending(self, path, size, what) for path, size, what in files]
+        together = [p for p in pendings if p.size < FAST_FROM and batchable(p.path)]
+        if self.mode != "helper" or len(together) < 2 or not self._send(lambda h: h.sha256sum and h.ask_many(together)):
+            together = []
+        for p in pendings:
+            if p not in together:
+                if self.mode == "exec":
+                    p._thread = threading.Thread(target=self._by_command, args=(p,), daemon=True,
+                                                 name="gridclient-sha256")
+                    p._thread.start()
+                elif not self.resend(p):
+                    p._set(error=HelperDied("it did not start again"))
+        return pendings
+
     def resend(self, pending: Pending) -> bool:
         """Queue ``pending`` on the helper, started again if it has gone; False if it cannot be."""
+        return self._send(lambda helper: helper.ask(pending))
+
+    def _send(self, ask) -> bool:
+        """``ask(helper)`` on the live helper, started again if it has gone; False if it cannot be
+        (or ``ask`` says no)."""
         for _ in (0, 1):
             with self._lock:
                 helper = self.helper
@@ -272,8 +380,10 @@ class Sums:
                     helper = self._start()
                 if helper is None:
                     return False
-            if helper.ask(pending):
+            if ask(helper):
                 return True
+            if helper.alive:  # it said no (no sha256sum for a batch): not a dead helper
+                return False
         return False
 
     def stuck(self, pending: Pending, limit: float) -> None:
@@ -456,9 +566,9 @@ class Sha256Check:
     meanwhile (asked of the connection's checksum helper when the download starts: the file is not
     changing, and if it did, the comparison at the end says so)."""
 
-    def __init__(self, scheme: Any, entry: Entry):
+    def __init__(self, scheme: Any, entry: Entry, asked: tuple[bool, Pending | None] = (False, None)):
         self.entry, self.digest = entry, hashlib.sha256()
-        self._pending = scheme.ask_sha256(entry.location, entry.size)
+        self._pending = asked[1] if asked[0] else scheme.ask_sha256(entry.location, entry.size)
 
     def update(self, data) -> None:
         self.digest.update(data)

@@ -535,10 +535,12 @@ def _one(root: ConfinedRoot, kind: str, args: list[str]) -> str:
 
 def serve_sums(channel: paramiko.Channel, root: ConfinedRoot) -> None:
     """The ``sftp`` scheme's checksum helper (:mod:`gridclient.storage.sftp_sums` has the protocol):
-    after the client's hello, ``ready PID 10``; then for each request line ``= HEX`` or ``E …``, the
-    SHA-256 of the file on the root's confined paths (links resolved, and refused if they lead out).
+    after the client's hello, ``ready PID 10``; then for each request line ``= HEX`` or ``E …`` (for a
+    batch, ``E … PATH`` lines, ``HEX  PATH`` lines and ``.``), the SHA-256 of the file on the root's confined paths (links resolved, and refused if they lead out).
     Ends when the client closes the channel or the endpoint stops (the root closes)."""
     buf, greeted = b"", False
+    batch: list[bytes] | None = None  # the paths of a batch being read, and how many are to come
+    to_come = 0
     channel.settimeout(0.5)
     while not root.closed:
         while b"\n" in buf:
@@ -546,8 +548,16 @@ def serve_sums(channel: paramiko.Channel, root: ConfinedRoot) -> None:
             if not greeted:
                 greeted = True
                 channel.sendall(f"ready {os.getpid()} 10\n".encode())
-                continue
-            channel.sendall(_sum_answer(root, line).encode() + b"\n")
+            elif batch is not None:
+                batch.append(line)
+                to_come -= 1
+                if not to_come:
+                    channel.sendall(_batch_answer(root, batch))
+                    batch = None
+            elif line.startswith(b"m s ") and line[4:].isdigit() and int(line[4:]) > 0:
+                batch, to_come = [], int(line[4:])
+            else:
+                channel.sendall(_sum_answer(root, line).encode() + b"\n")
         try:
             data = channel.recv(65536)
         except TimeoutError:
@@ -555,6 +565,18 @@ def serve_sums(channel: paramiko.Channel, root: ConfinedRoot) -> None:
         if not data:
             return
         buf += data
+
+
+def _batch_answer(root: ConfinedRoot, paths: list[bytes]) -> bytes:
+    """A batch's answer: ``E …`` lines, then one ``HEX  PATH`` line per file hashed, then ``.``."""
+    errors, sums = [], []
+    for path in paths:
+        answer = _sum_answer(root, b"h s " + path)
+        if answer.startswith("= "):
+            sums.append(answer[2:].encode() + b"  " + path + b"\n")
+        else:
+            errors.append(answer.encode() + b" " + path + b"\n")
+    return b"".join(errors + sums) + b".\n"
 
 
 def _sum_answer(root: ConfinedRoot, line: bytes) -> str:

@@ -95,6 +95,36 @@ def test_many_small_files_go_through_one_checksum_process(sshd_factory, tmp_path
         scheme.close()
 
 
+def test_a_batch_is_answered_by_path_with_missing_and_unreadable_ones_said(sshd_factory, tmp_path):
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    remote = tmp_path / "remote"
+    files = {name: os.urandom(300 + i) for i, name in enumerate(["a.txt", "with  two spaces.txt", "-dash", "z"])}
+    for name, data in files.items():
+        write(remote / name, data)
+    (remote / "a folder").mkdir()
+    sums = scheme._conn(root).sums
+    asked = [str(remote / n).encode() for n in [*files, "gone.txt", "a folder", "a.txt"]]
+    pendings = sums.submit_many([(path, 300, path.decode()) for path in asked])
+    assert sums.helper.batches == 1  # one request, so one sha256sum on the server for them all
+
+    got = []
+    for p in pendings:
+        try:
+            got.append(p.result())
+        except Exception as exc:  # noqa: BLE001 - the sentence is what is checked
+            got.append(str(exc))
+    assert got[:4] == [sha(files[n]) for n in files] and got[6] == sha(files["a.txt"])
+    assert "gone.txt on the server: it is not there" in got[4]
+    assert "a folder on the server: it cannot be read there" in got[5]
+    # a path that cannot go in a batch (a backslash, a newline) is asked on its own, and answered
+    odd = remote / "back\\slash\nnewline"
+    write(odd, b"odd")
+    single = sums.submit_many([(str(odd).encode(), 3, "odd"), (str(remote / "z").encode(), 303, "z")])
+    assert [p.result() for p in single] == [sha(b"odd"), sha(files["z"])] and sums.helper.batches == 1
+    scheme.close()
+
+
 HOSTILE = ["new\nline.txt", "-leading-dash", "--", "it's \"quoted\".txt", "  spaces  ", "tab\there", "back\\slash\\0101\\c",
            "%b%s%x", "trailing-newline\n", "$(touch pwned)", "`touch pwned2`", "*", "x" * 200, "é-ü.txt",
            "caf\udce9-latin1.bin"]  # the last: the bytes b"caf\xe9…", not UTF-8

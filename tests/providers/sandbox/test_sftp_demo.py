@@ -416,3 +416,24 @@ def test_the_sftp_scheme_checks_many_files_with_one_command_on_the_demo(server, 
     conn = s._conn(root)
     assert conn.sums.mode == "helper" and conn.sums.helper.answered == 20 and conn.execs == 1
     assert s.delete([home.child("many", folder=True)]) == []
+
+
+def test_the_demo_answers_a_batch_of_checksums_by_path(server, scheme, tmp_path):
+    from gridclient.storage import Stop
+
+    s, root = scheme
+    home = s.home(root)
+    local = tmp_path / "f.bin"
+    want = {}
+    for i in range(3):
+        local.write_bytes(os.urandom(700 + i))
+        want[f"/home/ubuntu/batch/{i}.bin"] = hashlib.sha256(local.read_bytes()).hexdigest()
+        s.upload(str(local), 700 + i, home.child(f"batch/{i}.bin"), lambda n: None, Stop())
+    sums = s._conn(root).sums
+    before = sums.helper.batches
+    paths = [*want, "/home/ubuntu/batch/gone.bin", "/home/ubuntu/batch"]
+    pendings = sums.submit_many([(p.encode(), 700, p) for p in paths])
+    assert [p.result() for p in pendings[:3]] == list(want.values()) and sums.helper.batches == before + 1
+    for p, said in zip(pendings[3:], ["it is not there", "it cannot be read there"]):
+        with pytest.raises(Exception, match=said):
+            p.result()
