@@ -183,6 +183,10 @@ class Scheme:
         """Write the file's bytes from ``offset`` into ``target`` (opened for writing there)."""
         raise StorageError(f"{self.name} storage cannot download.")
 
+    def read_ahead(self, entries: list[Entry], stop: Stop) -> None:
+        """A hint: these files are about to be downloaded, in this order (until ``stop`` is set); a
+        scheme may start fetching them."""
+
     def upload(self, source: BinaryIO, size: int, target: Location, progress: Progress, stop: Stop,
                resume: dict[str, Any] | None = None, note: dict[str, Any] | None = None) -> Entry:
         """Store ``size`` bytes read from ``source`` at ``target``; returns what is stored there.

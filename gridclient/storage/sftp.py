@@ -34,7 +34,8 @@ connection), the SHA-256 computed there from the file on its disk, by one long-l
 process per connection (:mod:`gridclient.storage.sftp_sums`: a line per file, not a command),
 compared with the bytes here — a download's asked when it starts and computed while the bytes
 arrive (:meth:`checker`), an upload's asked the moment its last byte is acknowledged, before the rename.
-``Entry.etag`` is a weak validator, ``mtime-size`` (rsync's quick check), so a resumed download
+A download job's small files are read ahead, many at once on one channel, with their checksums
+asked in batches (:mod:`gridclient.storage.sftp_ahead`). ``Entry.etag`` is a weak validator, ``mtime-size`` (rsync's quick check), so a resumed download
 notices a file changed meanwhile. Symbolic links are listed as such (``Entry.is_link``, never a
 folder) and a deletion removes a link, never what it points to. Copies between two places of one
 connection run on the server (``cp -p`` then ``mv`` from a part name), or through one channel here.
@@ -56,6 +57,7 @@ from paramiko.sftp_attr import SFTPAttributes
 from gridclient.operations import Cancelled
 from gridclient.storage.base import Entry, Integrity, Location, NotFound, Progress, Scheme, Stop, StorageError
 from gridclient.storage.jobs import part_path
+from gridclient.storage.sftp_ahead import ReadAheads
 from gridclient.storage.sftp_channels import (Chunks, Connection, ConnectionLost, Hashing, Unreachable, look,
                                               make_folders, raw, readdir, reads, remove_tree, reraise, settle, text,
                                               writes)
@@ -155,6 +157,7 @@ class SFTPScheme(Scheme):
         self._targets: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {}
         self._connections: dict[tuple[str, str], Connection] = {}
         self._lock = threading.Lock()
+        self._ahead = ReadAheads()
 
     # -- reaching servers ------------------------------------------------------------------------
     def use(self, known_hosts: Any, interaction: Any) -> None:
@@ -280,7 +283,20 @@ class SFTPScheme(Scheme):
         return bytes(out)
 
     # -- moving bytes ----------------------------------------------------------------------------
+    def read_ahead(self, entries: list[Entry], stop: Stop) -> None:
+        by_conn: dict[tuple[str, str], list[Entry]] = {}
+        for e in entries:
+            if e.location.scheme == "sftp":
+                by_conn.setdefault((e.location.vo_id, e.location.root), []).append(e)
+        for files in by_conn.values():
+            self._ahead.start(self._conn(files[0].location), files, stop, remote_path)
+
     def download(self, entry: Entry, target: BinaryIO, progress: Progress, stop: Stop, offset: int = 0) -> None:
+        if not offset and (data := self._ahead.take(entry, stop)) is not None:
+            target.seek(0)
+            target.write(data)
+            progress(len(data))
+            return
         conn = self._conn(entry.location)
         what = entry.location.display
         client, generation = conn.take()
@@ -440,10 +456,12 @@ class SFTPScheme(Scheme):
         the server cannot compute it."""
         return self._conn(location).sums.submit(raw(remote_path(location)), size, location.display)
 
-    def checker(self, entry: Entry) -> Sha256Check | None:
+    def checker(self, entry: Entry, stop: Stop | None = None) -> Sha256Check | None:
         conn = self._conn(entry.location)
         conn.probe()
-        return Sha256Check(self, entry) if conn.sha256 else None
+        if not conn.sha256:
+            return None
+        return Sha256Check(self, entry, self._ahead.checksum(entry, stop or Stop()))
 
     def verify(self, stored: Entry, local_path: str) -> None:
         if stored.extra.get("sha256") and stored.extra.get("checked") == local_path:

@@ -231,7 +231,9 @@ class TransferQueue:
             if job.kind == "delete":
                 self._delete(job)
             else:
-                futures = [self._pool.submit(self._file, job, t) for t in job.files if t.state == "queued"]
+                queued = [t for t in job.files if t.state == "queued"]
+                self._read_ahead(job, queued)
+                futures = [self._pool.submit(self._file, job, t) for t in queued]
                 for f in futures:
                     f.result()
                 if job.kind == "move" and not job.stop.is_set():
@@ -250,6 +252,20 @@ class TransferQueue:
                         t.state = "cancelled"
             job.finished = time.time()
             self._changed(job)
+
+    def _read_ahead(self, job: Job, tasks: list[FileTask]) -> None:
+        """Tell each source scheme the files about to be downloaded, in the order the workers take
+        them (SFTP fetches the small ones ahead, many at once)."""
+        by_scheme: dict[str, list[Entry]] = {}
+        for t in tasks:
+            if t.source is not None and not t.source.is_folder and t.target is not None \
+                    and t.target.scheme == "file":
+                by_scheme.setdefault(t.source.location.scheme, []).append(t.source)
+        for name, entries in by_scheme.items():
+            try:
+                self.storage.scheme(name).read_ahead(entries, job.stop)
+            except Exception as exc:  # noqa: BLE001 - a hint: the files are read one by one then
+                log.info("no read-ahead on %s: %s", name, exc)
 
     def _end(self, job: Job) -> None:
         failed, done = job.count("failed"), job.count("done")

@@ -125,6 +125,68 @@ def test_a_batch_is_answered_by_path_with_missing_and_unreadable_ones_said(sshd_
     scheme.close()
 
 
+def test_a_folder_of_small_files_is_read_ahead_checked_in_batches_and_a_file_gone_is_said(sshd_factory,
+                                                                                            tmp_path):
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    src = tmp_path / "remote" / "many"
+    want = {f"f{i:03}.bin": os.urandom(i * 41) for i in range(150)}  # f000 is empty
+    want["big.bin"] = os.urandom(300_000)  # not small: read by its worker, as before
+    for name, data in want.items():
+        write(src / name, data)
+    queue = TransferQueue(storage, None)
+    real = scheme._ahead.start
+
+    def start_then_remove(*args):  # gone between the listing and the download
+        (src / "f077.bin").unlink()
+        return real(*args)
+
+    scheme._ahead.start = start_then_remove
+    try:
+        dst = tmp_path / "dst"
+        dst.mkdir()
+        job = run(queue, "download", [at(root, src, folder=True)], folder(dst))
+        assert job.state == "failed" and [t.label.rsplit("/", 2)[-2:] for t in job.files if t.state == "failed"] == [["many", "f077.bin"]]
+        assert "does not exist" in next(t.error for t in job.files if t.state == "failed")
+        del want["f077.bin"]
+        got = files_under(dst / "many")
+        assert {n: d for n, d in got.items() if not n.startswith(".")} == want  # the rest whole
+        assert all(n.endswith(".gridclient-part") and not d for n, d in got.items() if n.startswith("."))
+        helper = scheme._conn(root).sums.helper
+        assert helper.answered == len(want) + 1  # every file checked (the gone one said missing)
+        assert 150 // 32 <= helper.batches < 150 // 8  # in batches, not a request per file
+    finally:
+        queue.shutdown()
+        scheme.close()
+
+
+def test_a_cancelled_read_ahead_download_leaves_no_file_and_its_thread_ends(sshd_factory, tmp_path):
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    src = tmp_path / "remote" / "many"
+    for i in range(400):
+        write(src / f"f{i:03}.bin", os.urandom(2000))
+    queue = TransferQueue(storage, None)
+    try:
+        dst = tmp_path / "dst"
+        dst.mkdir()
+        job = queue.submit("download", [at(root, src, folder=True)], folder(dst))
+        deadline = time.monotonic() + GUARD
+        while job.count("done") < 20 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        job.cancel()
+        assert queue.wait(job, timeout=GUARD) and job.state == "cancelled"
+        assert job.count("done") < 400
+        left = [p.name for p in (dst / "many").iterdir()]
+        assert len(left) == job.count("done") and not [n for n in left if "part" in n]
+        while any(t.name == "gridclient-read-ahead" for t in threading.enumerate()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not any(t.name == "gridclient-read-ahead" for t in threading.enumerate())
+    finally:
+        queue.shutdown()
+        scheme.close()
+
+
 HOSTILE = ["new\nline.txt", "-leading-dash", "--", "it's \"quoted\".txt", "  spaces  ", "tab\there", "back\\slash\\0101\\c",
            "%b%s%x", "trailing-newline\n", "$(touch pwned)", "`touch pwned2`", "*", "x" * 200, "é-ü.txt",
            "caf\udce9-latin1.bin"]  # the last: the bytes b"caf\xe9…", not UTF-8

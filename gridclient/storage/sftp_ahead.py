@@ -1,0 +1,221 @@
+"""Small files read ahead for the ``sftp`` scheme (:mod:`gridclient.storage.sftp`). Qt-free.
+
+A download of a folder of many small files spent its time waiting: each file took a worker an
+open and a read, one round trip each, and ten workers sharing one connection (one paramiko thread
+reading for all) woke each other for every answer. A read-ahead is told the files a transfer job is
+about to download (:meth:`SFTPScheme.read_ahead`, by the transfer queue) and fetches the small ones
+(up to :data:`SMALL` bytes) on ONE channel by ONE thread, many files on the wire at once: an open
+for each of the next :data:`DEPTH` files, and as each handle comes back its read and its close. The
+bytes wait in memory (at most :data:`WINDOW` files past the last one a worker asked for) until the
+worker downloading that file takes them: :meth:`ReadAhead.take`, which gives None — the worker
+then reads the file itself, as without a read-ahead — for a file not fetched (an error, a short
+read, a dropped connection, cancelled), so every failure is told and retried as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+
+import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_DATA, CMD_HANDLE, CMD_OPEN, CMD_READ, CMD_STATUS, SFTP_FLAG_READ, int64
+from paramiko.sftp_attr import SFTPAttributes
+
+from gridclient.storage.base import Entry, Location, Stop
+from gridclient.storage.sftp_channels import Connection, _Replies, raw
+from gridclient.storage.sftp_sums import Pending
+
+log = logging.getLogger(__name__)
+
+SMALL = 64 * 1024  # files up to this size are read ahead (one read each)
+DEPTH = 32  # files on the wire at once
+WINDOW = 128  # files fetched past the last one a worker asked for
+
+
+class ReadAhead:
+    """The small files of one job on one connection, fetched in the job's order."""
+
+    def __init__(self, conn: Connection, entries: list[Entry], stop: Stop, path_of):
+        self.conn, self.stop = conn, stop
+        self.entries = entries
+        self.index = {e.location: i for i, e in enumerate(entries)}
+        self._path_of = path_of
+        self._cond = threading.Condition()
+        self._got: dict[int, bytes | None] = {}  # index → bytes, or None: the worker reads it itself
+        self._sums: dict[int, Pending | None] = {}  # index → the server's checksum, asked
+        self._sums_taken: set[int] = set()
+        self._asked = -1  # the furthest index a worker asked for
+        self.served = 0  # files handed to a worker
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-read-ahead")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def pending(self) -> int:
+        """Files fetched and not taken yet."""
+        with self._cond:
+            return len(self._got)
+
+    # -- the workers' side ---------------------------------------------------------------------
+    def take(self, entry: Entry, stop: Stop) -> bytes | None:
+        """The entry's bytes once fetched, or None (not fetched: read it yourself)."""
+        i = self.index.get(entry.location)
+        if i is None:
+            return None
+        with self._cond:
+            self._asked = max(self._asked, i)
+            self._cond.notify_all()
+            while i not in self._got and not self._ended:
+                if stop.is_set():
+                    return None
+                self._cond.wait(0.05)
+            data = self._got.pop(i, None)
+            self.served += data is not None
+            return data
+
+    def checksum(self, entry: Entry, stop: Stop) -> tuple[bool, Pending | None]:
+        """(True, the checksum asked with the batch the entry was fetched in), or (False, None) when
+        it was not asked here."""
+        i = self.index.get(entry.location)
+        if i is None or i in self._sums_taken:  # asked again (a retry): on its own
+            return False, None
+        with self._cond:
+            self._asked = max(self._asked, i)
+            self._cond.notify_all()
+            while i not in self._sums and not self._ended:
+                if stop.is_set():
+                    return False, None
+                self._cond.wait(0.05)
+            if i not in self._sums:
+                return False, None
+            self._sums_taken.add(i)
+            return True, self._sums.pop(i)
+
+    # -- the fetching thread ---------------------------------------------------------------------
+    def _may_fetch(self, i: int) -> bool:
+        """Wait until file ``i`` is within the window; False when the read-ahead is to end."""
+        with self._cond:
+            while i > self._asked + WINDOW:
+                if self.stop.is_set():
+                    return False
+                self._cond.wait(0.05)
+            # files the workers went past without taking (skipped, cancelled) are let go
+            for old in [k for k in self._got if k < self._asked - WINDOW]:
+                del self._got[old]
+            for old in [k for k in self._sums if k < self._asked - WINDOW]:
+                del self._sums[old]
+            return not self.stop.is_set()
+
+    def _put(self, i: int, data: bytes | None) -> None:
+        with self._cond:
+            self._got[i] = data
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        client = None
+        generation = -1
+        clean = False
+        try:
+            client, generation = self.conn.take()
+            self._fetch(client)
+            clean = True
+        except Exception as exc:  # noqa: BLE001 - the workers read those files themselves, and say
+            log.info("read-ahead on %s stopped: %s", self.conn.where, exc)
+        finally:
+            if client is not None:
+                self.conn.release(client, keep=clean, generation=generation)
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def _fetch(self, client: paramiko.SFTPClient) -> None:
+        replies = _Replies()
+        wire: deque = deque()  # (request number, "open" | "read", index, entry)
+        todo = iter(enumerate(self.entries))
+
+        def refill() -> None:
+            """Opens for the next files, up to DEPTH on the wire, and their checksums in one batch."""
+            opened = []
+            while len(wire) < DEPTH:
+                nxt = next(todo, None)
+                if nxt is None or not self._may_fetch(nxt[0]):
+                    break
+                i, entry = nxt
+                path = raw(self._path_of(entry.location))
+                wire.append((client._async_request(replies, CMD_OPEN, path, SFTP_FLAG_READ, SFTPAttributes()),
+                             "open", i, entry))
+                opened.append((i, path, entry))
+            if opened:
+                asked = self.conn.sums.submit_many([(path, e.size, e.location.display) for _, path, e in opened])
+                with self._cond:
+                    for (i, _, _), pending in zip(opened, asked):
+                        self._sums[i] = pending
+                    self._cond.notify_all()
+
+        refill()
+        while wire:
+            num, kind, i, entry = wire.popleft()
+            t, msg = replies.wait(client, num)
+            if kind == "open":
+                if t != CMD_HANDLE:
+                    self._put(i, None)  # missing, refused: the worker's own open says so
+                else:
+                    handle = msg.get_string()
+                    if entry.size:
+                        wire.append((client._async_request(replies, CMD_READ, handle, int64(0), entry.size),
+                                     "read", i, entry))
+                    else:
+                        self._put(i, b"")
+                    client._async_request(type(None), CMD_CLOSE, handle)  # its answer is not waited for
+            elif t == CMD_DATA:
+                data = msg.get_string()
+                self._put(i, data if len(data) == entry.size else None)  # a short read: read it again there
+            else:
+                self._put(i, None)
+                if t != CMD_STATUS:
+                    raise paramiko.SFTPError("Expected data")
+            if len(wire) <= DEPTH // 2:  # refilled by halves: the checksums go in batches
+                refill()
+
+
+class ReadAheads:
+    """The scheme's read-aheads, found by the file a worker is about to download."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_location: dict[Location, ReadAhead] = {}
+
+    def start(self, conn: Connection, entries: list[Entry], stop: Stop, path_of) -> ReadAhead | None:
+        small = [e for e in entries if not e.is_folder and not e.is_link and e.size <= SMALL]
+        if len(small) < 2:  # one file: nothing to overlap
+            return None
+        ahead = ReadAhead(conn, small, stop, path_of)
+        with self._lock:
+            for loc, old in list(self._by_location.items()):  # what ended jobs left untaken
+                if old.ended and (old.stop.is_set() or not old.pending):
+                    del self._by_location[loc]
+            for e in small:
+                self._by_location[e.location] = ahead
+        ahead.start()
+        return ahead
+
+    def checksum(self, entry: Entry, stop: Stop) -> tuple[bool, Pending | None]:
+        with self._lock:
+            ahead = self._by_location.get(entry.location)
+        return ahead.checksum(entry, stop) if ahead is not None else (False, None)
+
+    def take(self, entry: Entry, stop: Stop) -> bytes | None:
+        with self._lock:
+            ahead = self._by_location.pop(entry.location, None)
+        return ahead.take(entry, stop) if ahead is not None else None
+
+
+
+__all__ = ["ReadAhead", "ReadAheads", "SMALL"]
