@@ -59,8 +59,8 @@ from gridclient.storage.base import Entry, Integrity, Location, NotFound, Progre
 from gridclient.storage.jobs import part_path
 from gridclient.storage.sftp_ahead import ReadAheads
 from gridclient.storage.sftp_channels import (Chunks, Connection, ConnectionLost, Hashing, Unreachable, look,
-                                              make_folders, raw, readdir, reads, remove_tree, reraise, settle, text,
-                                              writes)
+                                              make_folders, raw, read_exactly, readdir, reads, remove_tree, reraise, settle,
+                                              text, write_size, writes)
 from gridclient.storage.sftp_sums import Pending, Sha256Check, file_sha256
 
 __all__ = ["ConnectionLost", "SFTPScheme", "Unreachable", "remote_path", "root_of", "split_root"]
@@ -370,10 +370,22 @@ class SFTPScheme(Scheme):
             with h:
                 if offset:
                     h.truncate(offset)
-                writes(client, h.handle, f, offset, size, digest, progress, stop)
+                last = None
+                if size - offset <= write_size(client, h.handle):  # one write: it goes with the settling
+                    if stop.is_set():
+                        raise Cancelled()
+                    data = read_exactly(f, size - offset)
+                    if len(data) != size - offset:
+                        raise Integrity(f"The file to upload ended after {offset + len(data)} of {size} bytes.")
+                    digest.update(data)
+                    last = (offset, data) if data else None
+                else:
+                    writes(client, h.handle, f, offset, size, digest, progress, stop)
+                settled = settle(client, h, raw(remote_path(target)), mtime, last)
+                if last is not None:
+                    progress(len(last[1]))
                 if written is not None:
                     written()
-                settled = settle(client, h, raw(remote_path(target)), mtime)
             clean = True
             return settled
         except BaseException as exc:

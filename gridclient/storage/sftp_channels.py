@@ -266,6 +266,15 @@ def write_size(client: paramiko.SFTPClient, handle: bytes) -> int:
     return max(4096, min(REQUEST, room))
 
 
+def read_exactly(source: BinaryIO, n: int) -> bytes:
+    """``n`` bytes of ``source`` (a raw file or stream may give fewer at a time); fewer only at its end."""
+    parts, left = [], n
+    while left and (data := source.read(left)):
+        parts.append(data)
+        left -= len(data)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 def writes(client: paramiko.SFTPClient, handle: bytes, source: BinaryIO, offset: int, size: int,
            digest: Any, progress: Progress, stop: Any) -> None:
     """Write ``source``'s bytes (read from where it stands, a block at a time) at ``offset``…``size``,
@@ -313,11 +322,14 @@ def attrs_of(client: paramiko.SFTPClient, answer: tuple[int, paramiko.Message]) 
     raise paramiko.SFTPError("Expected attributes")
 
 
-def settle(client: paramiko.SFTPClient, f: paramiko.SFTPFile, other: bytes,
-           mtime: float | None) -> tuple[SFTPAttributes, SFTPAttributes | None]:
-    """After a file's last write: its modification time set (``mtime``), its attributes, its handle
-    closed, and ``other``'s attributes (None if it is not there) — in one round trip."""
+def settle(client: paramiko.SFTPClient, f: paramiko.SFTPFile, other: bytes, mtime: float | None,
+           last: tuple[int, bytes] | None = None) -> tuple[SFTPAttributes, SFTPAttributes | None]:
+    """A file's ``last`` write (offset, bytes: a small file's only one), its modification time set
+    (``mtime``), its attributes, its handle closed, and ``other``'s attributes (None if it is not
+    there) — in one round trip."""
     requests: list[tuple] = []
+    if last is not None:
+        requests.append((CMD_WRITE, f.handle, int64(last[0]), last[1]))
     if mtime is not None:
         times = SFTPAttributes()
         times.st_atime = times.st_mtime = mtime
@@ -326,7 +338,7 @@ def settle(client: paramiko.SFTPClient, f: paramiko.SFTPFile, other: bytes,
     f._closed = True  # the CLOSE below is the handle's one: paramiko must not send its own
     answers = ask_all(client, requests)
     fstat, close, stat = answers[-3:]
-    for t, msg in answers[:-3] + [close]:  # the FSETSTAT and the CLOSE: a status each
+    for t, msg in answers[:-3] + [close]:  # the WRITE, the FSETSTAT and the CLOSE: a status each
         if t != CMD_STATUS:
             raise paramiko.SFTPError("Expected status")
         client._convert_status(msg)
