@@ -60,6 +60,7 @@ EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 FAST_FROM = 4 * 1024 * 1024  # files from this size are hashed with openssl where it works
 START_TIMEOUT = 15.0  # seconds for the helper's greeting (the login shell starts first)
 RATE = 20e6  # bytes a second a request's time limit counts on
+BUSY = 2  # requests the helper works on before more small files are gathered for a batch
 
 # One line (csh and fish take a single-quoted newline badly), no single quote and no backslash (the
 # login shell gives it to sh as one single-quoted word; fish would read a backslash there).
@@ -198,44 +199,71 @@ class Helper:
         self.batches = 0  # batch requests sent (each one sha256sum on the server)
         self.alive = True
         self._lock = threading.Lock()
-        self._sending = threading.Lock()
+        self._sending = threading.RLock()
+        self._outbox: list[Pending] = []  # gathered for the next batch
+        self._kick = threading.Event()
         self._buf = rest
         self._reader = threading.Thread(target=self._read, daemon=True, name="gridclient-sums")
         self._reader.start()
+        threading.Thread(target=self._flusher, daemon=True, name="gridclient-sums-batch").start()
 
     def ask(self, pending: Pending) -> bool:
         """Queue ``pending``'s request; False if this helper has gone."""
         tool = "o" if self.openssl and (pending.size >= FAST_FROM or not self.sha256sum) else "s"
-        line = request(pending.path, tool)
-        with self._sending:  # the lines in the order of the queue; the reader never waits for this lock
-            with self._lock:
-                if not self.alive:
-                    return False
-                pending.ahead = self.queued_bytes
-                self.queue.append(pending)
-                self.queued_bytes += pending.size
-            try:
-                self.channel.sendall(line)
-            except Exception as exc:  # noqa: BLE001 - the channel went
-                self._end(HelperDied(str(exc) or type(exc).__name__))
-        return True
+        return self._send(pending, [pending], request(pending.path, tool))
 
     def ask_many(self, pendings: list[Pending]) -> bool:
         """Queue a :class:`Batch` of ``pendings`` (batchable paths, sha256sum); False if this
         helper has gone."""
-        batch = Batch(pendings)
         lines = b"m s %d\n" % len(pendings) + b"".join(p.path + b"\n" for p in pendings)
+        return self._send(Batch(pendings), pendings, lines)
+
+    def gather(self, pending: Pending) -> bool:
+        """Queue ``pending`` (a batchable path, sha256sum) to go in the next batch: sent now while
+        the helper has little to do, else once it has answered one of the requests it works on —
+        threads each asking for one file (an upload's workers) are answered by a batch."""
+        with self._lock:
+            if not self.alive:
+                return False
+            self._outbox.append(pending)
+            idle = len(self.queue) < BUSY
+        if idle:
+            self._flush()
+        return True
+
+    def _flush(self) -> None:
+        with self._sending:
+            with self._lock:
+                take, self._outbox = self._outbox, []
+            if len(take) == 1:
+                sent = self.ask(take[0])
+            else:
+                sent = not take or self.ask_many(take)
+            if not sent:
+                for p in take:
+                    p._set(error=HelperDied("it stopped"))
+
+    def _flusher(self) -> None:
+        while self.alive:
+            self._kick.wait(1.0)
+            self._kick.clear()
+            if self._outbox:
+                self._flush()
+
+    def _send(self, asked: Pending | Batch, pendings: list[Pending], data: bytes) -> bool:
+        # the lines in the order of the queue; the reader never waits for this lock (re-entrant:
+        # a flush holds it around its ask)
         with self._sending:
             with self._lock:
                 if not self.alive:
                     return False
                 for p in pendings:
                     p.ahead = self.queued_bytes
-                self.queue.append(batch)
-                self.queued_bytes += batch.size
-                self.batches += 1
+                self.queue.append(asked)
+                self.queued_bytes += sum(p.size for p in pendings)
+                self.batches += isinstance(asked, Batch)
             try:
-                self.channel.sendall(lines)
+                self.channel.sendall(data)
             except Exception as exc:  # noqa: BLE001 - the channel went
                 self._end(HelperDied(str(exc) or type(exc).__name__))
         return True
@@ -280,6 +308,8 @@ class Helper:
                 self.queued_bytes -= pending.size
                 self.answered += 1
                 batch = False
+        if self._outbox and len(self.queue) < BUSY:
+            self._kick.set()
         if batch:
             for p, digest, error in settled:
                 p._set(digest, error)
@@ -299,7 +329,9 @@ class Helper:
             self.alive = False
             asked, self.queue = list(self.queue), collections.deque()
             self.queued_bytes = 0
-        left = [p for a in asked for p in (a.unanswered() if isinstance(a, Batch) else [a])]
+            gathered, self._outbox = self._outbox, []
+        self._kick.set()  # the flusher ends
+        left = [p for a in asked for p in (a.unanswered() if isinstance(a, Batch) else [a])] + gathered
         for pending in left:
             pending._set(error=error)
         try:
@@ -340,6 +372,8 @@ class Sums:
             pending._thread = threading.Thread(target=self._by_command, args=(pending,), daemon=True,
                                                name="gridclient-sha256")
             pending._thread.start()
+        elif size < FAST_FROM and batchable(path) and self._send(lambda h: h.sha256sum and h.gather(pending)):
+            pass
         elif not self.resend(pending):
             pending._set(error=HelperDied("it did not start again"))
         return pending
