@@ -125,6 +125,7 @@ class LocalNames:
         self._kinds: dict[tuple[str, ...], str] = {}  # folded local parts → "file" | "dir"
         self._dirs: dict[tuple[tuple[str, ...], str], str] = {}  # (folded parent, folded want) → dir
         self._lock = threading.Lock()
+        self._resolved: dict[Path, Path] = {}  # folders (and the target) → resolved, once
 
     def local_path(self, remote: str) -> Path:
         """``target / <safe relative path>`` for ``remote``; the same answer for the same remote, a
@@ -134,10 +135,20 @@ class LocalNames:
             path = self._cache.get(remote)
             if path is None:
                 path = self._map(remote)
-        resolved, root = path.resolve(), self.target.resolve()
+        resolved, root = self._resolve(path), self._resolve(self.target)
         if root not in resolved.parents:
             raise ValueError(f"{remote!r} would land outside {root} (at {resolved})")
         return path
+
+    def _resolve(self, path: Path) -> Path:
+        """``path.resolve()``, each folder resolved once (a folder of 1,000 files: 1,000 lstat calls,
+        not 20,000); the path itself still followed where it is a link."""
+        if path.name in ("", ".", "..") or path.is_symlink():
+            return path.resolve()
+        folder = self._resolved.get(path.parent)
+        if folder is None:
+            folder = self._resolved[path.parent] = path.parent.resolve()
+        return folder / path.name
 
     def _map(self, remote: str) -> Path:
         reasons: list[str] = []

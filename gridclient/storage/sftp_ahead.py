@@ -41,7 +41,9 @@ class ReadAhead:
         self.entries = entries
         self.index = {e.location: i for i, e in enumerate(entries)}
         self._path_of = path_of
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._window = threading.Condition(self._lock)  # the fetching thread waits on it
+        self._here: dict[int, threading.Event] = {}  # index → set once its bytes (or None) are in
         self._got: dict[int, bytes | None] = {}  # index → bytes, or None: the worker reads it itself
         self._sums: dict[int, Pending | None] = {}  # index → the server's checksum, asked
         self._sums_taken: set[int] = set()
@@ -60,22 +62,32 @@ class ReadAhead:
     @property
     def pending(self) -> int:
         """Files fetched and not taken yet."""
-        with self._cond:
+        with self._lock:
             return len(self._got)
 
     # -- the workers' side ---------------------------------------------------------------------
+    def _wait(self, i: int, stop: Stop) -> bool:
+        """Wait until file ``i`` is in (or the read-ahead ended); False if ``stop`` came first. Wakes
+        this worker alone (ten workers woken for every file cost more than the file)."""
+        with self._lock:
+            if i > self._asked:
+                self._asked = i
+                self._window.notify()
+            if i in self._got or self._ended:
+                return True
+            here = self._here.get(i) or self._here.setdefault(i, threading.Event())
+        while not here.wait(0.05):
+            if stop.is_set():
+                return False
+        return True
+
     def take(self, entry: Entry, stop: Stop) -> bytes | None:
         """The entry's bytes once fetched, or None (not fetched: read it yourself)."""
         i = self.index.get(entry.location)
-        if i is None:
+        if i is None or not self._wait(i, stop):
             return None
-        with self._cond:
-            self._asked = max(self._asked, i)
-            self._cond.notify_all()
-            while i not in self._got and not self._ended:
-                if stop.is_set():
-                    return None
-                self._cond.wait(0.05)
+        with self._lock:
+            self._here.pop(i, None)
             data = self._got.pop(i, None)
             self.served += data is not None
             return data
@@ -84,15 +96,9 @@ class ReadAhead:
         """(True, the checksum asked with the batch the entry was fetched in), or (False, None) when
         it was not asked here."""
         i = self.index.get(entry.location)
-        if i is None or i in self._sums_taken:  # asked again (a retry): on its own
+        if i is None or i in self._sums_taken or not self._wait(i, stop):  # asked again (a retry): alone
             return False, None
-        with self._cond:
-            self._asked = max(self._asked, i)
-            self._cond.notify_all()
-            while i not in self._sums and not self._ended:
-                if stop.is_set():
-                    return False, None
-                self._cond.wait(0.05)
+        with self._lock:
             if i not in self._sums:
                 return False, None
             self._sums_taken.add(i)
@@ -101,11 +107,11 @@ class ReadAhead:
     # -- the fetching thread ---------------------------------------------------------------------
     def _may_fetch(self, i: int) -> bool:
         """Wait until file ``i`` is within the window; False when the read-ahead is to end."""
-        with self._cond:
+        with self._lock:
             while i > self._asked + WINDOW:
                 if self.stop.is_set():
                     return False
-                self._cond.wait(0.05)
+                self._window.wait(0.05)
             # files the workers went past without taking (skipped, cancelled) are let go
             for old in [k for k in self._got if k < self._asked - WINDOW]:
                 del self._got[old]
@@ -114,9 +120,11 @@ class ReadAhead:
             return not self.stop.is_set()
 
     def _put(self, i: int, data: bytes | None) -> None:
-        with self._cond:
+        with self._lock:
             self._got[i] = data
-            self._cond.notify_all()
+            here = self._here.get(i)
+        if here is not None:
+            here.set()
 
     def _run(self) -> None:
         client = None
@@ -131,9 +139,11 @@ class ReadAhead:
         finally:
             if client is not None:
                 self.conn.release(client, keep=clean, generation=generation)
-            with self._cond:
+            with self._lock:
                 self._ended = True
-                self._cond.notify_all()
+                waiting = list(self._here.values())
+            for here in waiting:
+                here.set()
 
     def _fetch(self, client: paramiko.SFTPClient) -> None:
         replies = _Replies()
@@ -154,10 +164,9 @@ class ReadAhead:
                 opened.append((i, path, entry))
             if opened:
                 asked = self.conn.sums.submit_many([(path, e.size, e.location.display) for _, path, e in opened])
-                with self._cond:
+                with self._lock:
                     for (i, _, _), pending in zip(opened, asked):
                         self._sums[i] = pending
-                    self._cond.notify_all()
 
         refill()
         while wire:

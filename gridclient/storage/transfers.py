@@ -601,6 +601,22 @@ class TransferQueue:
                 self.storage.of(src).delete([src])
 
 
+class _Done:
+    """An event that is always set (a small file's follower reads once, when the bytes are in)."""
+
+    def set(self) -> None:
+        pass
+
+    def is_set(self) -> bool:
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return True
+
+
+_DONE = _Done()
+
+
 class _Follower:
     """Feeds a download's checker from the file while the bytes arrive: it reads what ``task.kept``
     says is written without a gap, so the checksum is ready when the last byte is (the check no
@@ -611,14 +627,15 @@ class _Follower:
 
     def __init__(self, path: str, task: FileTask, check, size: int):
         self.path, self.task, self.check = path, task, check
-        self._done = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-check")
         self._alongside = size >= self.ALONGSIDE
+        self._done = threading.Event() if self._alongside else _DONE
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-check") \
+            if self._alongside else None
         self._pos = 0
 
     def start(self) -> None:
-        if self._alongside:
+        if self._thread is not None:
             self._thread.start()
 
     def _run(self) -> None:
@@ -643,7 +660,7 @@ class _Follower:
 
     def finish(self) -> None:
         self._done.set()
-        if self._alongside:
+        if self._thread is not None:
             self._thread.join()
         else:
             self._run()
