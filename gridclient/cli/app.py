@@ -135,7 +135,7 @@ class Root(click.Group):
 
 def build(registry: Any) -> click.Group:
     """The whole command line for the providers in ``registry``."""
-    from gridclient.cli import boot, buckets, generated, jobs, ssh, transfer, vo
+    from gridclient.cli import boot, buckets, generated, jobs, rules, ssh, transfer, vo
 
     @click.group(cls=Root, registry=registry, name="gridclient", invoke_without_command=True,
                  context_settings=CONTEXT,
@@ -162,6 +162,6 @@ def build(registry: Any) -> click.Group:
     vo.add_commands(root)
     generated.add_commands(root, registry)
     # aws-cli's and cloudmesh's spellings over the same actions, and the transfer queue
-    for module in (transfer, buckets, boot, ssh, jobs):
+    for module in (transfer, buckets, boot, ssh, jobs, rules):
         module.add_commands(root, registry)
     return root

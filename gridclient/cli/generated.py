@@ -19,7 +19,7 @@ from gridclient.actions import ActionOutcome
 from gridclient.cli import output
 from gridclient.cli.app import common, session
 from gridclient.cli.complete import complete_ids
-from gridclient.cli.session import Failed, NotFound, Refused, Session
+from gridclient.cli.session import Failed, NotFound, Refused, Session, shown_rows
 from gridclient.cli.terminal import TerminalInteraction, option_name
 from gridclient.interaction import Field
 from gridclient.registry import Action
@@ -70,13 +70,16 @@ def listing_command(name: str, words: str, variants: list) -> click.Command:
             if target:
                 raise click.UsageError(f"--{on[0]} lists a node of its own: it takes no {argument or 'argument'}.")
             path = next(p for name, p, _t in lc.flags if name == on[0])
-            node = s.walk(vo, path)
-            rows = [c for c in s.children(vo, node) if not lc.kinds or c.kind in lc.kinds]
+            notes: list[str] = []
+            rows = shown_rows(s.children(vo, s.walk(vo, path)), lc.kinds, notes)
+            output.notes(notes)
             output.elements(rows, s.json, region=vo.region or "")
             return
         if any(chosen.values()):
             raise click.UsageError(f"“{vo.name}” is a {vo.type} Virtual Organisation: `{words}` has no such option there.")
-        rows = s.list_rows(lc, vo, target)
+        notes = []
+        rows = s.list_rows(lc, vo, target, notes)
+        output.notes(notes)  # what the tree says in a row of its own, said on standard error
         output.elements(rows, s.json)
 
     params: list[click.Parameter] = [click.Argument(["target"], required=False, metavar=f"[{argument}]")] \
@@ -195,6 +198,7 @@ def report(s: Session, outcome: ActionOutcome, interaction: TerminalInteraction,
         output.print_json({"action": outcome.action.id, "state": outcome.state, "message": outcome.message,
                            "elements": [output.element_record(e) for e in elements],
                            **({"text": outcome.text} if outcome.text else {}),
+                           **({"properties": dict(outcome.properties)} if outcome.properties else {}),
                            **({"copy": outcome.copy} if outcome.copy else {})})
         return
     if outcome.message:

@@ -46,6 +46,13 @@ def _cell(value: Any) -> str:
     return str(value).replace("\n", " ")
 
 
+def notes(lines: list[str]) -> None:
+    """What a listing says beside its rows (the tree's info rows): on standard error, so that
+    standard output stays the rows (or the JSON)."""
+    for line in lines:
+        click.echo(line, err=True)
+
+
 def elements(rows: list[Element], as_json: bool, region: str | None = None) -> None:
     """A table (ID, NAME, STATE, DETAIL; with ``region``, a REGION column: the row's own
     ``ref["region"]``, else ``region``), or JSON with the stable keys."""

@@ -52,6 +52,16 @@ class Refused(Problem):
     exit_code = 4
 
 
+def shown_rows(children: list[Element], kinds: frozenset[str], notes: list[str] | None = None) -> list[Element]:
+    """The children of these kinds (all, when none is named); the labels of the info rows among the
+    rest go into ``notes``."""
+    if not kinds:
+        return list(children)
+    if notes is not None:
+        notes.extend(c.label for c in children if c.kind == "info")
+    return [c for c in children if c.kind in kinds]
+
+
 class Session:
     """The command line's state for one invocation (click's ``ctx.obj`` of the root command)."""
 
@@ -226,9 +236,12 @@ class Session:
         except LookupError as exc:
             raise NotFound(str(exc)) from None
 
-    def list_rows(self, lc: ListingCommand, vo: "VirtualOrganization", argument: str | None = None) -> list[Element]:
+    def list_rows(self, lc: ListingCommand, vo: "VirtualOrganization", argument: str | None = None,
+                  notes: list[str] | None = None) -> list[Element]:
+        """The rows of the listing's kinds; ``notes`` gets the text of the info rows left out (a
+        catalog's "“ubuntu”: 12 of 20,345 …, fetched 2 days ago", "188 more — narrow the search")."""
         node = self.target_node(lc, vo, argument) if argument else self.walk(vo, lc.path)
-        return [c for c in self.children(vo, node) if not lc.kinds or c.kind in lc.kinds]
+        return shown_rows(self.children(vo, node), lc.kinds, notes)
 
     # -- elements named on the command line ---------------------------------------------------------
     def container_kinds(self, vo_type: str | None = None) -> set[str]:

@@ -109,9 +109,21 @@ manifest = ProviderManifest(
                        flags=(("all-regions", (K.COMPUTING, K.ALL_REGIONS),
                                "Every enabled region's instances, asked in parallel."),)),
         ListingCommand("image list", "aws", (K.SERVICES, K.IMAGES), frozenset({K.IMAGE}), "The account's own images."),
+        # the Image catalog node searched, as its Search image catalog… does (`image refresh` fetches it)
+        ListingCommand("image search", "aws", (K.SERVICES, K.CATALOG), frozenset({K.IMAGE}),
+                       "Public images of the fetched catalog (gridclient image refresh) with every word of TEXT "
+                       "(quoted: \"ubuntu noble\"), in any case, in their id, name, owner or architecture: newest "
+                       "first, at most 200 (before a fetch: EC2's filter on the name). Without TEXT, the newest.",
+                       target=f"{M}.commands:image_search", argument="TEXT"),
         ListingCommand("key list", "aws", (K.SERVICES, K.KEYPAIRS), frozenset({K.KEYPAIR}), "Key pairs."),
         ListingCommand("sg list", "aws", (K.SERVICES, K.SECURITY_GROUPS), frozenset({K.SECURITY_GROUP}),
                        "Security groups."),
+        # a group's rules, named as its rows in the tree are ("tcp 22 from 0.0.0.0/0"): what
+        # `sg rule-remove GROUP RULE…` takes; without GROUP, the groups to choose from
+        ListingCommand("sg rules", "aws", (K.SERVICES, K.SECURITY_GROUPS), frozenset({K.SECURITY_GROUP, K.SG_RULE}),
+                       "The rules of GROUP (its id, or its name), one row per protocol, ports and other end, "
+                       "as `sg rule-remove` names them. Without GROUP, the groups.",
+                       target=f"{M}.commands:security_group", argument="GROUP"),
         ListingCommand("ip list", "aws", (K.SERVICES, K.ADDRESSES), frozenset({K.ADDRESS}), "Elastic IPs."),
         ListingCommand("flavor list", "aws", (K.SERVICES, K.INSTANCE_TYPES), frozenset({K.INSTANCE_TYPE}),
                        "Instance types."),
@@ -171,7 +183,8 @@ manifest = ProviderManifest(
         Action("aws.catalog.search", "Search image catalog…", f"{M}.catalog:search_catalog",
                frozenset({K.CATALOG}), icon="search", refreshes="self", group=GROUP_SEARCH),
         Action("aws.catalog.fetch", "Fetch image catalog…", f"{M}.catalog:fetch_catalog",
-               frozenset({K.CATALOG}), icon="refresh", refreshes="self", group=GROUP_SEARCH),
+               frozenset({K.CATALOG}), icon="refresh", refreshes="self", group=GROUP_SEARCH,
+               cli="image refresh"),
         Action("aws.s3.new_bucket", "New bucket…", f"{M}.s3_actions:new_bucket", frozenset({K.STORAGE}),
                icon="bucket", group=GROUP_CREATE, refreshes="self",
                fields=(Field("name", "Bucket name", required=True, placeholder="my-data-2026",
@@ -294,6 +307,9 @@ manifest = ProviderManifest(
                confirm="Delete {labels}? No new instance can be launched with a deleted key pair; "
                        "instances running keep the public key they have.",
                cli="key delete"),
+        Action("aws.ec2.keypair.public_key", "Show public key", f"{MA}:show_public_key", frozenset({K.KEYPAIR}),
+               icon="key", group=GROUP_EDIT, refreshes="",
+               cli="key get"),
         Action("aws.ec2.sg.create", "Create security group…", f"{MA}:create_security_group",
                frozenset({K.SECURITY_GROUPS}), icon="firewall", group=GROUP_CREATE, refreshes="self",
                fields=(Field("name", "Name", required=True, placeholder="analysis-ssh",
@@ -325,7 +341,8 @@ manifest = ProviderManifest(
                # no confirm: the handler first looks what uses each group, then asks for the free ones
         Action("aws.ec2.sg.remove_rule", "Remove rule", f"{MA}:remove_rules", frozenset({K.SG_RULE}),
                selection="+", icon="delete", group=GROUP_DELETE, command=COMMAND_DELETE,
-               confirm="Remove {labels}? What the removed rules let through is refused from now on."),
+               confirm="Remove {labels}? What the removed rules let through is refused from now on.",
+               cli="sg rule-remove"),  # GROUP RULE…: gridclient/cli/rules.py
         Action("aws.ec2.tags", "Edit tags…", f"{MA}:edit_tags",
                frozenset({K.INSTANCE, K.IMAGE, K.VOLUME, K.SNAPSHOT, K.SECURITY_GROUP, K.KEYPAIR}),
                icon="edit", group=GROUP_EDIT),

@@ -67,6 +67,19 @@ def fetch(token: Any, paths: Any, owner: str = "amazon", report=None, check=None
         writer.abort()  # nothing when committed: a stopped or failed fetch leaves the old catalog
 
 
+def fetched_owner(token: Any) -> str | None:
+    """The owner ("amazon", "aws-marketplace", "any") of the biggest catalog fetched for the
+    token's region — the broadest search: every public image holds Amazon's — the newest of equals;
+    None before any fetch."""
+    paths = getattr(token, "app_paths", None)
+    if paths is None:
+        return None
+    cat = Catalog.at(db_path(paths))
+    fetched = [(about.total, about.fetched, owner) for owner in OWNERS
+               if (about := cat.about(scope(token, owner))) is not None]
+    return max(fetched)[2] if fetched else None
+
+
 def put_own(token: Any, paths: Any, images: list[dict]) -> str:
     """The account's own images as a scope of their own (written anew each time: few, and they
     change), so they are searched beside the public ones. Returns the scope."""

@@ -173,6 +173,32 @@ def delete_key_pairs(ctx: ActionContext) -> ActionResult:
     return ActionResult(message=message)
 
 
+def show_public_key(ctx: ActionContext) -> ActionResult:
+    """Show public key: the key pair's public key as EC2 keeps it (DescribeKeyPairs with
+    IncludePublicKey), in a tab of its own, and its fingerprint; both into Properties."""
+    from providers.aws.errors import acting_on
+
+    e = ctx.element
+    name = str(e.properties.get("KeyName") or e.label)
+    with acting_on(ctx.elements):
+        pairs = _ec2(ctx).describe_key_pairs(KeyNames=[name], IncludePublicKey=True).get("KeyPairs", [])
+    pair = next((p for p in pairs if p.get("KeyName") == name), None)
+    if pair is None:
+        from gridclient.actions import ElementGone
+
+        raise ElementGone(f"The key pair {name} no longer exists in {ctx.token.region}.")
+    public = str(pair.get("PublicKey") or "").strip()
+    if not public:
+        raise ValueError(f"The endpoint gave no public key for the key pair {name} (it may not know "
+                         f"IncludePublicKey); its fingerprint is {pair.get('KeyFingerprint', '?')}.")
+    kind = str(pair.get("KeyType") or public.split()[0])
+    fingerprint = str(pair.get("KeyFingerprint") or "")
+    return ActionResult(message=f"Key pair {name}: {kind}, fingerprint {fingerprint or 'not given'}.",
+                        text=public, title=f"{name}.pub",
+                        properties={"KeyName": name, "KeyPairId": pair.get("KeyPairId", ""), "KeyType": kind,
+                                    "KeyFingerprint": fingerprint, "PublicKey": public})
+
+
 # == security groups ============================================================================
 def _all_groups(ec2) -> list[dict]:
     return [g for page in ec2.get_paginator("describe_security_groups").paginate()
@@ -355,6 +381,9 @@ def add_rule(ctx: ActionContext) -> ActionResult:
                       description)
     other = (perm.get("IpRanges") or perm.get("Ipv6Ranges") or perm.get("UserIdGroupPairs"))[0]
     shown = other.get("CidrIp") or other.get("CidrIpv6") or other.get("GroupId")
+    if shown == group.id:
+        shown = "this group"  # as the group's rule rows say it
+    # what `gridclient sg rule-remove GROUP RULE` takes back: the direction, then the row's label
     text = f"{'outbound' if outbound else 'inbound'} {rule_label(perm, shown, outbound)}"
     with acting_on(ctx.elements):
         added = _authorize(_ec2(ctx), group.id, outbound, perm)
@@ -383,8 +412,22 @@ def remove_rules(ctx: ActionContext) -> ActionResult:
 
         raise ElementGone(f"{unknown} of the rules {_names(ctx.elements)} no longer existed: they were removed "
                           "outside this app. The list they were in is reloaded.")
-    n = len(ctx.elements)
-    return ActionResult(message=f"Removed {'the rule' if n == 1 else f'{n} rules'}: {_names(ctx.elements)}.")
+    return ActionResult(message=removed_message(ctx.elements))
+
+
+def removed_message(rules) -> str:
+    """"Removed inbound tcp 22 from 0.0.0.0/0 from web.": the rules as Add rule… words them (the
+    direction, then the row's label), then their group; few named, many counted."""
+    def listed(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+    by_group: dict[str, list[str]] = {}
+    for e in rules:
+        group = e.ref.get("group_name") or e.ref.get("group_id", "?")
+        by_group.setdefault(group, []).append(f"{e.ref.get('direction', '')} {e.label}".strip())
+    if len(rules) > 5:
+        return f"Removed {len(rules)} rules from {', '.join(by_group)}."
+    return "Removed " + "; ".join(f"{listed(named)} from {group}" for group, named in by_group.items()) + "."
 
 
 def _proxies(ctx: ActionContext) -> dict[str, str] | None:

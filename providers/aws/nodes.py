@@ -112,8 +112,7 @@ def load_services(token, parent: Element) -> Pages:
     region = token.region
     yield [
         Element(K.IMAGES, f"{region}/images", "My images (AMIs)", has_children=True, icon="images"),
-        Element(K.CATALOG, f"{region}/catalog", "Image catalog", has_children=True, icon="catalog",
-                detail="right-click → Fetch… then Search…"),
+        catalog_element(region),
         Element(K.KEYPAIRS, f"{region}/keypairs", "Key pairs", has_children=True, icon="keys"),
         Element(K.SECURITY_GROUPS, f"{region}/sg", "Security groups", has_children=True, icon="firewall"),
         Element(K.ADDRESSES, f"{region}/addresses", "Elastic IPs", has_children=True, icon="address"),
@@ -121,6 +120,12 @@ def load_services(token, parent: Element) -> Pages:
                 icon="flavor"),
         Element(K.REGIONS, "regions", "Regions", has_children=True, icon="regions"),
     ]
+
+
+def catalog_element(region: str, ref: dict[str, Any] | None = None) -> Element:
+    """Services → Image catalog; ``ref``: its search (``query``, ``owner``), as Search… sets it."""
+    return Element(K.CATALOG, f"{region}/catalog", "Image catalog", has_children=True, icon="catalog",
+                   detail="right-click → Fetch… then Search…", ref=dict(ref or {}))
 
 
 def bucket_element(name: str, prefix: str = "", properties: dict | None = None, opened: bool = False) -> Element:
@@ -188,12 +193,15 @@ def load_keypairs(token, parent: Element) -> Pages:
            for k in sorted(pairs, key=lambda k: k["KeyName"].lower())]
 
 
+def security_group_element(g: dict) -> Element:
+    return Element(K.SECURITY_GROUP, g["GroupId"], g.get("GroupName") or g["GroupId"],
+                   properties=flatten(g), icon="firewall", detail=g.get("Description", ""),
+                   has_children=True)  # its rules
+
+
 def load_security_groups(token, parent: Element) -> Pages:
     for page in token.client("ec2").get_paginator("describe_security_groups").paginate():
-        yield [Element(K.SECURITY_GROUP, g["GroupId"], g.get("GroupName") or g["GroupId"],
-                       properties=flatten(g), icon="firewall", detail=g.get("Description", ""),
-                       has_children=True)  # its rules
-               for g in page.get("SecurityGroups", [])]
+        yield [security_group_element(g) for g in page.get("SecurityGroups", [])]
 
 
 # -- a security group's rules: one row per protocol, ports and source (or destination) --------
@@ -266,7 +274,8 @@ def rule_elements(group: dict, names: dict[str, str] | None = None) -> list[Elem
                                 "Protocol": protocol_name(perm.get("IpProtocol", "-1")),
                                 "Ports": ports or "all", ("Destination" if outbound else "Source"): shown,
                                 "Description": description},
-                    ref={"group_id": gid, "direction": direction, "permission": {**base, **end}}))
+                    ref={"group_id": gid, "group_name": group.get("GroupName", ""), "direction": direction,
+                         "permission": {**base, **end}}))
     return out
 
 
