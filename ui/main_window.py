@@ -390,7 +390,9 @@ class MainWindow(QMainWindow):
         if outcome.copy:
             QGuiApplication.clipboard().setText(outcome.copy)
         if outcome.terminal is not None:
-            self.open_terminal(outcome.terminal)
+            terminal = self.open_terminal(outcome.terminal)
+            # the row it came from (an instance): where Show folder in tree looks for its files
+            self.ssh_files.opened_from(self.terminals.tab_of(terminal), rows)
         if outcome.text:
             self.show_text(outcome.title or title, outcome.text)
         live = [QModelIndex(i) for i in rows if i.isValid()]

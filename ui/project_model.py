@@ -576,23 +576,36 @@ class ProjectModel(QStandardItemModel):
     def roots_on(self, scheme: str, root: str) -> list[QModelIndex]:
         """Rows of storage roots (an instance's Files, an SSH connection) on ``scheme://root/``,
         the ones nearest the top first: where a terminal tab's folder is looked for."""
-        from gridclient.storage.base import Location
-
-        roots = frozenset().union(*(s.root_kinds for s in self.wb.registry.storage_schemes.values()))
+        kinds = self.storage_root_kinds()
         found: list[QModelIndex] = []
         stack = list(reversed(self.root.children))
         while stack:
             n = stack.pop()
             if n.kind in SPECIAL or n.element is None:
                 continue
-            uri = n.element.ref.get("uri") if n.element.ref else None
-            if uri and n.element.kind in roots:
-                loc = Location.parse(uri)
-                if loc.scheme == scheme and loc.root == root and n.expandable:
-                    found.append(self.index_of(n))
-                    continue
+            if n.element.kind in kinds and self.is_root_on(n, scheme, root):
+                found.append(self.index_of(n))
+                continue
             stack.extend(reversed(n.children))
         return found
+
+    def is_root_on(self, n: Node, scheme: str, root: str) -> bool:
+        """Whether ``n`` is the row of a storage root (an instance's Files, an SSH connection) on
+        ``scheme://root/``."""
+        from gridclient.storage.base import Location
+
+        el = n.element
+        if n.kind in SPECIAL or el is None or not n.expandable or el.kind not in self.storage_root_kinds():
+            return False
+        uri = el.ref.get("uri") if el.ref else None
+        if not uri:
+            return False
+        loc = Location.parse(uri)
+        return loc.scheme == scheme and loc.root == root
+
+    def storage_root_kinds(self) -> frozenset[str]:
+        """The element kinds of storage roots, every scheme's (``sftp.root``: an instance's Files)."""
+        return frozenset().union(*(s.root_kinds for s in self.wb.registry.storage_schemes.values()))
 
     def shown_of_kind(self, kind: str, projects: list) -> list[QModelIndex]:
         """Rows of elements of ``kind`` under the given projects (an action's ``refresh="kind:…"``)."""

@@ -2,25 +2,30 @@
 it, each as its listing arrives (``loadFinished``), then select it, open it and scroll to it. Nothing
 waits: a folder not listed yet is expanded, and the walk goes on when its rows come.
 
-Used by a terminal tab's "Show folder in tree" (the folder the shell reported with OSC 7).
+Used by a terminal tab's "Show folder in tree" (the folder the shell reported with OSC 7): down to
+the row the tab was opened from (by element keys), to its storage root (an instance's Files), then
+to the folder (by labels).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Union
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Slot
 
-from ui.project_rows import SPECIAL
+from ui.project_rows import SPECIAL, Node
+
+#: a step down: a child's label, or a test of its Node (``lambda n: n.key == key``)
+Step = Union[str, Callable[[Node], bool]]
 
 
 class Reveal(QObject):
-    """Walk from ``start`` (a loaded or loadable row) down through the rows labelled ``names``.
-    ``done(index, missing)``: the deepest row reached, and the first name not found there ("" when
-    all were)."""
+    """Walk from ``start`` (a loaded or loadable row) down through the rows ``names`` picks: each a
+    label, or a test of the row's Node. ``done(index, missing)``: the deepest row reached, and the
+    first step not found there (as given; "" when all were)."""
 
-    def __init__(self, model, tree, start: QModelIndex, names: list[str],
-                 done: Callable[[QModelIndex, str], None]):
+    def __init__(self, model, tree, start: QModelIndex, names: list[Step],
+                 done: Callable[[QModelIndex, Step], None]):
         super().__init__(tree)
         self.model, self.tree = model, tree
         self.at = QPersistentModelIndex(start)
@@ -43,7 +48,8 @@ class Reveal(QObject):
         for row in range(self.model.rowCount(index)):
             child = self.model.index(row, 0, index)
             c = self.model.node(child)
-            if c.kind not in SPECIAL and c.element is not None and c.element.label == name:
+            if c.kind not in SPECIAL and c.element is not None and (
+                    name(c) if callable(name) else c.element.label == name):
                 self.names.pop(0)
                 self.at = QPersistentModelIndex(child)
                 return self._step()
@@ -66,7 +72,7 @@ class Reveal(QObject):
             self._waiting = False
             self._step()
 
-    def _finish(self, index: QModelIndex, missing: str) -> None:
+    def _finish(self, index: QModelIndex, missing: Step) -> None:
         try:
             self.model.loadFinished.disconnect(self._listed)
         except (RuntimeError, TypeError):

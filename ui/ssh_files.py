@@ -4,7 +4,12 @@
   connections", sharing the tab's SSH connection once it is up (no second login, no second
   host-key question);
 - a terminal tab's "Show folder in tree": the folder its shell last reported (OSC 7) is shown
-  under a row of that host — an instance's Files, or an SSH connection, added if there is none.
+  under a row of that host. A tab opened from a row of the tree (SSH login… on an instance, Open
+  terminal here on a folder) remembers that row (``TerminalTab.origin``, an :class:`Origin`): the
+  folder is shown under that instance's own Files (or the Files or SSH connection the folder was
+  in), the rows loaded on the way. A tab of its own (File → New → SSH connection), or one whose
+  row is gone or shows no files on that host: under any row of that host — an instance's Files,
+  or an SSH connection, added if there is none.
 
 Nothing here waits on the network: connecting and finding the home folder run on a worker.
 """
@@ -13,10 +18,12 @@ from __future__ import annotations
 
 import logging
 import posixpath
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
 
+from ui.project_rows import ELEMENT
 from ui.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,19 @@ def _root_of(target: Any) -> str:
 
     r = resolve(target)
     return root_of(r.user, target.host, r.port)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The row a terminal tab was opened from, where its folder is looked for first: the instance
+    of SSH login…, or the storage root above the folder of Open terminal here (an instance's
+    Files, an SSH connection). ``row`` while it is shown; ``keys``, the element keys from the top
+    down to it, find it again once its rows were made anew (a project shown again after
+    Preferences); ``label`` names it ("web-1", "web-1 › Files")."""
+
+    row: QPersistentModelIndex
+    keys: tuple[str, ...]
+    label: str
 
 
 class SSHFiles(QObject):
@@ -96,6 +116,27 @@ class SSHFiles(QObject):
         self.w.tree.expand(index)
 
     # -- a terminal's folder in the tree ---------------------------------------------------------
+    def opened_from(self, tab: Any, rows: list) -> None:
+        """``tab`` was opened by an action on ``rows`` (SSH login… on an instance, Open terminal
+        here on a folder): its :class:`Origin` is the first row's — or the storage root above it."""
+        model = self.w.model
+        live = [QModelIndex(r) for r in rows if r.isValid()]
+        if tab is None or not live:
+            return
+        chain, n = [], model.node(live[0])
+        while n is not None and n is not model.root:
+            chain.insert(0, n)
+            n = n.parent
+        kinds = model.storage_root_kinds()
+        roots = [i for i, n in enumerate(chain) if n.element is not None and n.element.kind in kinds]
+        at = roots[0] if roots else len(chain) - 1
+        anchor = chain[at]
+        label = anchor.element.label if anchor.element is not None else ""
+        if roots and at > 0 and chain[at - 1].kind == ELEMENT:
+            label = f"{chain[at - 1].element.label} › {label}"  # "web-1 › Files"
+        tab.origin = Origin(QPersistentModelIndex(model.index_of(anchor)), tuple(n.key for n in chain[:at + 1]),
+                            label)
+
     def show_folder(self, tab: Any) -> None:
         folder = tab.folder
         if not folder:
@@ -106,17 +147,67 @@ class SSHFiles(QObject):
         except Exception as exc:  # noqa: BLE001 - a broken ~/.ssh/config is said, not raised
             self.w.statusBar().showMessage(f"Cannot tell which host this tab is on: {exc}", 15000)
             return
+        origin = getattr(tab, "origin", None)
+        if origin is None:
+            return self._show_anywhere(tab, root, folder)
+        self._from_origin(tab, origin, root, folder)
+
+    def _from_origin(self, tab: Any, origin: Origin, root: str, folder: str) -> None:
+        """Down to the tab's origin row (found again by its keys if need be), then to its storage
+        root on ``root`` (itself, or a child: an instance's Files), then to ``folder`` — each row
+        listed as the walk reaches it. Where a step is not there, today's way, said why."""
+        from ui.reveal import Reveal
+
+        model, tree = self.w.model, self.w.tree
+
+        def on_root(n: Any) -> bool:
+            return model.is_root_on(n, "sftp", root)
+
+        def at_origin(index: QModelIndex) -> None:
+            if on_root(model.node(index)):  # Open terminal here on a folder of it
+                return self._walk([index], folder)
+            Reveal(model, tree, index, [on_root], at_files)  # an instance: its Files
+
+        def at_files(index: QModelIndex, missing: Any) -> None:
+            if missing:
+                return self._show_anywhere(tab, root, folder, note=(
+                    f"{origin.label} shows no files of {root} in the tree yet (open them on it first)"))
+            self._walk([index], folder)
+
+        def found(index: QModelIndex, missing: Any) -> None:
+            if missing:
+                return self._show_anywhere(tab, root, folder, note=f"{origin.label} is no longer in the tree")
+            at_origin(index)
+
+        index = QModelIndex(origin.row)
+        if index.isValid() and model.node(index).key == origin.keys[-1]:
+            return at_origin(index)
+        # its rows were made anew, or it went: from the top, by keys, each level listed as it is reached
+        top = next((n for n in model.root.children if n.key == origin.keys[0]), None)
+        if top is None:
+            return found(QModelIndex(), origin.keys[0])
+
+        def key_is(key: str) -> Any:
+            return lambda n: n.key == key
+
+        Reveal(model, tree, model.index_of(top), [key_is(k) for k in origin.keys[1:]], found)
+
+    def _show_anywhere(self, tab: Any, root: str, folder: str, note: str = "") -> None:
+        """Under any row of the tab's host; one is added under SSH connections when there is none."""
         rows = self.w.model.roots_on("sftp", root)
         if rows:
-            return self._walk(rows, folder)
+            return self._walk(rows, folder, note)
         if tab.state != "connected":
-            self.w.statusBar().showMessage(f"Reconnect to {tab.target.title()} first.", 8000)
+            self.w.statusBar().showMessage(_with(note, f"Reconnect to {tab.target.title()} first."),
+                                           15000 if note else 8000)
             return
-        self.w.statusBar().showMessage(f"Adding {tab.target.title()} to SSH connections…", 8000)
-        self.keep(tab.target, tab.session, lambda index: self._walk([index] if index.isValid() else [], folder))
+        self.w.statusBar().showMessage(_with(note, f"Adding {tab.target.title()} to SSH connections…"), 8000)
+        self.keep(tab.target, tab.session,
+                  lambda index: self._walk([index] if index.isValid() else [], folder, note))
 
-    def _walk(self, rows: list[QModelIndex], folder: str) -> None:
-        """From the row whose folder holds ``folder`` most closely, down to it."""
+    def _walk(self, rows: list[QModelIndex], folder: str, note: str = "") -> None:
+        """From the row whose folder holds ``folder`` most closely, down to it; ``note`` said with
+        the result (why it is shown there)."""
         from gridclient.storage.base import Location
         from ui.reveal import Reveal
 
@@ -131,15 +222,21 @@ class SSHFiles(QObject):
                     best, names = index, parts
         if best is None:
             shown = ", ".join("/" + Location.parse(model.element(i).ref["uri"]).path for i in rows) or "nothing"
-            self.w.statusBar().showMessage(f"{folder} is outside the folders the tree shows of this host "
-                                           f"({shown}).", 15000)
+            self.w.statusBar().showMessage(_with(note, f"{folder} is outside the folders the tree shows of "
+                                                       f"this host ({shown})."), 15000)
             return
 
         def done(index: QModelIndex, missing: str) -> None:
             if missing:
-                self.w.statusBar().showMessage(f"{folder}: no “{missing}” there.", 10000)
+                self.w.statusBar().showMessage(_with(note, f"{folder}: no “{missing}” there."),
+                                               15000 if note else 10000)
             elif index.isValid():
                 self.w.tree.setFocus()
-                self.w.statusBar().showMessage(folder, 5000)
+                self.w.statusBar().showMessage(_with(note, folder), 15000 if note else 5000)
 
         Reveal(model, self.w.tree, best, names, done)
+
+
+def _with(note: str, message: str) -> str:
+    """``message``, after why it comes from where it does, if there is a reason to say."""
+    return f"{note}: {message}" if note else message

@@ -121,6 +121,9 @@ class TerminalTab(QWidget):
         super().__init__(parent)
         self.setObjectName("terminalTab")
         self.target, self.known_hosts = target, known_hosts
+        #: the tree's row the tab was opened from (an instance's SSH login…: ui.ssh_files.Origin),
+        #: where Show folder in tree looks first; None for a host of its own (File → New)
+        self.origin = None
         self.interaction = gui_safe(interaction)
         self._factory = session_factory
         self.session = None
