@@ -183,9 +183,16 @@ class Scheme:
         """Write the file's bytes from ``offset`` into ``target`` (opened for writing there)."""
         raise StorageError(f"{self.name} storage cannot download.")
 
-    def read_ahead(self, entries: list[Entry], stop: Stop) -> None:
+    def read_ahead(self, entries: list[Entry], stop: Stop) -> list:
         """A hint: these files are about to be downloaded, in this order (until ``stop`` is set); a
-        scheme may start fetching them."""
+        scheme may start fetching them. Returns what it started: each is closed (``close()``) when
+        the job ends."""
+        return []
+
+    def write_ahead(self, files: list[tuple[str, int, Location]], stop: Stop) -> list:
+        """A hint: these local files (path, size, target) are about to be uploaded, in this order; as
+        :meth:`read_ahead`."""
+        return []
 
     def upload(self, source: BinaryIO, size: int, target: Location, progress: Progress, stop: Stop,
                resume: dict[str, Any] | None = None, note: dict[str, Any] | None = None) -> Entry:

@@ -10,16 +10,26 @@ bytes wait in memory (at most :data:`WINDOW` files past the last one a worker as
 worker downloading that file takes them: :meth:`ReadAhead.take`, which gives None — the worker
 then reads the file itself, as without a read-ahead — for a file not fetched (an error, a short
 read, a dropped connection, cancelled), so every failure is told and retried as before.
+
+An upload job's small files go the other way the same way (:class:`WriteAhead`, told by
+:meth:`SFTPScheme.write_ahead`): one thread writes each into its hidden part name beside its target
+— open, then its write, time, attributes, close and the target's attributes in one round trip —
+many files at once, and asks their checksums in batches; the worker uploading that file finds its
+part written and only waits for the check and renames it (:meth:`WriteAhead.take`). A part no
+worker came for (its file cancelled) is removed when the job ends (:meth:`WriteAhead.close`).
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
 import threading
 from collections import deque
 
 import paramiko
-from paramiko.sftp import CMD_CLOSE, CMD_DATA, CMD_HANDLE, CMD_OPEN, CMD_READ, CMD_STATUS, SFTP_FLAG_READ, int64
+from paramiko.sftp import (CMD_CLOSE, CMD_DATA, CMD_FSETSTAT, CMD_FSTAT, CMD_HANDLE, CMD_OPEN, CMD_READ, CMD_STAT,
+                           CMD_STATUS, CMD_WRITE, SFTP_FLAG_CREATE, SFTP_FLAG_READ, SFTP_FLAG_TRUNC, SFTP_FLAG_WRITE,
+                           int64)
 from paramiko.sftp_attr import SFTPAttributes
 
 from gridclient.storage.base import Entry, Location, Stop
@@ -64,6 +74,12 @@ class ReadAhead:
         """Files fetched and not taken yet."""
         with self._lock:
             return len(self._got)
+
+    def close(self) -> None:
+        """The job ended: what no worker took is let go."""
+        with self._lock:
+            self._got.clear()
+            self._sums.clear()
 
     # -- the workers' side ---------------------------------------------------------------------
     def _wait(self, i: int, stop: Stop) -> bool:
@@ -194,6 +210,152 @@ class ReadAhead:
                 refill()
 
 
+class Upload:
+    """A file an upload job is about to send: ``location`` its target."""
+
+    def __init__(self, local: str, size: int, location: Location, mtime: float | None):
+        self.local, self.size, self.location, self.mtime = local, size, location, mtime
+
+
+class Prepared:
+    """A small file written into its part name: what the worker's check and rename need."""
+
+    def __init__(self, part: str, settled: tuple, sha256: str, pending: Pending | None):
+        self.part, self.settled, self.sha256, self.pending = part, settled, sha256, pending
+
+
+class WriteAhead(ReadAhead):
+    """The small files of one upload job on one connection, written into their part names in order."""
+
+    def __init__(self, conn: Connection, uploads: list[Upload], stop: Stop, path_of, part_of):
+        super().__init__(conn, uploads, stop, path_of)  # type: ignore[arg-type]
+        self._part_of = part_of
+        self._written: dict[int, str] = {}  # index → part name, until a worker takes it
+
+    def take(self, entry, stop: Stop) -> Prepared | None:  # type: ignore[override]
+        i = self.index.get(entry.location)
+        prepared = super().take(entry, stop)
+        if prepared is not None or not stop.is_set():
+            with self._lock:  # the worker's now: renamed, or written again by it under the same name
+                self._written.pop(i, None)
+        return prepared
+
+    def close(self) -> None:
+        """The job ended: the parts no worker took (files cancelled, or written ahead in vain) are
+        removed, once the thread has finished what it had on the wire."""
+        self._thread.join(60)
+        with self._lock:
+            left, self._written = list(self._written.values()), {}
+            self._got.clear()
+        if not left:
+            return
+
+        def remove(c):
+            for part in left:
+                try:
+                    c.remove(raw(part))
+                except OSError:
+                    pass
+        try:
+            self.conn.run(remove, self.conn.where, "remove")
+        except Exception as exc:  # noqa: BLE001 - hidden part names; told, not raised
+            log.info("could not remove %d parts on %s: %s", len(left), self.conn.where, exc)
+
+    def _fetch(self, client: paramiko.SFTPClient) -> None:
+        import hashlib
+
+        from gridclient.storage.sftp_channels import attrs_of, make_folders
+
+        replies = _Replies()
+        wire: deque = deque()  # ("open", num, i, up, part, data) | ("settle", nums, i, up, part, sha)
+        todo = iter(enumerate(self.entries))
+        made: set[str] = set()
+        again: set[int] = set()  # opened a second time
+        to_check: list[tuple[int, str, Upload]] = []
+
+        def open_part(i: int, up: Upload) -> None:
+            try:
+                with open(up.local, "rb") as f:
+                    data = f.read(up.size + 1)
+            except OSError:
+                return self._put(i, None)  # the worker's own read says what is wrong
+            if len(data) != up.size:
+                return self._put(i, None)
+            part = self._part_of(self._path_of(up.location))
+            with self._lock:
+                self._written[i] = part  # removed at the end unless a worker takes it
+            num = client._async_request(replies, CMD_OPEN, raw(part), SFTP_FLAG_WRITE | SFTP_FLAG_CREATE
+                                        | SFTP_FLAG_TRUNC, SFTPAttributes())
+            wire.append(("open", num, i, up, part, data))
+
+        def refill() -> None:
+            if to_check:  # the written ones first: their workers wait for them
+                asked = self.conn.sums.submit_many([(raw(part), up.size, up.location.display)
+                                                    for _, part, up in to_check])
+                for (i, part, up), pending in zip(to_check, asked):
+                    self._put(i, Prepared(part, settled.pop(i), sha.pop(i), pending))
+                to_check.clear()
+            while len(wire) < DEPTH:
+                nxt = next(todo, None)
+                if nxt is None or not self._may_fetch(nxt[0]):
+                    break
+                open_part(*nxt)
+
+        sha: dict[int, str] = {}
+        settled: dict[int, tuple] = {}
+        refill()
+        while wire:
+            kind, nums, i, up, part, extra = wire.popleft()
+            if kind == "open":
+                t, msg = replies.wait(client, nums)
+                if t != CMD_HANDLE:
+                    folder = posixpath.dirname(part)
+                    if i not in again:  # its folder may not be there yet: made here, then once more
+                        again.add(i)
+                        try:
+                            if folder not in made:
+                                made.add(folder)
+                                make_folders(client, folder, self.conn.where)
+                        except Exception:  # noqa: BLE001 - the worker's own upload says why
+                            self._put(i, None)
+                            continue
+                        num = client._async_request(replies, CMD_OPEN, raw(part), SFTP_FLAG_WRITE
+                                                    | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC, SFTPAttributes())
+                        wire.append(("open", num, i, up, part, extra))
+                        continue
+                    self._put(i, None)
+                    continue
+                handle = msg.get_string()
+                requests: list[tuple] = []
+                if extra:
+                    requests.append((CMD_WRITE, handle, int64(0), extra))
+                if up.mtime is not None:
+                    times = SFTPAttributes()
+                    times.st_atime = times.st_mtime = up.mtime
+                    requests.append((CMD_FSETSTAT, handle, times))
+                requests += [(CMD_FSTAT, handle), (CMD_CLOSE, handle), (CMD_STAT, raw(self._path_of(up.location)))]
+                sent = [client._async_request(replies, *r) for r in requests]
+                wire.append(("settle", sent, i, up, part, hashlib.sha256(extra).hexdigest()))
+            else:
+                answers = [replies.wait(client, n) for n in nums]
+                fstat, close, stat = answers[-3:]
+                ok = all(t == CMD_STATUS and msg.get_int() == 0 for t, msg in answers[:-3] + [close])
+                mine = attrs_of(client, fstat) if ok else None
+                if mine is None or int(mine.st_size or 0) != up.size:
+                    self._put(i, None)  # the worker writes it again itself, and says what fails
+                    continue
+                try:
+                    was = attrs_of(client, stat)
+                except Exception:  # noqa: BLE001 - the worker's own upload says why
+                    self._put(i, None)
+                    continue
+                sha[i], settled[i] = extra, (mine, was)
+                to_check.append((i, part, up))
+            if len(wire) <= DEPTH // 2:
+                refill()
+        refill()  # the last files' checksums
+
+
 class ReadAheads:
     """The scheme's read-aheads, found by the file a worker is about to download."""
 
@@ -220,11 +382,23 @@ class ReadAheads:
             ahead = self._by_location.get(entry.location)
         return ahead.checksum(entry, stop) if ahead is not None else (False, None)
 
-    def take(self, entry: Entry, stop: Stop) -> bytes | None:
+    def take(self, entry: Entry, stop: Stop):
         with self._lock:
             ahead = self._by_location.pop(entry.location, None)
         return ahead.take(entry, stop) if ahead is not None else None
 
+    def start_writing(self, conn: Connection, uploads: list[Upload], stop: Stop, path_of,
+                      part_of) -> WriteAhead | None:
+        small = [u for u in uploads if u.size <= SMALL]
+        if len(small) < 2:
+            return None
+        ahead = WriteAhead(conn, small, stop, path_of, part_of)
+        with self._lock:
+            for u in small:
+                self._by_location[u.location] = ahead
+        ahead.start()
+        return ahead
 
 
-__all__ = ["ReadAhead", "ReadAheads", "SMALL"]
+
+__all__ = ["Prepared", "ReadAhead", "ReadAheads", "SMALL", "Upload", "WriteAhead"]

@@ -220,6 +220,7 @@ class TransferQueue:
         thread.start()
 
     def _run(self, job: Job, interaction: Interaction | None, scan: bool) -> None:
+        aheads: list = []
         try:
             if scan:
                 job.state = "scanning"
@@ -232,7 +233,7 @@ class TransferQueue:
                 self._delete(job)
             else:
                 queued = [t for t in job.files if t.state == "queued"]
-                self._read_ahead(job, queued)
+                aheads = self._ahead(job, queued)
                 futures = [self._pool.submit(self._file, job, t) for t in queued]
                 for f in futures:
                     f.result()
@@ -250,22 +251,35 @@ class TransferQueue:
                 for t in job.files:
                     if t.state in ("queued", "running"):
                         t.state = "cancelled"
+            for ahead in aheads:
+                try:
+                    ahead.close()
+                except Exception:  # noqa: BLE001 - a hint's leftovers
+                    log.exception("closing a read-ahead failed")
             job.finished = time.time()
             self._changed(job)
 
-    def _read_ahead(self, job: Job, tasks: list[FileTask]) -> None:
-        """Tell each source scheme the files about to be downloaded, in the order the workers take
-        them (SFTP fetches the small ones ahead, many at once)."""
-        by_scheme: dict[str, list[Entry]] = {}
+    def _ahead(self, job: Job, tasks: list[FileTask]) -> list:
+        """Tell each scheme the files about to be moved, in the order the workers take them (SFTP
+        fetches or writes the small ones ahead, many at once); what they started, to close."""
+        reads: dict[str, list[Entry]] = {}
+        writes: dict[str, list[tuple[str, int, Location]]] = {}
         for t in tasks:
-            if t.source is not None and not t.source.is_folder and t.target is not None \
-                    and t.target.scheme == "file":
-                by_scheme.setdefault(t.source.location.scheme, []).append(t.source)
-        for name, entries in by_scheme.items():
-            try:
-                self.storage.scheme(name).read_ahead(entries, job.stop)
-            except Exception as exc:  # noqa: BLE001 - a hint: the files are read one by one then
-                log.info("no read-ahead on %s: %s", name, exc)
+            if t.source is None or t.source.is_folder or t.target is None:
+                continue
+            if t.target.scheme == "file":
+                reads.setdefault(t.source.location.scheme, []).append(t.source)
+            elif t.source.location.scheme == "file" and not t.started:
+                writes.setdefault(t.target.scheme, []).append(
+                    (local_path(t.source.location), t.source.size, t.target))
+        started: list = []
+        for hint, by_scheme in (("read_ahead", reads), ("write_ahead", writes)):
+            for name, files in by_scheme.items():
+                try:
+                    started += getattr(self.storage.scheme(name), hint)(files, job.stop)
+                except Exception as exc:  # noqa: BLE001 - a hint: the files go one by one then
+                    log.info("no %s on %s: %s", hint, name, exc)
+        return started
 
     def _end(self, job: Job) -> None:
         failed, done = job.count("failed"), job.count("done")

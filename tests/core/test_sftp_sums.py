@@ -187,6 +187,57 @@ def test_a_cancelled_read_ahead_download_leaves_no_file_and_its_thread_ends(sshd
         scheme.close()
 
 
+def test_a_folder_of_small_files_is_written_ahead_checked_in_batches_and_renamed_by_its_workers(sshd_factory,
+                                                                                                  tmp_path):
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    src = tmp_path / "local" / "many"
+    want = {f"f{i:03}.bin": os.urandom(i * 37) for i in range(120)}
+    want["sub/deeper.bin"] = os.urandom(999)  # a folder the job makes
+    for name, data in want.items():
+        write(src / name, data)
+    os.utime(src / "f005.bin", (1_600_000_000, 1_600_000_000))
+    remote = tmp_path / "remote"
+    write(remote / "many" / "f007.bin", b"old").chmod(0o640)  # overwritten: its permissions kept
+    queue = TransferQueue(storage, None)
+    try:
+        job = run(queue, "upload", [folder(src)], at(root, remote, folder=True), conflict="Overwrite")
+        assert job.state == "done", why(job)
+        assert files_under(remote / "many") == want  # whole, and no part file left beside them
+        assert (remote / "many" / "f005.bin").stat().st_mtime == 1_600_000_000
+        assert (remote / "many" / "f007.bin").stat().st_mode & 0o777 == 0o640
+        helper = scheme._conn(root).sums.helper
+        assert helper.answered == len(want) and 121 // 32 <= helper.batches < 121 // 4
+    finally:
+        queue.shutdown()
+        scheme.close()
+
+
+def test_a_cancelled_written_ahead_upload_leaves_no_part_and_no_file_it_did_not_finish(sshd_factory,
+                                                                                        tmp_path):
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    src = tmp_path / "local" / "many"
+    for i in range(400):
+        write(src / f"f{i:03}.bin", os.urandom(3000))
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    queue = TransferQueue(storage, None)
+    try:
+        job = queue.submit("upload", [folder(src)], at(root, remote, folder=True))
+        deadline = time.monotonic() + GUARD
+        while job.count("done") < 20 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        job.cancel()
+        assert queue.wait(job, timeout=GUARD) and job.state == "cancelled" and job.count("done") < 400
+        names = sorted(p.name for p in (remote / "many").iterdir())
+        done = sorted(t.target.name for t in job.files if t.state == "done")
+        assert names == done  # the files finished, and nothing else: no part written ahead is left
+    finally:
+        queue.shutdown()
+        scheme.close()
+
+
 HOSTILE = ["new\nline.txt", "-leading-dash", "--", "it's \"quoted\".txt", "  spaces  ", "tab\there", "back\\slash\\0101\\c",
            "%b%s%x", "trailing-newline\n", "$(touch pwned)", "`touch pwned2`", "*", "x" * 200, "é-ü.txt",
            "caf\udce9-latin1.bin"]  # the last: the bytes b"caf\xe9…", not UTF-8
