@@ -111,7 +111,10 @@ COMMAND_DELETE = "edit.delete"
 #: runs a shell command on the elements (hosts): the action takes it as its field ``command``; the
 #: console's ``run_on(elements, "command")`` finds it this way
 COMMAND_RUN = "host.run"
-COMMANDS = {COMMAND_DELETE: "Del", COMMAND_RUN: ""}  # the key of each, if it has one
+#: shows the elements' (hosts') files as a storage row under each (an instance's "Files"): a
+#: terminal tab's "Show folder in tree" runs it when the host shows none yet
+COMMAND_FILES = "host.files"
+COMMANDS = {COMMAND_DELETE: "Del", COMMAND_RUN: "", COMMAND_FILES: ""}  # the key of each, if it has one
 
 REFRESHES = ("parent", "self", "")
 

@@ -7,9 +7,10 @@
   under a row of that host. A tab opened from a row of the tree (SSH login… on an instance, Open
   terminal here on a folder) remembers that row (``TerminalTab.origin``, an :class:`Origin`): the
   folder is shown under that instance's own Files (or the Files or SSH connection the folder was
-  in), the rows loaded on the way. A tab of its own (File → New → SSH connection), or one whose
-  row is gone or shows no files on that host: under any row of that host — an instance's Files,
-  or an SSH connection, added if there is none.
+  in), the rows loaded on the way; an instance that shows no Files yet gets them first (the
+  action of the standard command ``COMMAND_FILES``: Browse files…). A tab of its own (File → New
+  → SSH connection), or one whose row is gone or still shows no files on that host: under any row
+  of that host — an instance's Files, or an SSH connection, added if there is none.
 
 Nothing here waits on the network: connecting and finding the home folder run on a worker.
 """
@@ -168,7 +169,10 @@ class SSHFiles(QObject):
                 return self._walk([index], folder)
             Reveal(model, tree, index, [on_root], at_files)  # an instance: its Files
 
-        def at_files(index: QModelIndex, missing: Any) -> None:
+        def at_files(index: QModelIndex, missing: Any, opened: bool = False) -> None:
+            if missing and not opened and self._open_files(index, lambda: Reveal(
+                    model, tree, index, [on_root], lambda i, m: at_files(i, m, True))):
+                return
             if missing:
                 return self._show_anywhere(tab, root, folder, note=(
                     f"{origin.label} shows no files of {root} in the tree yet (open them on it first)"))
@@ -191,6 +195,33 @@ class SSHFiles(QObject):
             return lambda n: n.key == key
 
         Reveal(model, tree, model.index_of(top), [key_is(k) for k in origin.keys[1:]], found)
+
+    def _open_files(self, index: QModelIndex, then: Any) -> bool:
+        """Run the action that shows the host's files under its row (the standard command
+        COMMAND_FILES: Browse files… on an instance), and ``then()`` once it is done and the row is
+        being listed again; False when no action does it here."""
+        from gridclient.registry import COMMAND_FILES
+
+        node = self.w.model.node(index) if index.isValid() else None
+        element = node.element if node is not None else None
+        action = self.w.wb.registry.action_for_command(COMMAND_FILES, [element]) if element is not None else None
+        if action is None or not action.enabled_for([element]):
+            return False
+        self.w.statusBar().showMessage(f"{action.label.rstrip('…')} on {element.label}…", 8000)
+        run = self.w.run_action(action, [index])
+        if run is None:
+            return False
+        bridge = self.w.outcomes
+
+        def ended(outcome: Any, _rows: Any) -> None:  # after the window's own slot: the row reloads
+            if outcome.action.id != action.id or element not in outcome.elements:
+                return
+            bridge.arrived.disconnect(ended)
+            if outcome.state == "done":
+                then()
+
+        bridge.arrived.connect(ended)
+        return True
 
     def _show_anywhere(self, tab: Any, root: str, folder: str, note: str = "") -> None:
         """Under any row of the tab's host; one is added under SSH connections when there is none."""

@@ -4,8 +4,8 @@ Code is named as "module:attr" and imported on first use.
 """
 
 from gridclient.interaction import Field
-from gridclient.registry import (COMMAND_DELETE, COMMAND_RUN, GROUP_CONNECT, GROUP_CREATE, GROUP_DELETE, GROUP_EDIT,
-                                 GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category, ListingCommand, NodeContributor, ProviderManifest,
+from gridclient.registry import (COMMAND_DELETE, COMMAND_FILES, COMMAND_RUN, GROUP_CONNECT, GROUP_CREATE, GROUP_DELETE,
+                                 GROUP_EDIT, GROUP_LIFECYCLE, GROUP_SEARCH, Action, Category, ListingCommand, NodeContributor, ProviderManifest,
                                  StateSource, StorageScheme, VOType)
 from providers.aws import kinds as K
 
@@ -145,7 +145,8 @@ manifest = ProviderManifest(
                group=GROUP_CONNECT, cli="vm ssh"),
         # the instance's home folder over SFTP, as "Files" under it (reloaded: refreshes="self")
         Action("aws.ec2.files", "Browse files…", f"{M}.actions:browse_files", INSTANCE,
-               icon="folder", states=frozenset({"running"}), refreshes="self", group=GROUP_CONNECT),
+               icon="folder", states=frozenset({"running"}), refreshes="self", group=GROUP_CONNECT,
+               command=COMMAND_FILES),
         # a command or a local script on each instance over SSH, as a job (Operations → Jobs)
         Action("aws.ec2.run", "Run command…", f"{M}.run_command:run_command", INSTANCE, selection="+",
                icon="console", states=frozenset({"running"}), refreshes="", group=GROUP_CONNECT,

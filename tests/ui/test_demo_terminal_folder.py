@@ -163,13 +163,14 @@ def test_an_instance_tab_shows_its_own_files_also_once_its_rows_are_made_anew(qt
     assert len(win.wb.workspace.preferences["ssh_connections"]) == 1
 
 
-def test_an_instance_that_shows_no_files_is_said_and_its_folder_shown_as_a_hosts(qtbot, win):  # noqa: F811
+def test_an_instance_that_shows_no_files_yet_gets_them_and_its_folder_is_shown_there(qtbot, win):  # noqa: F811
     win.ask_before_close = False
     tab = _ssh_login(qtbot, win, "Demo", "Computing", "web-1")  # no Browse files… on it
     tab.terminal.send(b"cd data\r")
     qtbot.waitUntil(lambda: tab.folder == "/home/ubuntu/data", timeout=WAIT)
-    win.ssh_files.show_folder(tab)
-    qtbot.waitUntil(lambda: _labels(win, win.tree.currentIndex()) == ["SSH connections", "web-1", "data"],
+    win.ssh_files.show_folder(tab)  # runs Browse files… on web-1 (its standard command), then walks
+    qtbot.waitUntil(lambda: _labels(win, win.tree.currentIndex()) == ["Demo", "Computing", "web-1", "Files", "data"],
                     timeout=WAIT)
-    assert win.statusBar().currentMessage().startswith("web-1 shows no files of ubuntu@127.0.0.1:")
-    assert win.statusBar().currentMessage().endswith(": /home/ubuntu/data")
+    assert win.statusBar().currentMessage() == "/home/ubuntu/data"
+    assert not win.wb.workspace.preferences.get("ssh_connections")  # nothing added under SSH connections
+    assert win.model.element(win.tree.currentIndex()).ref["uri"].endswith("/home/ubuntu/data/")
