@@ -160,6 +160,18 @@ def test_a_folder_of_small_files_is_read_ahead_checked_in_batches_and_a_file_gon
         scheme.close()
 
 
+def cancelled_after(queue: TransferQueue, job, done: int):
+    """``job`` cancelled once ``done`` of its files are; returned when it has ended, cancelled,
+    with files left it did not do."""
+    deadline = time.monotonic() + GUARD
+    while job.count("done") < done and time.monotonic() < deadline:
+        time.sleep(0.001)
+    job.cancel()
+    assert queue.wait(job, timeout=GUARD) and job.state == "cancelled"
+    assert job.count("done") < len(job.files)
+    return job
+
+
 def test_a_cancelled_read_ahead_download_leaves_no_file_and_its_thread_ends(sshd_factory, tmp_path):
     server = sshd_factory()
     storage, scheme, root = connect(server, tmp_path)
@@ -170,13 +182,8 @@ def test_a_cancelled_read_ahead_download_leaves_no_file_and_its_thread_ends(sshd
     try:
         dst = tmp_path / "dst"
         dst.mkdir()
-        job = queue.submit("download", [at(root, src, folder=True)], folder(dst))
+        job = cancelled_after(queue, queue.submit("download", [at(root, src, folder=True)], folder(dst)), 20)
         deadline = time.monotonic() + GUARD
-        while job.count("done") < 20 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        job.cancel()
-        assert queue.wait(job, timeout=GUARD) and job.state == "cancelled"
-        assert job.count("done") < 400
         left = [p.name for p in (dst / "many").iterdir()]
         assert len(left) == job.count("done") and not [n for n in left if "part" in n]
         while any(t.name == "gridclient-read-ahead" for t in threading.enumerate()) and time.monotonic() < deadline:
@@ -224,12 +231,7 @@ def test_a_cancelled_written_ahead_upload_leaves_no_part_and_no_file_it_did_not_
     remote.mkdir()
     queue = TransferQueue(storage, None)
     try:
-        job = queue.submit("upload", [folder(src)], at(root, remote, folder=True))
-        deadline = time.monotonic() + GUARD
-        while job.count("done") < 20 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        job.cancel()
-        assert queue.wait(job, timeout=GUARD) and job.state == "cancelled" and job.count("done") < 400
+        job = cancelled_after(queue, queue.submit("upload", [folder(src)], at(root, remote, folder=True)), 20)
         names = sorted(p.name for p in (remote / "many").iterdir())
         done = sorted(t.target.name for t in job.files if t.state == "done")
         assert names == done  # the files finished, and nothing else: no part written ahead is left
