@@ -61,25 +61,17 @@ class ReadAhead:
         self.served = 0  # files handed to a worker
         self._ended = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-read-ahead")
+        self.on_close = lambda ahead: None  # the scheme's registry forgets it
 
     def start(self) -> None:
         self._thread.start()
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
-
-    @property
-    def pending(self) -> int:
-        """Files fetched and not taken yet."""
-        with self._lock:
-            return len(self._got)
 
     def close(self) -> None:
         """The job ended: what no worker took is let go."""
         with self._lock:
             self._got.clear()
             self._sums.clear()
+        self.on_close(self)
 
     # -- the workers' side ---------------------------------------------------------------------
     def _wait(self, i: int, stop: Stop) -> bool:
@@ -247,6 +239,7 @@ class WriteAhead(ReadAhead):
         with self._lock:
             left, self._written = list(self._written.values()), {}
             self._got.clear()
+        self.on_close(self)
         if not left:
             return
 
@@ -367,15 +360,22 @@ class ReadAheads:
         small = [e for e in entries if not e.is_folder and not e.is_link and e.size <= SMALL]
         if len(small) < 2:  # one file: nothing to overlap
             return None
-        ahead = ReadAhead(conn, small, stop, path_of)
+        return self._started(ReadAhead(conn, small, stop, path_of))
+
+    def _started(self, ahead: ReadAhead) -> ReadAhead:
+        ahead.on_close = self._forget
         with self._lock:
-            for loc, old in list(self._by_location.items()):  # what ended jobs left untaken
-                if old.ended and (old.stop.is_set() or not old.pending):
-                    del self._by_location[loc]
-            for e in small:
+            for e in ahead.entries:
                 self._by_location[e.location] = ahead
         ahead.start()
         return ahead
+
+    def _forget(self, ahead: ReadAhead) -> None:
+        """Its job ended: its files are not looked for here any more."""
+        with self._lock:
+            for e in ahead.entries:
+                if self._by_location.get(e.location) is ahead:
+                    del self._by_location[e.location]
 
     def checksum(self, entry: Entry, stop: Stop) -> tuple[bool, Pending | None]:
         with self._lock:
@@ -392,12 +392,7 @@ class ReadAheads:
         small = [u for u in uploads if u.size <= SMALL]
         if len(small) < 2:
             return None
-        ahead = WriteAhead(conn, small, stop, path_of, part_of)
-        with self._lock:
-            for u in small:
-                self._by_location[u.location] = ahead
-        ahead.start()
-        return ahead
+        return self._started(WriteAhead(conn, small, stop, path_of, part_of))  # type: ignore[return-value]
 
 
 
