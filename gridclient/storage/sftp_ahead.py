@@ -257,7 +257,7 @@ class WriteAhead(ReadAhead):
     def _fetch(self, client: paramiko.SFTPClient) -> None:
         import hashlib
 
-        from gridclient.storage.sftp_channels import attrs_of, make_folders
+        from gridclient.storage.sftp_channels import attrs_of, make_folders, write_size
 
         replies = _Replies()
         wire: deque = deque()  # ("open", num, i, up, part, data) | ("settle", nums, i, up, part, sha)
@@ -319,9 +319,9 @@ class WriteAhead(ReadAhead):
                     self._put(i, None)
                     continue
                 handle = msg.get_string()
-                requests: list[tuple] = []
-                if extra:
-                    requests.append((CMD_WRITE, handle, int64(0), extra))
+                step = write_size(client, handle)  # writes a packet each, as every server takes them
+                requests: list[tuple] = [(CMD_WRITE, handle, int64(at), extra[at:at + step])
+                                         for at in range(0, len(extra), step)]
                 if up.mtime is not None:
                     times = SFTPAttributes()
                     times.st_atime = times.st_mtime = up.mtime
