@@ -14,7 +14,8 @@ Our side is the app's path: a Workbench on a fresh workspace, the core's ``sftp`
 WITH the queue's checks: the size always, and the SHA-256 computed on the server by the
 connection's one long-lived checksum process (gridclient/storage/sftp_sums.py: ``sha256sum``, or
 ``openssl dgst -sha256`` for files of 4 MiB and more; a download's while it arrives, an upload's
-from the moment its last byte is acknowledged, before the rename), the download
+from the moment its last byte is acknowledged, before the rename; over 32 MiB range by range as the
+bytes are in), the download
 fsynced and renamed from its part name. The connection is open and warm (one small job each way
 first), as in the app; OpenSSH pays its connection and login in every command (printed as its
 fixed cost, and taken out in the ratio's context figure).

@@ -33,7 +33,10 @@ removes it. Checks: the size always; and where the server has ``sha256sum`` (ask
 connection), the SHA-256 computed there from the file on its disk, by one long-lived checksum
 process per connection (:mod:`gridclient.storage.sftp_sums`: a line per file, not a command),
 compared with the bytes here — a download's asked when it starts and computed while the bytes
-arrive (:meth:`checker`), an upload's asked the moment its last byte is acknowledged, before the rename.
+arrive (:meth:`checker`), an upload's asked the moment its last byte is acknowledged, before the rename
+— over 32 MiB, range by range as each range's bytes are acknowledged (:class:`Ranges`), so only the
+last range is waited for; a range is compared once it is in, so a change made there to a range
+already hashed would not be seen (what was sent is what was written is what is checked).
 A download job's small files are read ahead, many at once on one channel, with their checksums
 asked in batches (:mod:`gridclient.storage.sftp_ahead`). ``Entry.etag`` is a weak validator, ``mtime-size`` (rsync's quick check), so a resumed download
 notices a file changed meanwhile. Symbolic links are listed as such (``Entry.is_link``, never a
@@ -68,6 +71,28 @@ __all__ = ["ConnectionLost", "SFTPScheme", "Unreachable", "remote_path", "root_o
 log = logging.getLogger(__name__)
 
 PAGE = 1000  # entries a listing page holds
+
+
+RANGE = 32 * 1024 * 1024  # a big upload's checksum is asked range by range, as the bytes are in
+
+
+class Ranges:
+    """A big upload's check: the server's SHA-256 of each :data:`RANGE` of the part, asked while the
+    rest was on its way, against this side's of the same bytes. ``result()``: the whole file's
+    SHA-256 (this side's) when every range is the same, else a sentence that is not a digest."""
+
+    def __init__(self, pendings: list[Pending | None], digest: Hashing, what: str):
+        self.pendings, self.digest, self.what = pendings, digest, what
+
+    def result(self) -> str | None:
+        theirs = [p.result() if p is not None else None for p in self.pendings]
+        whole = self.digest.hexdigest()
+        if any(t is None for t in theirs):
+            return None  # not checked there: sizes only, as where the server has no checksum
+        for n, (mine, there) in enumerate(zip(self.digest.ranges, theirs)):
+            if mine != there:
+                return f"range {n} differs"
+        return whole if len(theirs) == len(self.digest.ranges) else "ranges missing"
 
 
 # -- names ---------------------------------------------------------------------------------------
@@ -351,7 +376,10 @@ class SFTPScheme(Scheme):
         local = source if isinstance(source, str) else None
         if offset > size or (offset and local is None):
             offset = 0
-        digest = Hashing(hashlib.sha256())
+        if not offset and size > RANGE:
+            conn.sums.probe()
+        ranged = not offset and size > RANGE and conn.sums.mode == "helper"
+        digest = Hashing(hashlib.sha256(), RANGE if ranged else 0)
         f = open(local, "rb", buffering=0) if local is not None else source
         try:
             if offset:  # the checksum covers the whole file: the bytes sent before, read again here
@@ -361,11 +389,28 @@ class SFTPScheme(Scheme):
                     left -= len(chunk)
                 progress(offset)
             asked: list = []
+            ranges: list[Pending | None] = []  # the server's checksum of each range of the part
+            acked = [offset]
+
+            def ask_ranges(upto: int) -> None:  # each range whose bytes are all in: hashed there now
+                while ranged and min((len(ranges) + 1) * RANGE, size) <= upto and len(ranges) * RANGE < size:
+                    first = len(ranges) * RANGE
+                    n = min(RANGE, size - first)
+                    ranges.append(conn.sums.submit_range(raw(part), first >> 20, -(-n >> 20), n, target.display))
+
+            def sent(n: int) -> None:
+                acked[0] += n
+                ask_ranges(acked[0])
+                progress(n)
 
             def written() -> None:  # the last byte acknowledged: the server hashes the part meanwhile
-                asked.append(conn.sums.submit(raw(part), size, target.display))
+                if ranged:
+                    ask_ranges(size)
+                    asked.append(Ranges(ranges, digest, target.display))
+                else:
+                    asked.append(conn.sums.submit(raw(part), size, target.display))
 
-            settled = self._send(conn, f, part, offset, size, digest, progress, stop, target, written,
+            settled = self._send(conn, f, part, offset, size, digest, sent, stop, target, written,
                                  os.stat(local).st_mtime if local is not None else None)
         except Cancelled:
             self._remove_part(conn, part)  # a cancel leaves nothing on the server

@@ -11,6 +11,7 @@ requests on the wire (paramiko's own prefetch leaves a spinning thread behind a 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import socket
@@ -229,23 +230,37 @@ class Hashing:
     sending of the next ones (hashlib lets go of the GIL) instead of between them. ``hexdigest()``
     waits for what was fed; ``close()`` (always, also after a failure) lets the thread end."""
 
-    def __init__(self, digest: Any):
+    def __init__(self, digest: Any, span: int = 0):
         self._digest = digest
         self._blocks: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._span = span  # with a span, the SHA-256 of each ``span`` bytes too: ``ranges``
+        self.ranges: list[str] = []
+        self._range, self._in_range = hashlib.sha256(), 0
 
     def update(self, data: bytes) -> None:
         if self._thread is None and len(data) < BLOCK:  # a small file: a thread costs more
-            self._digest.update(data)
-            return
+            return self._feed(data)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-hash")
             self._thread.start()
         self._blocks.put(data)
 
+    def _feed(self, block: bytes) -> None:
+        self._digest.update(block)
+        view = memoryview(block)
+        while self._span and len(view):
+            take = min(len(view), self._span - self._in_range)
+            self._range.update(view[:take])
+            self._in_range += take
+            view = view[take:]
+            if self._in_range == self._span:
+                self.ranges.append(self._range.hexdigest())
+                self._range, self._in_range = hashlib.sha256(), 0
+
     def _run(self) -> None:
         while (block := self._blocks.get()) is not None:
-            self._digest.update(block)
+            self._feed(block)
 
     def close(self) -> None:
         if self._thread is not None:
@@ -255,6 +270,9 @@ class Hashing:
 
     def hexdigest(self) -> str:
         self.close()
+        if self._in_range:  # the last range, shorter
+            self.ranges.append(self._range.hexdigest())
+            self._range, self._in_range = hashlib.sha256(), 0
         return self._digest.hexdigest()
 
 

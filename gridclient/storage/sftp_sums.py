@@ -20,6 +20,9 @@ and one line back:
 - an answer: ``= HEX`` (the 64 hex digits) or ``E missing`` / ``E unreadable``; answers come in the
   order of the requests, so several threads' requests are on the wire at once (pipelined; the
   helper hashes one file at a time);
+- a range of a file (an upload's, checked while the rest is still on its way): ``r SKIP COUNT``
+  and a space before the request — the SHA-256 of COUNT MiB from MiB SKIP (``dd bs=1048576 skip=…
+  count=…`` into the tool);
 - a batch (many small files: a ``sha256sum`` started per file cost the server ~1 ms of CPU each):
   ``m s N`` and then N lines, each a path of printable ASCII without a backslash (an absolute path:
   never taken for an option). The answer: ``E missing PATH`` / ``E unreadable PATH`` for the ones
@@ -77,8 +80,12 @@ _SCRIPT = (
     "if [ -f \"$p\" ] && [ -r \"$p\" ]; then set -- \"$@\" \"$p\"; "
     "elif [ -e \"$p\" ]; then echo \"E unreadable $p\"; else echo \"E missing $p\"; fi; done; "
     "[ $# -gt 0 ] && sha256sum -- \"$@\"; echo .; continue;; esac; "
+    "case $l in r*) r=${l#??}; k=${r%% *}; r=${r#* }; c=${r%% *}; l=${r#* };; *) k=;; esac; "
     "case $l in e*) p=$(printf \"%bx\" \"${l#????}\"); p=${p%x};; *) p=${l#????};; esac; "
-    "case $l in ??o*) o=$(openssl dgst -sha256 -r < \"$p\");; *) o=$(sha256sum < \"$p\");; esac "
+    "if [ -n \"$k\" ]; then [ -f \"$p\" ] && [ -r \"$p\" ] && "
+    "case $l in ??o*) o=$(dd if=\"$p\" bs=1048576 skip=$k count=$c | openssl dgst -sha256 -r);; "
+    "*) o=$(dd if=\"$p\" bs=1048576 skip=$k count=$c | sha256sum);; esac; "
+    "else case $l in ??o*) o=$(openssl dgst -sha256 -r < \"$p\");; *) o=$(sha256sum < \"$p\");; esac; fi "
     "&& echo \"= ${o%% *}\" "
     "|| { [ -e \"$p\" ] && echo \"E unreadable\" || echo \"E missing\"; }; "
     "done"
@@ -100,8 +107,8 @@ def request(path: bytes, tool: str) -> bytes:
 
 
 def decode_request(line: bytes) -> tuple[str, bytes] | None:
-    """(tool, path bytes) of a request line (without its newline), as the helper reads it; None if
-    it is none. The demo's server answers with this."""
+    """(tool, path bytes) of a request line (without its newline, nor a range's ``r SKIP COUNT``), as
+    the helper reads it; None if it is none. The demo's server answers with this."""
     if len(line) < 4 or line[:1] not in (b"h", b"e") or line[1:2] != b" " or line[3:4] != b" ":
         return None
     tool, rest = line[2:3].decode("ascii", "replace"), line[4:]
@@ -115,10 +122,11 @@ class HelperDied(Exception):
 
 
 class Pending:
-    """A checksum asked for; :meth:`result` waits for it (the hex digest, or None: not checked here)."""
+    """A checksum asked for; :meth:`result` waits for it (the hex digest, or None: not checked here).
+    ``span``: (first MiB, MiB) of a range of the file, else None."""
 
-    def __init__(self, sums: "Sums", path: bytes, size: int, what: str):
-        self.sums, self.path, self.size, self.what = sums, path, size, what
+    def __init__(self, sums: "Sums", path: bytes, size: int, what: str, span: tuple[int, int] | None = None):
+        self.sums, self.path, self.size, self.what, self.span = sums, path, size, what, span
         self.ahead = 0  # bytes queued before this request on its helper
         self._done = threading.Event()
         self._answer: str | None = None
@@ -210,7 +218,10 @@ class Helper:
     def ask(self, pending: Pending) -> bool:
         """Queue ``pending``'s request; False if this helper has gone."""
         tool = "o" if self.openssl and (pending.size >= FAST_FROM or not self.sha256sum) else "s"
-        return self._send(pending, [pending], request(pending.path, tool))
+        line = request(pending.path, tool)
+        if pending.span is not None:
+            line = b"r %d %d " % pending.span + line
+        return self._send(pending, [pending], line)
 
     def ask_many(self, pendings: list[Pending]) -> bool:
         """Queue a :class:`Batch` of ``pendings`` (batchable paths, sha256sum); False if this
@@ -375,6 +386,17 @@ class Sums:
         elif size < FAST_FROM and batchable(path) and self._send(lambda h: h.sha256sum and h.gather(pending)):
             pass
         elif not self.resend(pending):
+            pending._set(error=HelperDied("it did not start again"))
+        return pending
+
+    def submit_range(self, path: bytes, first: int, count: int, size: int, what: str) -> Pending | None:
+        """The SHA-256 of ``count`` MiB of ``path`` from MiB ``first`` (``size`` bytes), by the
+        helper; None where there is no helper (then the whole file is asked for at the end)."""
+        self.probe()
+        if not self.conn.sha256 or self.mode != "helper":
+            return None
+        pending = Pending(self, path, size, what, (first, count))
+        if not self.resend(pending):
             pending._set(error=HelperDied("it did not start again"))
         return pending
 

@@ -580,11 +580,24 @@ def _batch_answer(root: ConfinedRoot, paths: list[bytes]) -> bytes:
 
 
 def _sum_answer(root: ConfinedRoot, line: bytes) -> str:
+    span = None
+    if line.startswith(b"r "):  # a range: r SKIP COUNT, in MiB, then the request
+        words = line.split(b" ", 3)
+        if len(words) < 4 or not words[1].isdigit() or not words[2].isdigit():
+            return "E request"
+        span, line = (int(words[1]) << 20, int(words[2]) << 20), words[3]
     asked = decode_request(line)
     if asked is None:
         return "E request"
     try:
-        return "= " + _sha256_of(root.follow(asked[1]))
+        real = root.follow(asked[1])
+        if span is not None:
+            if not os.path.isfile(real):
+                raise IsADirectoryError(real)
+            with open(real, "rb") as f:
+                f.seek(span[0])
+                return "= " + hashlib.sha256(f.read(span[1])).hexdigest()
+        return "= " + _sha256_of(real)
     except (FileNotFoundError, NotADirectoryError):
         return "E missing"
     except (OSError, ValueError):  # outside the root, a folder, not readable

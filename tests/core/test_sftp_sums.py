@@ -309,6 +309,44 @@ def test_a_corrupted_upload_fails_the_file_and_nothing_is_left(sshd, sshd_known_
         scheme.close()
 
 
+def test_a_big_upload_is_checked_range_by_range_and_a_range_changed_there_fails_it(sshd, sshd_known_hosts,
+                                                                                    tmp_path):
+    """Over 32 MiB, the server hashes each 32 MiB of the part once its bytes are in (while the rest
+    is on its way), and each range is compared with this side's: a byte changed there in a range not
+    hashed yet fails the file, and nothing is left."""
+    from gridclient.storage.sftp import RANGE
+
+    scheme = SFTPScheme()
+    root = scheme.add_target(sshd.target(), ScriptedInteraction(), sshd_known_hosts)
+    data = os.urandom(2 * RANGE + 6 * MB)  # three ranges, the last one short
+    local = write(tmp_path / "l" / "big.bin", data)
+    remote = tmp_path / "r"
+    remote.mkdir()
+    part = part_path(str(remote / "big.bin"))
+    sent = [0]
+
+    def progress(n: int) -> None:  # range 0 asked already; a byte of range 1 changed there
+        sent[0] += n
+        if sent[0] >= RANGE + 8 * MB and sent[0] - n < RANGE + 8 * MB:
+            with open(part, "r+b") as f:
+                f.seek(RANGE + 3 * MB)
+                byte = f.read(1)
+                f.seek(RANGE + 3 * MB)
+                f.write(bytes([byte[0] ^ 0xFF]))
+
+    try:
+        with pytest.raises(Integrity, match="SHA-256"):
+            scheme.upload(str(local), len(data), at(root, remote / "big.bin"), progress, Stop())
+        assert list(remote.iterdir()) == []
+        helper = scheme._conn(root).sums.helper
+        before = helper.answered
+        stored = scheme.upload(str(local), len(data), at(root, remote / "big.bin"), lambda n: None, Stop())
+        assert stored.extra["sha256"] == sha(data) and (remote / "big.bin").read_bytes() == data
+        assert helper.answered - before == 3  # three ranges asked, no whole-file request
+    finally:
+        scheme.close()
+
+
 def test_the_checksum_process_killed_is_started_again_and_the_check_still_happens(sshd_factory, tmp_path):
     server = sshd_factory()
     storage, scheme, root = connect(server, tmp_path)

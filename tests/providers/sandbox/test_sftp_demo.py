@@ -437,3 +437,17 @@ def test_the_demo_answers_a_batch_of_checksums_by_path(server, scheme, tmp_path)
     for p, said in zip(pendings[3:], ["it is not there", "it cannot be read there"]):
         with pytest.raises(Exception, match=said):
             p.result()
+
+
+def test_the_demo_answers_a_range_of_a_file(server, scheme, tmp_path):
+    from gridclient.storage import Stop
+
+    s, root = scheme
+    data = os.urandom(2 * 1024 * 1024 + 5000)
+    local = tmp_path / "r.bin"
+    local.write_bytes(data)
+    s.upload(str(local), len(data), s.home(root).child("r.bin"), lambda n: None, Stop())
+    sums = s._conn(root).sums
+    first, last = (sums.submit_range(b"/home/ubuntu/r.bin", k, 1, 1 << 20, "r.bin") for k in (0, 2))
+    assert first.result() == hashlib.sha256(data[:1 << 20]).hexdigest()
+    assert last.result() == hashlib.sha256(data[2 << 20:]).hexdigest()
