@@ -33,7 +33,7 @@ from paramiko.sftp import (CMD_CLOSE, CMD_DATA, CMD_FSETSTAT, CMD_FSTAT, CMD_HAN
 from paramiko.sftp_attr import SFTPAttributes
 
 from gridclient.storage.base import Entry, Location, Stop
-from gridclient.storage.sftp_channels import Connection, _Replies, raw
+from gridclient.storage.sftp_channels import Connection, _Replies, raw, send_all
 from gridclient.storage.sftp_sums import Pending
 
 log = logging.getLogger(__name__)
@@ -161,15 +161,15 @@ class ReadAhead:
         def refill() -> None:
             """Opens for the next files, up to DEPTH on the wire, and their checksums in one batch."""
             opened = []
-            while len(wire) < DEPTH:
+            while len(wire) + len(opened) < DEPTH:
                 nxt = next(todo, None)
                 if nxt is None or not self._may_fetch(nxt[0]):
                     break
                 i, entry = nxt
-                path = raw(self._path_of(entry.location))
-                wire.append((client._async_request(replies, CMD_OPEN, path, SFTP_FLAG_READ, SFTPAttributes()),
-                             "open", i, entry))
-                opened.append((i, path, entry))
+                opened.append((i, raw(self._path_of(entry.location)), entry))
+            nums = send_all(client, replies, [(CMD_OPEN, path, SFTP_FLAG_READ, SFTPAttributes())
+                                              for _, path, _ in opened]) if opened else []
+            wire.extend((num, "open", i, entry) for num, (i, _, entry) in zip(nums, opened))
             if opened:
                 asked = self.conn.sums.submit_many([(path, e.size, e.location.display) for _, path, e in opened])
                 with self._lock:
@@ -185,12 +185,13 @@ class ReadAhead:
                     self._put(i, None)  # missing, refused: the worker's own open says so
                 else:
                     handle = msg.get_string()
-                    if entry.size:
-                        wire.append((client._async_request(replies, CMD_READ, handle, int64(0), entry.size),
-                                     "read", i, entry))
+                    if entry.size:  # its read, and its close (whose answer is not waited for), together
+                        num, _ = send_all(client, replies, [(CMD_READ, handle, int64(0), entry.size),
+                                                            (CMD_CLOSE, handle)], unanswered=1)
+                        wire.append((num, "read", i, entry))
                     else:
                         self._put(i, b"")
-                    client._async_request(type(None), CMD_CLOSE, handle)  # its answer is not waited for
+                        send_all(client, replies, [(CMD_CLOSE, handle)], unanswered=1)
             elif t == CMD_DATA:
                 data = msg.get_string()
                 self._put(i, data if len(data) == entry.size else None)  # a short read: read it again there
@@ -266,7 +267,10 @@ class WriteAhead(ReadAhead):
         again: set[int] = set()  # opened a second time
         to_check: list[tuple[int, str, Upload]] = []
 
-        def open_part(i: int, up: Upload) -> None:
+        creating = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC
+
+        def read_part(i: int, up: Upload) -> tuple | None:
+            """(i, up, part, bytes) of a file to open, or None (its worker reads it itself)."""
             try:
                 with open(up.local, "rb") as f:
                     data = f.read(up.size + 1)
@@ -277,9 +281,7 @@ class WriteAhead(ReadAhead):
             part = self._part_of(self._path_of(up.location))
             with self._lock:
                 self._written[i] = part  # removed at the end unless a worker takes it
-            num = client._async_request(replies, CMD_OPEN, raw(part), SFTP_FLAG_WRITE | SFTP_FLAG_CREATE
-                                        | SFTP_FLAG_TRUNC, SFTPAttributes())
-            wire.append(("open", num, i, up, part, data))
+            return i, up, part, data
 
         def refill() -> None:
             if to_check:  # the written ones first: their workers wait for them
@@ -288,11 +290,16 @@ class WriteAhead(ReadAhead):
                 for (i, part, up), pending in zip(to_check, asked):
                     self._put(i, Prepared(part, settled.pop(i), sha.pop(i), pending))
                 to_check.clear()
-            while len(wire) < DEPTH:
+            opening = []
+            while len(wire) + len(opening) < DEPTH:
                 nxt = next(todo, None)
                 if nxt is None or not self._may_fetch(nxt[0]):
                     break
-                open_part(*nxt)
+                if (ready := read_part(*nxt)) is not None:
+                    opening.append(ready)
+            nums = send_all(client, replies, [(CMD_OPEN, raw(part), creating, SFTPAttributes())
+                                              for _, _, part, _ in opening]) if opening else []
+            wire.extend(("open", num, i, up, part, data) for num, (i, up, part, data) in zip(nums, opening))
 
         sha: dict[int, str] = {}
         settled: dict[int, tuple] = {}
@@ -312,8 +319,7 @@ class WriteAhead(ReadAhead):
                         except Exception:  # noqa: BLE001 - the worker's own upload says why
                             self._put(i, None)
                             continue
-                        num = client._async_request(replies, CMD_OPEN, raw(part), SFTP_FLAG_WRITE
-                                                    | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC, SFTPAttributes())
+                        num = client._async_request(replies, CMD_OPEN, raw(part), creating, SFTPAttributes())
                         wire.append(("open", num, i, up, part, extra))
                         continue
                     self._put(i, None)
@@ -327,7 +333,7 @@ class WriteAhead(ReadAhead):
                     times.st_atime = times.st_mtime = up.mtime
                     requests.append((CMD_FSETSTAT, handle, times))
                 requests += [(CMD_FSTAT, handle), (CMD_CLOSE, handle), (CMD_STAT, raw(self._path_of(up.location)))]
-                sent = [client._async_request(replies, *r) for r in requests]
+                sent = send_all(client, replies, requests)
                 wire.append(("settle", sent, i, up, part, hashlib.sha256(extra).hexdigest()))
             else:
                 answers = [replies.wait(client, n) for n in nums]
