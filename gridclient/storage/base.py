@@ -37,6 +37,33 @@ class CopyRefused(StorageError):
     the queue moves the bytes through here instead."""
 
 
+class SpanHashes:
+    """The hashes of each ``span`` bytes of what is fed in order (``new()`` makes one): S3's part
+    MD5s, an SFTP upload's SHA-256 ranges. :meth:`finish` gives them all, the last one shorter."""
+
+    def __init__(self, span: int, new: Callable[[], Any]):
+        self.span, self._new = span, new
+        self._done: list[Any] = []
+        self._h, self._in = new(), 0
+
+    def update(self, data) -> None:
+        view = memoryview(data)
+        while len(view):
+            take = min(len(view), self.span - self._in)
+            self._h.update(view[:take])
+            self._in += take
+            view = view[take:]
+            if self._in == self.span:
+                self._done.append(self._h)
+                self._h, self._in = self._new(), 0
+
+    def finish(self) -> list[Any]:
+        if self._in:
+            self._done.append(self._h)
+            self._h, self._in = self._new(), 0
+        return self._done
+
+
 class Stop(threading.Event):
     """Set to stop a transfer; schemes check it between chunks."""
 

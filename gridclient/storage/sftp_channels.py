@@ -28,7 +28,7 @@ from paramiko.sftp import (CMD_ATTRS, CMD_CLOSE, CMD_DATA, CMD_FSETSTAT, CMD_FST
 from paramiko.sftp_attr import SFTPAttributes
 
 from gridclient.operations import Cancelled
-from gridclient.storage.base import Integrity, NotFound, Progress, StorageError
+from gridclient.storage.base import Integrity, NotFound, Progress, SpanHashes, StorageError
 from gridclient.storage.sftp_sums import Sums
 
 log = logging.getLogger(__name__)
@@ -235,9 +235,9 @@ class Hashing:
         self._digest = digest
         self._blocks: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._span = span  # with a span, the SHA-256 of each ``span`` bytes too: ``ranges``
+        # with a span, the SHA-256 of each ``span`` bytes too: ``ranges``, once hexdigest() returned
+        self._spans = SpanHashes(span, hashlib.sha256) if span else None
         self.ranges: list[str] = []
-        self._range, self._in_range = hashlib.sha256(), 0
 
     def update(self, data: bytes) -> None:
         if self._thread is None and len(data) < BLOCK:  # a small file: a thread costs more
@@ -249,15 +249,8 @@ class Hashing:
 
     def _feed(self, block: bytes) -> None:
         self._digest.update(block)
-        view = memoryview(block)
-        while self._span and len(view):
-            take = min(len(view), self._span - self._in_range)
-            self._range.update(view[:take])
-            self._in_range += take
-            view = view[take:]
-            if self._in_range == self._span:
-                self.ranges.append(self._range.hexdigest())
-                self._range, self._in_range = hashlib.sha256(), 0
+        if self._spans is not None:
+            self._spans.update(block)
 
     def _run(self) -> None:
         while (block := self._blocks.get()) is not None:
@@ -271,9 +264,8 @@ class Hashing:
 
     def hexdigest(self) -> str:
         self.close()
-        if self._in_range:  # the last range, shorter
-            self.ranges.append(self._range.hexdigest())
-            self._range, self._in_range = hashlib.sha256(), 0
+        if self._spans is not None:
+            self.ranges = [h.hexdigest() for h in self._spans.finish()]
         return self._digest.hexdigest()
 
 

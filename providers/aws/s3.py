@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError, FlexibleChecksumError
 from s3transfer.subscribers import BaseSubscriber
 
 from gridclient.operations import Cancelled
-from gridclient.storage.base import CopyRefused, Entry, Integrity, Location, Progress, Scheme, Stop, StorageError
+from gridclient.storage.base import (CopyRefused, Entry, Integrity, Location, Progress, Scheme, SpanHashes, Stop,
+                                     StorageError)
 
 MB = 1024 * 1024
 CONFIG = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=10,
@@ -105,32 +106,18 @@ class ETagCheck:
 
     def __init__(self, uri: str, etag: str, part_size: int = 0):
         self.uri, self.etag, self.part_size = uri, etag, part_size
-        self._h = hashlib.md5()
-        self._in_part = 0
-        self._digests: list[bytes] = []
+        self._h = SpanHashes(part_size, hashlib.md5) if part_size else hashlib.md5()
 
     def update(self, data) -> None:
-        if not self.part_size:
-            self._h.update(data)
-            return
-        view = memoryview(data)
-        while view:
-            take = min(len(view), self.part_size - self._in_part)
-            self._h.update(view[:take])
-            self._in_part += take
-            view = view[take:]
-            if self._in_part == self.part_size:
-                self._digests.append(self._h.digest())
-                self._h, self._in_part = hashlib.md5(), 0
+        self._h.update(data)
 
     def finish(self) -> None:
         """Raise :class:`Integrity` when what was fed is not the object's bytes."""
         if not self.part_size:
             got, what = self._h.hexdigest(), "MD5 checksum"
         else:
-            if self._in_part:
-                self._digests.append(self._h.digest())
-            got = f"{hashlib.md5(b''.join(self._digests)).hexdigest()}-{len(self._digests)}"
+            parts = [h.digest() for h in self._h.finish()]
+            got = f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
             what = "multipart checksum"
         if got != self.etag:
             raise Integrity(f"{self.uri}: the bytes received differ from the object's ({what}).")
