@@ -58,7 +58,6 @@ class ReadAhead:
         self._sums: dict[int, Pending | None] = {}  # index → the server's checksum, asked
         self._sums_taken: set[int] = set()
         self._asked = -1  # the furthest index a worker asked for
-        self.served = 0  # files handed to a worker
         self._ended = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-read-ahead")
         self.on_close = lambda ahead: None  # the scheme's registry forgets it
@@ -96,9 +95,7 @@ class ReadAhead:
             return None
         with self._lock:
             self._here.pop(i, None)
-            data = self._got.pop(i, None)
-            self.served += data is not None
-            return data
+            return self._got.pop(i, None)
 
     def checksum(self, entry: Entry, stop: Stop) -> tuple[bool, Pending | None]:
         """(True, the checksum asked with the batch the entry was fetched in), or (False, None) when
