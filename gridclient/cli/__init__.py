@@ -10,6 +10,7 @@ runs; it never imports PySide6.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -67,7 +68,22 @@ def main(argv: list[str] | None = None) -> int:
         command.main(args=argv, prog_name="gridclient", complete_var=COMPLETE_VAR)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        leave_to_the_exit()
     return 0
+
+
+def leave_to_the_exit() -> None:
+    """A command is done, and the process ends next (``main`` is its entry point).
+
+    What the command made is frozen out of the garbage collector's reach: otherwise the
+    interpreter's collections at shutdown walk every object still alive — botocore's service
+    models are hundreds of thousands — and that was ~0.1 s of every command's wall time (aws-cli
+    pays it too). The exit frees the memory all the same; only garbage in reference cycles is then
+    not finalized, and the command has closed what it opened (its workbench: the queue, the
+    connections, the files) before this point.
+    """
+    gc.freeze()
 
 
 if __name__ == "__main__":
