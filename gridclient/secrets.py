@@ -9,7 +9,9 @@ is never used, even where it is the default backend.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,14 +74,60 @@ def describe_backend(backend: KeyringBackend) -> str:
     return str(name)
 
 
+def _pycryptodome_over_ctypes() -> None:
+    """Have pycryptodomex load its C code through ctypes rather than cffi.
+
+    Where cffi is installed, pycryptodomex's first import parses the C declarations of every
+    native module it loads with cffi's pure-Python C parser (pycparser): ~35-45 ms of a command's
+    start, on the way to the first secret. ctypes — pycryptodome's other, equally supported
+    backend — loads the same libraries without parsing anything. The backend is chosen once, when
+    ``Cryptodome.Util._raw_api`` is first imported; if cffi or that module is imported already (a
+    window whose terminal uses cffi), nothing changes.
+    """
+    if "Cryptodome.Util._raw_api" in sys.modules or "cffi" in sys.modules:
+        return
+    sys.modules["cffi"] = None  # type: ignore[assignment] - `import cffi` raises ImportError meanwhile
+    try:
+        import Cryptodome.Util._raw_api  # noqa: F401
+    except ImportError:
+        pass  # no pycryptodomex: keyrings.alt says so when it is used
+    finally:
+        if "cffi" in sys.modules and sys.modules["cffi"] is None:
+            del sys.modules["cffi"]
+
+
+PBKDF2_ROUNDS = 1000  # pycryptodome's PBKDF2 default, which keyrings.alt's EncryptedKeyring relies on
+
+
 def encrypted_file_keyring(path: str | Path, master_password: str) -> KeyringBackend:
     """keyrings.alt's EncryptedKeyring at ``path``, unlocked (or created) with ``master_password``.
 
     Raises WrongMasterPassword when the file exists and the password does not open it.
     """
+    _pycryptodome_over_ctypes()
     from keyrings.alt.file import EncryptedKeyring
 
     class UnlockedEncryptedKeyring(EncryptedKeyring):
+        @staticmethod
+        def _get_crypto_impl():
+            # keyrings.alt's, less the Protocol.KDF module: the key is derived by hashlib below
+            try:
+                import Cryptodome.Random as Random
+                from Cryptodome.Cipher import AES
+            except ImportError:
+                import Crypto.Random as Random  # type: ignore[no-redef]
+                from Crypto.Cipher import AES  # type: ignore[no-redef]
+
+            return {"Random": Random, "AES": AES}
+
+        def _create_cipher(self, password, salt, IV):
+            # keyrings.alt's: PBKDF2(password, salt, dkLen=32) of pycryptodome — HMAC-SHA1, 1000
+            # rounds, a str password as latin-1 bytes — then AES-256 in CFB mode (8-bit segments,
+            # pycryptodome's default); the same key from hashlib's C implementation
+            secret = password.encode("latin-1") if isinstance(password, str) else bytes(password)
+            key = hashlib.pbkdf2_hmac("sha1", secret, bytes(salt), PBKDF2_ROUNDS, self.block_size)
+            return self.AES.new(key, self.AES.MODE_CFB, IV)
+
         def _get_new_password(self) -> str:  # called when the file is new
             return master_password
 
