@@ -8,12 +8,15 @@ managed upload aborts its multipart upload (s3transfer's failure cleanup), so no
 Two things boto3 does not do are done here: going on with a multipart upload the app was killed
 in the middle of (its finished parts are found with ListMultipartUploads / ListParts), and
 checking a finished file against the object's ETag (an MD5 for a single-part object, the MD5 of
-the parts' MD5s for a multipart one).
+the parts' MD5s for a multipart one). A local file's multipart upload has the MD5 of each part
+taken while the upload threads send it (:class:`_PartDigests`), so its check reads the file again
+only where the file changed meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from typing import Any, BinaryIO, Iterator
@@ -107,20 +110,75 @@ class ETagCheck:
     def __init__(self, uri: str, etag: str, part_size: int = 0):
         self.uri, self.etag, self.part_size = uri, etag, part_size
         self._h = SpanHashes(part_size, hashlib.md5) if part_size else hashlib.md5()
+        self._given: list[bytes] | None = None  # the parts' MD5s, given instead of their bytes
 
     def update(self, data) -> None:
         self._h.update(data)
+
+    def parts(self, digests: list[bytes]) -> None:
+        """The MD5 of each part, in order, instead of the parts' bytes (a multipart check only)."""
+        self._given = list(digests)
 
     def finish(self) -> None:
         """Raise :class:`Integrity` when what was fed is not the object's bytes."""
         if not self.part_size:
             got, what = self._h.hexdigest(), "MD5 checksum"
         else:
-            parts = [h.digest() for h in self._h.finish()]
+            parts = self._given if self._given is not None else [h.digest() for h in self._h.finish()]
             got = f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
             what = "multipart checksum"
         if got != self.etag:
             raise Integrity(f"{self.uri}: the bytes received differ from the object's ({what}).")
+
+
+def _identity(path: str) -> tuple[int, int, int, int]:
+    """What says a local file is unchanged: its device, inode, size and modification time."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class _PartDigests:
+    """The MD5 of each part of one local file's multipart upload, taken by the upload threads
+    just before botocore sends the part (and reads it again for its own checksums): the part's
+    bytes are read from the file into the hash and the part is rewound. The ETag check then needs
+    the file only if it changed since (:meth:`S3Scheme.verify`)."""
+
+    def __init__(self, path: str, size: int):
+        self.path, self.size = path, size
+        self.identity = _identity(path)
+        self.parts: dict[int, tuple[bytes, int]] = {}  # part number → (MD5, length)
+        self.failed = False  # a part that could not be read here: the check reads the file
+
+    def take(self, number: int, body) -> None:
+        try:
+            h, length = hashlib.md5(), 0
+            while chunk := body.read(HASH_CHUNK):
+                h.update(chunk)
+                length += len(chunk)
+            body.seek(0)
+        except Exception:  # noqa: BLE001 - the upload reports its own trouble; the check reads the file
+            self.failed = True
+            try:
+                body.seek(0)
+            except Exception:  # noqa: BLE001
+                pass
+            return
+        self.parts[number] = (h.digest(), length)
+
+    def digests(self, part_size: int) -> list[bytes] | None:
+        """The parts' MD5s in order, if they are the whole file cut in ``part_size`` parts as it is
+        now; else None (the file is read)."""
+        count = -(-self.size // part_size) if part_size else 0
+        if self.failed or not count or sorted(self.parts) != list(range(1, count + 1)):
+            return None
+        if any(self.parts[n][1] != min(part_size, self.size - (n - 1) * part_size) for n in self.parts):
+            return None
+        try:
+            if _identity(self.path) != self.identity:
+                return None
+        except OSError:
+            return None
+        return [self.parts[n][0] for n in range(1, count + 1)]
 
 
 class S3Scheme(Scheme):
@@ -134,6 +192,8 @@ class S3Scheme(Scheme):
         self._notes: dict[str, dict[str, dict]] = {}  # bucket → key → the note of the upload under way
         self._abort_refused: dict[str, str] = {}  # upload id → what the server said to AbortMultipartUpload
         self._no_part_copy: set[str] = set()  # endpoints that answered UploadPartCopy with "not implemented"
+        self._hashing: dict[tuple[str, str], _PartDigests] = {}  # (bucket, key) → the upload's part MD5s
+        self._uploaded: dict[tuple[str, str, str], _PartDigests] = {}  # (VO, bucket, key) → for verify()
         self._lock = threading.Lock()
 
     # -- clients ---------------------------------------------------------------------------------
@@ -167,7 +227,16 @@ class S3Scheme(Scheme):
                 # server refuses: hear the answer, so a cancel does not pass for a clean one
                 client.meta.events.register("before-parameter-build.s3.AbortMultipartUpload", self._aborting)
                 client.meta.events.register("after-call.s3.AbortMultipartUpload", self._aborted)
+                # each part of a local file's upload is hashed on its upload thread, for the ETag check
+                client.meta.events.register("before-parameter-build.s3.UploadPart", self._sending_part)
             return m
+
+    def _sending_part(self, params=None, **_kwargs) -> None:
+        params = params or {}
+        digests = self._hashing.get((params.get("Bucket"), params.get("Key")))
+        body = params.get("Body")
+        if digests is not None and body is not None and hasattr(body, "seek"):
+            digests.take(int(params.get("PartNumber") or 0), body)
 
     def _created(self, parsed=None, **_kwargs) -> None:
         parsed = parsed or {}
@@ -293,10 +362,15 @@ class S3Scheme(Scheme):
             manager = self.manager(s3)
             note = note if note is not None else {}  # the upload id is heard here either way
             self._notes.setdefault(target.root, {})[target.path] = note
+            digests = _PartDigests(source, size) if isinstance(source, str) else None
+            if digests is not None:
+                self._hashing[(target.root, target.path)] = digests
             try:
                 future = manager.upload(source, target.root, target.path, extra_args=_content_type(target),
                                         subscribers=[watch])
                 self._wait(future, stop, watch)
+                if digests is not None:
+                    self._uploaded[(target.vo_id, target.root, target.path)] = digests
             except Cancelled:
                 refused = self._abort_refused.pop(note.get("upload_id") or "", None)
                 if refused:  # the cancel stopped the upload, but its parts are still on the server
@@ -307,8 +381,11 @@ class S3Scheme(Scheme):
                 raise
             finally:
                 self._notes.get(target.root, {}).pop(target.path, None)
+                if digests is not None and self._hashing.get((target.root, target.path)) is digests:
+                    del self._hashing[(target.root, target.path)]
         stored = self.stat(target)
         if stored is None:
+            self._uploaded.pop((target.vo_id, target.root, target.path), None)
             raise StorageError(f"{target.uri} is not there after the upload.")
         return stored
 
@@ -455,10 +532,20 @@ class S3Scheme(Scheme):
         return ETagCheck(loc.uri, etag, part_size)
 
     def verify(self, stored: Entry, local_path: str) -> None:
-        """The local file against the object's ETag (read 256 KiB at a time)."""
+        """The local file against the object's ETag: from the MD5s of the parts this scheme just
+        uploaded from it, where the file is unchanged since and its parts are the object's;
+        else read (256 KiB at a time)."""
+        loc = stored.location
+        sent = self._uploaded.pop((loc.vo_id, loc.root, loc.path), None)
         check = self.checker(stored)
         if check is None:
             return
+        if sent is not None and sent.path == local_path and sent.size == stored.size and check.part_size:
+            digests = sent.digests(check.part_size)
+            if digests is not None:
+                check.parts(digests)
+                check.finish()
+                return
         buf = bytearray(HASH_CHUNK)
         view = memoryview(buf)
         with open(local_path, "rb", buffering=0) as f:

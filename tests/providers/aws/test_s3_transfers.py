@@ -704,3 +704,64 @@ def test_a_name_changed_in_the_first_of_two_sources_is_listed_too(env):
     assert job.state == "done", (job.message, states(job))
     assert [t.source.location.path for t in job.renamed] == ["x/first/bad\x1bname.txt"]
     assert "control" in job.renamed[0].renamed
+
+
+# -- an upload's ETag check from the MD5s taken as its parts went --------------------------------------
+
+def test_an_upload_in_parts_is_checked_from_its_parts_md5s_without_reading_the_file_again(env, monkeypatch):
+    from providers.aws.s3 import ETagCheck
+
+    data = os.urandom(20 * MiB)
+    src = env.tmp / "big.bin"
+    src.write_bytes(data)
+    fed, given = [], []
+    monkeypatch.setattr(ETagCheck, "update", lambda self, b, _u=ETagCheck.update: (fed.append(len(b)), _u(self, b)))
+    monkeypatch.setattr(ETagCheck, "parts", lambda self, d, _p=ETagCheck.parts: (given.append(list(d)), _p(self, d)))
+
+    job = env.run("upload", [Location.parse(str(src))], env.at("bucket-one", "up/"))
+
+    assert job.state == "done", (job.message, states(job))
+    assert fed == []  # the file was not read again for the check
+    assert given == [[hashlib.md5(data[i:i + 8 * MiB]).digest() for i in range(0, len(data), 8 * MiB)]]
+    head = env.s3.head_object(Bucket="bucket-one", Key="up/big.bin")
+    assert head["ETag"].strip('"') == hashlib.md5(b"".join(given[0])).hexdigest() + "-3"
+
+
+def test_an_upload_whose_part_md5_is_not_the_objects_fails_and_leaves_no_object(env, monkeypatch):
+    from providers.aws.s3 import _PartDigests
+
+    src = env.tmp / "big.bin"
+    src.write_bytes(os.urandom(20 * MiB))
+    take = _PartDigests.take
+
+    def wrong_second(self, number, body):  # as if part 2 had been read differently than it was sent
+        take(self, number, body)
+        if number == 2:
+            self.parts[2] = (hashlib.md5(b"not these bytes").digest(), self.parts[2][1])
+
+    monkeypatch.setattr(_PartDigests, "take", wrong_second)
+
+    job = env.run("upload", [Location.parse(str(src))], env.at("bucket-one", "up/"))
+
+    assert job.state == "failed" and job.files[0].state == "failed", (job.message, states(job))
+    assert "differ" in job.files[0].error, job.files[0].error
+    assert keys(env.s3, "bucket-one", "up/") == {}  # not left under its final name
+
+
+def test_a_file_changed_after_its_parts_went_is_read_again_and_fails_the_check(env):
+    data = os.urandom(20 * MiB)
+    src = env.tmp / "big.bin"
+    src.write_bytes(data)
+
+    def change(**_kw):  # the last part is in: the file changes before the check
+        with open(src, "r+b") as f:
+            f.write(bytes([data[0] ^ 0xFF]))
+        os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
+
+    env.s3.meta.events.register("after-call.s3.CompleteMultipartUpload", change)
+
+    job = env.run("upload", [Location.parse(str(src))], env.at("bucket-one", "up/"))
+
+    assert job.state == "failed" and job.files[0].state == "failed", (job.message, states(job))
+    assert "differ" in job.files[0].error, job.files[0].error
+    assert keys(env.s3, "bucket-one", "up/") == {}
