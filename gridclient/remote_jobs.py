@@ -32,7 +32,7 @@ from gridclient.workspace import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-PARALLEL = 8
+PARALLEL = 16  # hosts at once: each is a thread waiting on its SSH connection (parallel-ssh allows 32)
 KEEP_BYTES = 1 << 20
 SAVED_BYTES = 16 << 10
 KEEP_JOBS = 50

@@ -19,6 +19,7 @@ from gridclient.cli import generated
 from gridclient.cli.app import common, session
 from gridclient.cli.complete import complete_ids
 from gridclient.cli.session import Failed
+from gridclient.remote_jobs import PARALLEL
 
 POLL = 0.1
 
@@ -45,11 +46,15 @@ def make_command(action: Any) -> click.Command:
     @click.option("--command", "-c", "command", metavar="COMMAND", help="Run by each instance's login shell.")
     @click.option("--script", metavar="FILE", type=click.Path(exists=True, dir_okay=False),
                   help="Sent over, run by its #! line, then removed.")
+    @click.option("--parallel", "parallel", type=click.IntRange(1, 256), default=None, metavar="N",
+                  help=f"At most N hosts at once (default {PARALLEL}).")
     @common()
-    def run(instances: tuple[str, ...], command: str | None, script: str | None) -> None:
+    def run(instances: tuple[str, ...], command: str | None, script: str | None, parallel: int | None) -> None:
         s = session()
         if bool(command) == bool(script):
             raise click.UsageError("Give a command (-c COMMAND) or a script (--script FILE): one of the two.")
+        if parallel is not None:
+            s.wb.jobs.parallel = parallel
         given = {"command": command} if command else {"script": script}
         before = {id(j) for j in s.wb.jobs.jobs}
         outcome = generated.run_action(s, action, list(instances), given, False, show=_quiet)

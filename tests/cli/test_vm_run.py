@@ -53,3 +53,24 @@ def test_vm_run_on_two_instances_and_a_script(tmp_path, moto, boto, sshd_factory
     history = json.loads((AppPaths.under(ws).config / "jobs.json").read_text())
     assert len(history["jobs"] if isinstance(history, dict) else history) >= 3
     assert gridclient(ws, "vm", "run", first).returncode == 2  # neither a command nor a script
+
+
+def spans(ran) -> list[tuple[int, int]]:
+    """Each host's (start, end) in ns, as its command printed them, earliest first."""
+    assert ran.returncode == 0, ran.stderr
+    return sorted(tuple(int(t) for t in h["stdout"].split()) for h in json.loads(ran.stdout))
+
+
+def test_vm_run_runs_hosts_at_once_and_parallel_bounds_them(tmp_path, moto, boto, sshd_factory):
+    server = sshd_factory()
+    ws, first = prepare(tmp_path, moto, boto, server)
+    second = second_instance(boto, first)
+    KnownHosts(AppPaths.under(ws).known_hosts, user_file=None).add(server.host, server.port, server.host_pkey())
+
+    at_once = spans(gridclient(ws, "vm", "run", first, second, "-c", "date +%s%N; sleep 3; date +%s%N", "--json"))
+    assert at_once[1][0] < at_once[0][1]  # the second began before the first ended
+
+    one_by_one = spans(gridclient(ws, "vm", "run", first, second, "-c", "date +%s%N; sleep 0.2; date +%s%N",
+                                  "--parallel", "1", "--json"))
+    assert one_by_one[1][0] >= one_by_one[0][1]
+    assert gridclient(ws, "vm", "run", first, "-c", "true", "--parallel", "0").returncode == 2
