@@ -233,6 +233,7 @@ class ActionRunner:
                 run.gone = True
                 raise _Explained(str(exc)) from exc
             except Exception as exc:
+                log.debug("%s failed", action.id, exc_info=exc)  # the sentence is said; its traceback at DEBUG
                 raise _Explained(self.wb.tokens.explain(vo, exc)) from exc
             finally:
                 if ctx.remember:

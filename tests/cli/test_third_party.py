@@ -30,6 +30,8 @@ def test_a_third_party_provider_gets_commands(gc, sample_workbench, sample_regis
     assert run("action", "run", "sample.poke", "t2").code == 0 and sample.CALLS[-1] == "t2"
     failed = run("action", "run", "sample.fail", "t0")
     assert failed.code == 1 and "Traceback" not in failed.err and len(failed.err.strip().splitlines()) == 1
+    loud = run("action", "run", "sample.fail", "t0", "--log-level", "DEBUG")  # where it failed, for a report
+    assert loud.code == 1 and "Traceback" in loud.err and "sample_provider.py" in loud.err
 
 
 def _manifest(**parts) -> ProviderManifest:
