@@ -155,6 +155,8 @@ class TerminalInteraction:
             if text:
                 click.echo(f"{title}: {text}", err=True)
             label = f.label.rstrip(".…")
+            if f.kind == "choice" and f.choices:
+                return self._menu(label, f)
             if f.choices:
                 label += f" ({' / '.join(f.choices)})"
             if f.kind == "bool":
@@ -166,3 +168,16 @@ class TerminalInteraction:
             except ValueError as exc:
                 click.echo(str(exc), err=True)
                 return self._prompt(title, f, "")
+
+    def _menu(self, label: str, f: Field) -> Any:
+        """A fixed choice as a numbered list: answered by its number, or by what names it
+        (:func:`choice_named`); an editable one takes any other text as typed."""
+        click.echo(f"{label}:", err=True)
+        for n, choice in enumerate(f.choices, 1):
+            click.echo(f"  {n:>{len(str(len(f.choices)))}}) {choice}", err=True)
+        default = str(f.choices.index(f.default) + 1) if f.default in f.choices else None
+        answer = click.prompt(f"Number{' or text' if f.editable else ''}", default=default, err=True).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(f.choices):
+            return f.choices[int(answer) - 1]
+        return choice_named(f, answer)
+
