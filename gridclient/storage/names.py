@@ -27,6 +27,10 @@ _RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
                       | {f"{p}{c}" for p in ("COM", "LPT") for c in "0123456789\xb9\xb2\xb3"})
 _DRIVE = re.compile(r"[A-Za-z]:(?=[/\\]|$)")
 _MAX_EXT = 16  # bytes; a longer "extension" is not one worth keeping when shortening
+# a segment with none of the characters safe_segment replaces (surrogates, controls, backslash;
+# on Windows also its forbidden characters)
+_PLAIN = re.compile(r"[^\x00-\x1f\x7f-\x9f\\\ud800-\udfff]*\Z")
+_PLAIN_WINDOWS = re.compile(r'[^\x00-\x1f\x7f-\x9f\\\ud800-\udfff:*?"<>|]*\Z')
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ def safe_segment(name: str, max_bytes: int = 255, *, windows: bool = _WINDOWS) -
     ``windows`` applies the Windows-only rules (forbidden characters, trailing dots/spaces); it
     defaults to the running platform. Reserved device names are fixed on every platform, since
     downloaded files are often copied to Windows later."""
+    if (_PLAIN_WINDOWS if windows else _PLAIN).match(name) and name.strip(". ") \
+            and not (windows and name != name.rstrip(". ")) \
+            and name.partition(".")[0].rstrip(" ").upper() not in _RESERVED and _nbytes(name) <= max_bytes:
+        return name, []  # most names: nothing to change (checked at C speed, not per character)
     reasons: list[str] = []
     s = _replace(name, lambda c: "\ud800" <= c <= "\udfff", "undecodable characters replaced", reasons)
     # C0, DEL and C1 controls (0x9b is an 8-bit terminal escape)
@@ -125,7 +133,8 @@ class LocalNames:
         self._kinds: dict[tuple[str, ...], str] = {}  # folded local parts → "file" | "dir"
         self._dirs: dict[tuple[tuple[str, ...], str], str] = {}  # (folded parent, folded want) → dir
         self._lock = threading.Lock()
-        self._resolved: dict[Path, Path] = {}  # folders (and the target) → resolved, once
+        self._resolved: dict[Path, Path] = {}  # folders → resolved, once
+        self._inside = ""  # the target resolved (once), with a separator at its end
 
     def local_path(self, remote: str) -> Path:
         """``target / <safe relative path>`` for ``remote``; the same answer for the same remote, a
@@ -135,9 +144,11 @@ class LocalNames:
             path = self._cache.get(remote)
             if path is None:
                 path = self._map(remote)
-        resolved, root = self._resolve(path), self._resolve(self.target)
-        if root not in resolved.parents:
-            raise ValueError(f"{remote!r} would land outside {root} (at {resolved})")
+        resolved = self._resolve(path)
+        if not self._inside:
+            self._inside = os.path.join(str(self.target.resolve()), "")  # "/t/" ("/" for the root itself)
+        if not str(resolved).startswith(self._inside):  # both resolved: compared as strings
+            raise ValueError(f"{remote!r} would land outside {self._inside} (at {resolved})")
         return path
 
     def _resolve(self, path: Path) -> Path:
