@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
                    help="keep everything the app writes under DIR (config, cache, keys)")
     p.add_argument("--demo", action="store_true",
                    help="start the built-in demo sandbox (moto, loopback only) in a throwaway workspace")
-    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-level", default="WARNING", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
 

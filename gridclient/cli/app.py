@@ -143,7 +143,7 @@ def build(registry: Any) -> click.Group:
                       "starts the desktop app; with one, does it here (exit codes: 0 done, 1 failed, "
                       "2 usage, 3 not found, 4 refused).")
     @click.version_option(__version__, prog_name="gridclient")
-    @common("workspace", "log_level")
+    @common()  # every common option also before the command's words
     @click.option("--demo", is_flag=True, help="Start the desktop app on the built-in demo sandbox.")
     @click.pass_context
     def root(ctx: click.Context, demo: bool) -> None:

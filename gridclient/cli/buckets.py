@@ -82,10 +82,12 @@ def mb(bucket: str | None, name: str | None, field: tuple[str, ...]) -> None:
                          options={"name": "s3://NAME", "region": "--region"})
 
 
-@click.command("rb", help="Delete a bucket: s3://NAME. One that holds objects is emptied first if you "
-                          "say so — asked with the count on a terminal, or with --force.")
+@click.command("rb", help="Delete a bucket: s3://NAME. Asked first on a terminal (with the count of "
+                          "what it holds, which is deleted too if you say so); --yes answers yes. "
+                          "--force, as aws s3 rb --force: empty it and delete it without asking.")
 @click.argument("bucket", metavar="s3://NAME")
-@click.option("--force", is_flag=True, help="Empty the bucket first (every object and older version).")
+@click.option("--force", is_flag=True, help="Delete every object (and older version), then the bucket, "
+                                            "without asking.")
 @click.option("--field", "-f", "field", multiple=True, metavar="NAME=VALUE", help="A value the action asks for.")
 @common()
 def rb(bucket: str, force: bool, field: tuple[str, ...]) -> None:

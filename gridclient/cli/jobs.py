@@ -19,6 +19,7 @@ from gridclient.cli import generated
 from gridclient.cli.app import common, session
 from gridclient.cli.complete import complete_ids
 from gridclient.cli.session import Failed
+from gridclient.cli.ssh import remember_user, user_option
 from gridclient.remote_jobs import PARALLEL
 
 POLL = 0.1
@@ -48,16 +49,22 @@ def make_command(action: Any) -> click.Command:
                   help="Sent over, run by its #! line, then removed.")
     @click.option("--parallel", "parallel", type=click.IntRange(1, 256), default=None, metavar="N",
                   help=f"At most N hosts at once (default {PARALLEL}).")
+    @user_option()
     @common()
-    def run(instances: tuple[str, ...], command: str | None, script: str | None, parallel: int | None) -> None:
+    def run(instances: tuple[str, ...], command: str | None, script: str | None, parallel: int | None,
+            user: str | None) -> None:
         s = session()
         if bool(command) == bool(script):
             raise click.UsageError("Give a command (-c COMMAND) or a script (--script FILE): one of the two.")
         if parallel is not None:
             s.wb.jobs.parallel = parallel
         given = {"command": command} if command else {"script": script}
+        vo = s.vo()
+        elements = s.find(vo, action, list(instances))
+        if user:
+            remember_user(s, vo, elements, user)
         before = {id(j) for j in s.wb.jobs.jobs}
-        outcome = generated.run_action(s, action, list(instances), given, False, show=_quiet)
+        outcome = generated.run_action(s, action, list(instances), given, False, show=_quiet, elements=elements)
         job = next((j for j in reversed(s.wb.jobs.jobs) if id(j) not in before), None)
         if job is None:
             raise Failed(outcome.message or f"{action.title} started nothing.")

@@ -38,6 +38,25 @@ def add_commands(root: click.Group, registry: Any) -> None:
         group.add_command(make_command(action))
 
 
+def user_option() -> Any:
+    return click.option("--user", "-l", "user", metavar="NAME",
+                        help="Log in as NAME (e.g. ec2-user, ubuntu, admin), remembered for the instance's "
+                             "image as the window remembers it; without it, the user the image tells, or "
+                             "the one given before.")
+
+
+def remember_user(s: Any, vo: Any, elements: list, user: str) -> None:
+    """``user`` as the login user of these instances' images, in the VO's settings, as the window
+    keeps the answer to its "Which user logs into …?" question (``ssh_users``: image id → user)."""
+    saved = s.wb.workspace.vos.get(vo.id, vo)  # not a --region copy: the action's VO is made from it
+    users = dict(saved.settings.get("ssh_users", {}))
+    images = {e.properties.get("ImageId") for e in elements} - {None, ""}
+    if not images:
+        raise click.UsageError("--user: the instance's image is not known, so the user cannot be set for it.")
+    users.update({image: user.strip() for image in images})
+    s.wb.workspace.update_vo_settings(saved, {"ssh_users": users})
+
+
 def checked(s: Any, outcome: Any, interaction: Any, wait: bool) -> None:
     if outcome.state != "done":
         generated.report(s, outcome, interaction, wait)
@@ -52,8 +71,9 @@ def make_command(action: Any) -> click.Command:
     @click.argument("command", nargs=-1, type=click.UNPROCESSED)
     @click.option("--field", "-f", "field", multiple=True, metavar="NAME=VALUE",
                   help="An answer the login asks for (user=…).")
+    @user_option()
     @common()
-    def ssh(instance: str, command: tuple[str, ...], field: tuple[str, ...]) -> None:
+    def ssh(instance: str, command: tuple[str, ...], field: tuple[str, ...], user: str | None) -> None:
         from gridclient.ssh import SSHError, SSHSession
         from gridclient.ssh.known_hosts import KnownHosts
         from gridclient.ssh.target import HostKeyChanged, HostKeyRejected
@@ -63,7 +83,12 @@ def make_command(action: Any) -> click.Command:
         if not command and not tty:
             raise click.UsageError("An interactive session needs a terminal: give a command after --, "
                                    "e.g. gridclient vm ssh ID -- uptime.")
-        outcome = generated.run_action(s, action, [instance], generated.pairs(field), False, show=checked)
+        vo = s.vo()
+        elements = s.find(vo, action, [instance])
+        if user:
+            remember_user(s, vo, elements, user)
+        outcome = generated.run_action(s, action, [instance], generated.pairs(field), False, show=checked,
+                                       elements=elements)
         target = outcome.terminal
         if target is None:
             raise Failed(outcome.message or f"{action.title} gave nothing to log into.")

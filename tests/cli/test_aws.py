@@ -146,3 +146,22 @@ def test_completion_of_vo_names_and_cached_instance_ids(gc, moto, instances):
     assert complete("vm") == ["vm"] and "stop" in complete("vm st")
     source = gc(env={"_GRIDCLIENT_COMPLETE": "zsh_source"})
     assert "#compdef gridclient" in source.out
+
+
+def test_common_options_before_the_words_and_any_case_of_log_level(gc, moto, instances):
+    second = gc("vo", "add", "Other", "--type", "aws", "--endpoint-url", "http://127.0.0.1:9", "--access-key-id",
+                "AKIDTEST", "--secret-stdin", input="x\n")
+    assert second.code == 0, second.err
+    before = gc("--vo", "Lab", "--json", "vm", "list")  # two VOs: without --vo it would be a usage error
+    assert before.code == 0, before.err
+    assert {r["id"] for r in before.json()} == set(instances)
+    assert gc("--vo", "Lab", "vm", "stop", instances[0]).code == 4  # refused: no terminal, no --yes
+    assert gc("--yes", "--vo", "Lab", "vm", "stop", instances[0]).code == 0
+    assert gc("vm", "list", "--vo", "Lab", "--log-level", "debug").code == 0
+    assert gc("vm", "list").code == 2  # which VO: not guessed
+
+
+def test_the_gui_entry_takes_log_level_in_any_case():
+    from gridclient.cli import wants_gui
+
+    assert wants_gui(["--log-level", "debug"]) and wants_gui(["--log-level", "Info", "--demo"])

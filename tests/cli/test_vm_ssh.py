@@ -102,3 +102,27 @@ def test_vm_ssh_interactive_under_a_pty_and_a_command(tmp_path, moto, boto, sshd
     assert changed.returncode == 4 and "changed" in changed.stderr
     # no terminal and no command: a usage error
     assert gridclient(ws, "vm", "ssh", iid).returncode == 2
+
+
+def test_user_sets_the_login_user_for_the_image_and_is_remembered(tmp_path, moto, boto, sshd_factory):
+    from gridclient.ssh import KnownHosts
+
+    server = sshd_factory()
+    ws, iid = prepare(tmp_path, moto, boto, server)
+    KnownHosts(AppPaths.under(ws).known_hosts, user_file=None).add(server.host, server.port, server.host_pkey())
+    path = ws / "config" / "workspace.json"
+    data = json.loads(path.read_text())
+    [image] = data["vos"][0]["settings"]["ssh_users"]
+    data["vos"][0]["settings"]["ssh_users"] = {image: "nobody-here"}  # a wrong guess, or a wrong answer
+    path.write_text(json.dumps(data))
+
+    wrong = gridclient(ws, "vm", "ssh", iid, "--", "echo", "hi")
+    assert wrong.returncode == 1 and "nobody-here" in wrong.stderr, wrong.stderr
+    right = gridclient(ws, "vm", "ssh", iid, "--user", server.user, "--", "echo", "hi")
+    assert right.returncode == 0 and right.stdout == "hi\n", right.stderr
+    assert json.loads(path.read_text())["vos"][0]["settings"]["ssh_users"] == {image: server.user}
+    remembered = gridclient(ws, "vm", "run", iid, "-c", "whoami")
+    assert remembered.returncode == 0 and remembered.stdout == f"{server.user}\n", remembered.stderr
+    again_wrong = gridclient(ws, "vm", "run", iid, "-c", "whoami", "-l", "nobody-here")
+    assert again_wrong.returncode == 1
+    assert json.loads(path.read_text())["vos"][0]["settings"]["ssh_users"] == {image: "nobody-here"}
