@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from gridclient.actions import ActionContext, ActionResult, Cancelled
 from gridclient.interaction import Field
 from providers.aws import kinds as K
@@ -106,9 +108,18 @@ def __getattr__(name: str):
 
 # -- what the account offers --------------------------------------------------------------------
 def _describe_image(ec2, image_id: str) -> dict:
-    found = ec2.describe_images(ImageIds=[image_id]).get("Images", [])
+    """The image, or a ValueError naming it: an id the region does not know is the image's
+    problem, never taken for the node the launch started from having gone."""
+    try:
+        found = ec2.describe_images(ImageIds=[image_id]).get("Images", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("InvalidAMIID.NotFound", "InvalidAMIID.Malformed",
+                                                              "InvalidAMIID.Unavailable"):
+            raise
+        found = []
     if not found:
-        raise ValueError(f"The image {image_id} is not there (any more): refresh My images and try again.")
+        raise ValueError(f"There is no image {image_id} in {ec2.meta.region_name} that this account may use: "
+                         "check its id, and the region.")
     return found[0]
 
 

@@ -80,6 +80,11 @@ def test_boot_with_the_vos_defaults_then_with_flags(gc, account, tmp_path):
     # a flavor the image cannot run, or that does not exist: said, nothing made
     bad = gc("vm", "boot", "--flavor", "no.such", "--yes")
     assert bad.code == 2 and "Instance type" in bad.err and len(launched(ec2, account["base"])) == 3
+    # an image id the region does not know: the image is named, not the Computing node
+    for wrong in ("ami-00000000", "ami-0123456789abcdef0"):
+        no_image = gc("vm", "boot", "--image", wrong, "--yes")
+        assert no_image.code == 1 and f"no image {wrong}" in no_image.err, no_image.err
+        assert "Computing" not in no_image.err and len(launched(ec2, account["base"])) == 3
     assert gc("default", "image", "--unset").code == 0
     assert gc("default", "image", "--json").json() == {"image": ""}
 
