@@ -86,6 +86,11 @@ def explain(exc: BaseException) -> str:
         return SettingsFix(f"The TLS connection failed ({exc}). Check the endpoint URL's scheme and certificate.")
     if isinstance(exc, bx.ParamValidationError):
         return f"Bad input: {exc}"
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):  # a web page, a proxy's error page: not EC2's or S3's XML
+        return SettingsFix("The server answered with something that is not the AWS API (a web page?). "
+                           "Check the endpoint URL of the VO: it should be the EC2 or S3 service's.")
     return str(exc) or type(exc).__name__
 
 

@@ -165,3 +165,35 @@ def test_the_gui_entry_takes_log_level_in_any_case():
     from gridclient.cli import wants_gui
 
     assert wants_gui(["--log-level", "debug"]) and wants_gui(["--log-level", "Info", "--demo"])
+
+
+def test_an_endpoint_that_is_a_web_page_is_said_in_one_sentence(gc):
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def _page(self):
+            body = b"<html><body><h1>Welcome</h1><p>not an API<br></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _page
+
+        def log_message(self, *_args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        added = gc("vo", "add", "Web", "--type", "aws", "--endpoint-url", f"http://127.0.0.1:{server.server_port}",
+                   "--access-key-id", "AKIDTEST", "--secret-stdin", input="x\n")
+        assert added.code == 0, added.err
+        tested, listed = gc("vo", "test", "Web"), gc("vm", "list")
+    finally:
+        server.shutdown()
+    for ran in (tested, listed):
+        assert ran.code == 1 and "not the AWS API" in ran.err, ran.err
+        assert "Welcome" not in ran.err and len(ran.err.strip().splitlines()) == 1
