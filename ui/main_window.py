@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
         elif outcome.state != "done":  # declined or cancelled: nothing happened to show
             return
         elif outcome.message:
-            self.statusBar().showMessage(outcome.message, 8000)
+            self.statusBar().showMessage(outcome.message + (" Copied to the clipboard." if outcome.copy else ""), 8000)
         if outcome.copy:
             QGuiApplication.clipboard().setText(outcome.copy)
         if outcome.terminal is not None:

@@ -197,7 +197,7 @@ def presign(ctx) -> ActionResult:
     verb = "upload to" if put else "download of"
     expiry = str(ctx.values.get("expiry") or "1 hour")
     valid = expiry if expiry in EXPIRIES else f"{seconds:,} seconds"
-    return ActionResult(message=f"Copied a link for the {verb} s3://{bucket}/{key}, valid for {valid}.", copy=url)
+    return ActionResult(message=f"A link for the {verb} s3://{bucket}/{key}, valid for {valid}.", copy=url)
 
 
 def filter_folder(ctx) -> ActionResult:

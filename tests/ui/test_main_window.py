@@ -679,3 +679,18 @@ def test_the_python_console_opens_without_warnings_on_stderr(tmp_path):
     stderr = "\n".join(line for line in done.stderr.splitlines() if line.strip() != OFFSCREEN_NOTE)
     assert "Debugger warning" not in stderr and "frozen modules" not in stderr
     assert stderr.strip() == "", stderr  # no other warning either
+
+
+def test_an_outcome_with_something_to_copy_is_copied_and_says_so(window):
+    from PySide6.QtGui import QGuiApplication
+
+    from gridclient.actions import ActionOutcome
+
+    action = window.wb.registry.actions["aws.s3.presign"]
+    url = "http://127.0.0.1:9/b/k?X-Amz-Signature=abc"
+    QGuiApplication.clipboard().setText("before")
+    window._action_ended(ActionOutcome(action, (), "done", "A link for the download of s3://b/k, valid for 1 hour.",
+                                       copy=url), [])
+    assert QGuiApplication.clipboard().text() == url
+    assert window.statusBar().currentMessage() == ("A link for the download of s3://b/k, valid for 1 hour. "
+                                                    "Copied to the clipboard.")
