@@ -190,10 +190,12 @@ def report(s: Session, outcome: ActionOutcome, interaction: TerminalInteraction,
         raise NotFound(outcome.message)
     if outcome.state != "done":
         raise Failed(outcome.message or f"{outcome.action.title} failed.")
-    elements = list(outcome.elements)
+    # what the action made or changed and the watcher now follows (a launch's instances, not the
+    # Computing node it ran on); else what it acted on
+    elements = list(outcome.watched or outcome.elements)
     if wait and outcome.watched:
         s.wb.watcher.wait_idle(WAIT_SECONDS)
-        elements = current(s, outcome)
+        elements = current(s, elements)
     if s.json:
         output.print_json({"action": outcome.action.id, "state": outcome.state, "message": outcome.message,
                            "elements": [output.element_record(e) for e in elements],
@@ -212,16 +214,16 @@ def report(s: Session, outcome: ActionOutcome, interaction: TerminalInteraction,
             click.echo(f"{e.id}: {e.state}")
 
 
-def current(s: Session, outcome: ActionOutcome) -> list:
+def current(s: Session, elements: list) -> list:
     """The elements as their state source tells them now (after ``--wait``)."""
     from gridclient.registry import resolve
 
     vo = next(iter(s._vos.values()))
-    src = s.wb.registry.state_source_for(vo.type, outcome.elements[0].kind)
+    src = s.wb.registry.state_source_for(vo.type, elements[0].kind)
     if src is None:
-        return list(outcome.elements)
-    now = {e.id: e for e in resolve(src.loader)(s.wb.tokens.token(vo), list(outcome.elements))}
-    return [now.get(e.id, e) for e in outcome.elements]
+        return list(elements)
+    now = {e.id: e for e in resolve(src.loader)(s.wb.tokens.token(vo), list(elements))}
+    return [now.get(e.id, e) for e in elements]
 
 
 # -- action list / action run ------------------------------------------------------------------------

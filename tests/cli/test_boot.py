@@ -59,12 +59,12 @@ def test_boot_with_the_vos_defaults_then_with_flags(gc, account, tmp_path):
     # the review is a confirmation: refused without a terminal, nothing launched
     refused = gc("vm", "boot", "--name", "one")
     assert refused.code == 4 and "--yes" in refused.err and launched(ec2, account["base"]) == []
-    one = gc("vm", "boot", "--name", "one", "--yes")
+    one = gc("vm", "boot", "--name", "one", "--yes", "--wait")
     assert one.code == 0, one.err
     [inst] = launched(ec2, account["base"])
     assert (inst["ImageId"], inst["InstanceType"], inst["KeyName"]) == (account["image"], "t3.micro", "lab-key")
     assert [g["GroupId"] for g in inst["SecurityGroups"]] == [account["group"]] and tag(inst) == "one"
-    assert inst["InstanceId"] in one.out
+    assert f"{inst['InstanceId']}: running" in one.out.splitlines()  # --wait: the new instance's state
     # flags win over the defaults
     script = tmp_path / "init.sh"
     script.write_text("#!/bin/sh\necho booted > /tmp/booted\n")
@@ -77,6 +77,7 @@ def test_boot_with_the_vos_defaults_then_with_flags(gc, account, tmp_path):
     data = ec2.describe_instance_attribute(InstanceId=made[0]["InstanceId"], Attribute="userData")
     assert base64.b64decode(data["UserData"]["Value"]).decode() == script.read_text()
     assert two.json()["action"] == "aws.ec2.launch"
+    assert sorted(e["id"] for e in two.json()["elements"]) == sorted(i["InstanceId"] for i in made)
     # a flavor the image cannot run, or that does not exist: said, nothing made
     bad = gc("vm", "boot", "--flavor", "no.such", "--yes")
     assert bad.code == 2 and "Instance type" in bad.err and len(launched(ec2, account["base"])) == 3
