@@ -97,7 +97,8 @@ class TerminalInteraction:
         if self.yes:
             return True
         if not self.tty:
-            self.refusal = (f"{text.rstrip()} Not done: standard input is not a terminal, so nobody "
+            question = text.split("\n\n", 1)[0].strip()  # not what follows it ("The same from a shell: …")
+            self.refusal = (f"{question} Not done: standard input is not a terminal, so nobody "
                             "could confirm; add --yes to confirm.")
             return False
         with self._lock:

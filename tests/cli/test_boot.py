@@ -59,6 +59,7 @@ def test_boot_with_the_vos_defaults_then_with_flags(gc, account, tmp_path):
     # the review is a confirmation: refused without a terminal, nothing launched
     refused = gc("vm", "boot", "--name", "one")
     assert refused.code == 4 and "--yes" in refused.err and launched(ec2, account["base"]) == []
+    assert len(refused.err.strip().splitlines()) == 1 and "aws ec2" not in refused.err  # the question, not more
     one = gc("vm", "boot", "--name", "one", "--yes", "--wait")
     assert one.code == 0, one.err
     [inst] = launched(ec2, account["base"])
