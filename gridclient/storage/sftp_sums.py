@@ -93,6 +93,7 @@ _SCRIPT = (
 HELPER = "exec sh -c " + shlex.quote(_SCRIPT)
 HELLO = b"hello\n"
 _PLAIN = frozenset(range(0x20, 0x7F))  # printable ASCII: sent as it is (the line stays a line)
+_PRINTABLE = re.compile(rb"[\x20-\x7e]*")
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -163,7 +164,7 @@ class Pending:
 
 def batchable(path: bytes) -> bool:
     """A path that may go in a batch: printable ASCII without a backslash, and absolute."""
-    return path.startswith(b"/") and b"\\" not in path and all(b in _PLAIN for b in path)
+    return path.startswith(b"/") and b"\\" not in path and _PRINTABLE.fullmatch(path) is not None
 
 
 class Batch:
