@@ -233,6 +233,36 @@ def test_a_job_saved_while_running_reloads_as_interrupted(storage, tmp_path):
     assert not second.busy
 
 
+def test_a_job_kept_before_its_file_list_scans_again_on_retry(storage, tmp_path):
+    """A job's file list is kept by the queue's periodic save, not when it starts running: one the
+    app lost before that is in the file as it began (scanning, its sources), and a retry scans."""
+    state = tmp_path / "ws" / "transfers.json"
+    src = write(tmp_path / "src" / "a.txt", b"a" * 10)
+    write(tmp_path / "src" / "sub" / "b.txt", b"b" * 3)
+    first = TransferQueue(storage, state)
+    job = Job("copy", [folder(src.parent)], folder(tmp_path / "dst"), title="Copy src")
+    first.jobs.append(job)
+    first.save()
+
+    second = TransferQueue(storage, state)
+    back = second.jobs[0]
+    assert back.state == "interrupted" and back.files == []
+    second.retry(back)
+    assert second.wait(back, 30)
+    assert back.state == "done", back.message
+    assert files_under(tmp_path / "dst") == {"src/a.txt": b"a" * 10, "src/sub/b.txt": b"b" * 3}
+    assert json.loads(state.read_text("utf-8"))["jobs"][0]["state"] == "done"
+
+
+def test_a_short_job_is_kept_when_it_ends(storage, tmp_path):
+    write(tmp_path / "src" / "a.txt", b"a")
+    queue = TransferQueue(storage, tmp_path / "ws" / "transfers.json")
+    job = run(queue, "copy", [folder(tmp_path / "src")], folder(tmp_path / "dst"))
+    kept = json.loads(queue.state_file.read_text("utf-8"))["jobs"]
+    queue.shutdown()
+    assert job.state == "done" and [(j["id"], j["state"], len(j["files"])) for j in kept] == [(job.id, "done", 1)]
+
+
 @pytest.mark.parametrize("damage", [
     "{\"version\": 1, \"jobs\": [",  # cut short
     "\x00\x01 not json at all",
