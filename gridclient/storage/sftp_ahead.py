@@ -11,6 +11,14 @@ worker downloading that file takes them: :meth:`ReadAhead.take`, which gives Non
 then reads the file itself, as without a read-ahead — for a file not fetched (an error, a short
 read, a dropped connection, cancelled), so every failure is told and retried as before.
 
+Where commands run and the server has GNU tar, a job of :data:`TAR_FROM` small files or more gets
+them as ONE tar stream instead (:data:`TAR` on an exec channel of the same connection, the names
+NUL-separated on its standard input, in order): a file then costs a tar header rather than an
+open, a read and a close — the way ``scp -r`` moves a folder, and half the time per file here.
+What tar leaves out (gone, unreadable, changed since the listing) its worker reads over SFTP and
+says; a server whose ``tar`` is not GNU tar is read over SFTP, and not asked again on that
+connection. Every file is still checked with the SHA-256 the server computes.
+
 An upload job's small files go the other way the same way (:class:`WriteAhead`, told by
 :meth:`SFTPScheme.write_ahead`): one thread writes each into its hidden part name beside its target
 — open, then its write, time, attributes, close and the target's attributes in one round trip —
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import tarfile
 import threading
 from collections import deque
 
@@ -33,18 +42,40 @@ from paramiko.sftp import (CMD_CLOSE, CMD_DATA, CMD_FSETSTAT, CMD_FSTAT, CMD_HAN
 from paramiko.sftp_attr import SFTPAttributes
 
 from gridclient.storage.base import Entry, Location, Stop
-from gridclient.storage.sftp_channels import Connection, _Replies, raw, send_all
+from gridclient.storage.sftp_channels import Connection, _Replies, raw, refused_again, send_all
 from gridclient.storage.sftp_sums import Pending
 
 log = logging.getLogger(__name__)
 
 SMALL = 64 * 1024  # files up to this size are read ahead (one read each)
+TAR_FROM = 16  # from this many small files, they come as one tar stream where the server has GNU tar
+# names NUL-separated on standard input, each as given (no recursion into a folder a file became),
+# a hard link's bytes as its own; tar's complaints (a file gone) go to its stderr, not the stream
+TAR = "exec tar --null --no-recursion --hard-dereference -C / -cf - -T -"
 DEPTH = 32  # files on the wire at once
 WINDOW = 128  # files fetched past the last one a worker asked for
 
 
+def _exec(session, command: str):
+    chan = session.transport.open_session(timeout=15)
+    chan.exec_command(command)
+    return chan
+
+
+def _send_names(chan, names: list[bytes]) -> None:
+    """tar's list of names, then the end of its input (a thread of its own: tar writes its stream
+    while it reads them, and neither side may wait on the other)."""
+    try:
+        chan.sendall(b"".join(n + b"\0" for n in names))
+        chan.shutdown_write()
+    except Exception as exc:  # noqa: BLE001 - the reading side says what went wrong
+        log.debug("sending tar its names stopped: %s", exc)
+
+
 class ReadAhead:
     """The small files of one job on one connection, fetched in the job's order."""
+
+    streams = True  # may come as one tar stream (:meth:`_by_tar`)
 
     def __init__(self, conn: Connection, entries: list[Entry], stop: Stop, path_of):
         self.conn, self.stop = conn, stop
@@ -136,6 +167,8 @@ class ReadAhead:
         generation = -1
         clean = False
         try:
+            if self.streams and len(self.entries) >= TAR_FROM and self._by_tar():
+                return
             client, generation = self.conn.take()
             self._fetch(client)
             clean = True
@@ -149,6 +182,77 @@ class ReadAhead:
                 waiting = list(self._here.values())
             for here in waiting:
                 here.set()
+
+    def _by_tar(self) -> bool:
+        """The files as one tar stream from the server (GNU tar on an exec channel of the same
+        connection, the names on its standard input): a file costs a tar header, not an open, a
+        read and a close each. False, with nothing fetched, where that cannot run here (an
+        SFTP-only account, no GNU tar: then SFTP, as before, and not tried again on this
+        connection). Raises once something was fetched: the rest the workers read themselves."""
+        conn = self.conn
+        conn.probe()  # does a command run here at all (the checksum helper's start says)
+        if not conn.shell or conn.tar is False:
+            return False
+        names = []
+        for e in self.entries:
+            path = raw(self._path_of(e.location))
+            if not path.startswith(b"/") or b"\0" in path:
+                return False
+            names.append(b"./" + path[1:])  # from "/", never read as an option
+        session = conn.session()
+        conn._slot(False)  # one of the connection's channels (the server's MaxSessions)
+        try:
+            chan = refused_again(lambda: _exec(session, TAR), session)
+        except Exception as exc:  # noqa: BLE001 - refused, or the connection went: SFTP then
+            conn.release()
+            log.info("%s: no tar stream (%s)", conn.where, exc)
+            return False
+        conn.execs += 1
+        index = {name.decode("utf-8", "surrogateescape"): i for i, name in enumerate(names)}
+        sender = threading.Thread(target=_send_names, args=(chan, names), daemon=True, name="gridclient-tar-names")
+        sender.start()
+        done, asked_sums = 0, 0  # files put (in order: tar keeps the order of its names); checksums asked
+        try:
+            with tarfile.open(fileobj=chan.makefile("rb", 1 << 16), mode="r|", encoding="utf-8",
+                              errors="surrogateescape") as stream:
+                for member in stream:
+                    i = index.get(member.name if member.name.startswith("./") else "./" + member.name)
+                    if i is None or i < done:
+                        continue
+                    while asked_sums <= i:  # their checksums go in batches, as the files come
+                        asked_sums = self._ask_sums(asked_sums)
+                    if not self._may_fetch(i):
+                        return True
+                    for skipped in range(done, i):  # tar said why on its stderr: the worker's own read says
+                        self._put(skipped, None)
+                    size = self.entries[i].size  # one that changed since the listing: its worker reads it
+                    fits = member.isreg() and member.size == size
+                    self._put(i, stream.extractfile(member).read() if fits else None)
+                    done = i + 1
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            if not done and conn.tar is None:  # not a tar stream at all (no GNU tar): SFTP from now on
+                log.info("%s: no tar stream (%s); small files are read over SFTP", conn.where, exc)
+                conn.tar = False
+                return False
+            raise
+        finally:
+            chan.close()
+            conn.release()
+            sender.join(5)
+        conn.tar = True
+        for rest in range(done, len(self.entries)):  # missing or unreadable there: the workers' reads say
+            self._put(rest, None)
+        return True
+
+    def _ask_sums(self, first: int) -> int:
+        """The checksums of the next :data:`DEPTH` files from ``first``, asked in one batch."""
+        group = list(enumerate(self.entries[first:first + DEPTH], first))
+        asked = self.conn.sums.submit_many([(raw(self._path_of(e.location)), e.size, e.location.display)
+                                            for _, e in group])
+        with self._lock:
+            for (i, _), pending in zip(group, asked):
+                self._sums[i] = pending
+        return first + len(group)
 
     def _fetch(self, client: paramiko.SFTPClient) -> None:
         replies = _Replies()
@@ -216,6 +320,8 @@ class Prepared:
 
 class WriteAhead(ReadAhead):
     """The small files of one upload job on one connection, written into their part names in order."""
+
+    streams = False  # written over SFTP, file by file
 
     def __init__(self, conn: Connection, uploads: list[Upload], stop: Stop, path_of, part_of):
         super().__init__(conn, uploads, stop, path_of)  # type: ignore[arg-type]

@@ -430,6 +430,7 @@ class Connection:
         self.shell: bool | None = None  # commands run (not an SFTP-only account); None: not asked yet
         self.sha256: bool | None = None
         self.cp = True
+        self.tar: bool | None = None  # GNU tar streams small files here; None: not tried yet
         self.execs = 0  # exec channels opened on this connection (the checksum helper's included)
         self.sums = Sums(self)
 

@@ -59,12 +59,13 @@ import paramiko
 from paramiko.sftp import SFTP_FAILURE, SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
 from paramiko.sftp_attr import SFTPAttributes
 
+from gridclient.storage.sftp_ahead import TAR
 from gridclient.storage.sftp_sums import HELPER, decode_request
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ConfinedRoot", "ConfinedSFTP", "ConfinedSFTPServer", "FileRoots", "run_storage_command",
-           "serve_sums", "storage_command"]
+           "serve_sums", "serve_tar", "storage_command"]
 
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 _MAX_READ = 256 * 1024  # as OpenSSH's sftp-server
@@ -460,6 +461,8 @@ def storage_command(command: str) -> list[tuple[str, ...]] | None:
     (:data:`gridclient.storage.sftp_sums.HELPER`, exactly) is ``[("sums",)]``: :func:`serve_sums`."""
     if command == HELPER:
         return [("sums",)]
+    if command == TAR:
+        return [("tar",)]
     try:
         lex = shlex.shlex(command, posix=True, punctuation_chars=True)
         lex.whitespace_split = True
@@ -565,6 +568,34 @@ def serve_sums(channel: paramiko.Channel, root: ConfinedRoot) -> None:
         if not data:
             return
         buf += data
+
+
+def serve_tar(channel: paramiko.Channel, root: ConfinedRoot) -> None:
+    """The ``sftp`` scheme's tar stream of small files (:data:`gridclient.storage.sftp_ahead.TAR`):
+    the NUL-separated names on standard input ("./" and the path from "/"), each regular file on
+    the root's confined paths as a member of that name, in order; a missing or unreadable one said
+    on stderr and left out (exit status 2, as GNU tar's)."""
+    import tarfile
+
+    names = b""
+    while chunk := channel.recv(65536):
+        names += chunk
+    status = 0
+    with channel.makefile("wb") as out, tarfile.open(fileobj=out, mode="w|", format=tarfile.GNU_FORMAT,
+                                                     encoding="utf-8", errors="surrogateescape") as tar:
+        for name in filter(None, names.split(b"\0")):
+            try:
+                real = root.follow(b"/" + name[2:] if name.startswith(b"./") else b"/" + name)
+                if not os.path.isfile(real):
+                    raise IsADirectoryError(real)
+                with open(real, "rb") as f:
+                    info = tar.gettarinfo(arcname=name.decode("utf-8", "surrogateescape"), fileobj=f)
+                    tar.addfile(info, f)
+            except (OSError, ValueError) as exc:
+                status = 2
+                channel.sendall_stderr(f"tar: {name.decode('utf-8', 'replace')}: {exc}\n".encode())
+    channel.shutdown_write()
+    channel.send_exit_status(status)
 
 
 def _batch_answer(root: ConfinedRoot, paths: list[bytes]) -> bytes:

@@ -46,7 +46,7 @@ import paramiko
 
 from providers.sandbox.programs import Child, _after_reply, spawn_pipes, spawn_pty, start_pumps
 from providers.sandbox.sftp_server import (ConfinedSFTP, ConfinedSFTPServer, FileRoots, run_storage_command,
-                                           serve_sums, storage_command)
+                                           serve_sums, serve_tar, storage_command)
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,9 @@ def _answer_files(channel: paramiko.Channel, root, steps: list, files: FileRoots
         _after_reply(channel)  # a fast answer must not overtake paramiko's reply to the request
         if steps == [("sums",)]:  # the scheme's checksum helper: a line per file until it hangs up
             serve_sums(channel, root)
+            return
+        if steps == [("tar",)]:  # the scheme's small files as one tar stream
+            serve_tar(channel, root)
             return
         status, out, err = run_storage_command(root, steps)
         if out:

@@ -451,3 +451,40 @@ def test_the_demo_answers_a_range_of_a_file(server, scheme, tmp_path):
     first, last = (sums.submit_range(b"/home/ubuntu/r.bin", k, 1, 1 << 20, "r.bin") for k in (0, 2))
     assert first.result() == hashlib.sha256(data[:1 << 20]).hexdigest()
     assert last.result() == hashlib.sha256(data[2 << 20:]).hexdigest()
+
+
+def test_the_demo_streams_a_folder_of_small_files_as_tar_from_the_confined_root(server, scheme, tmp_path):
+    from gridclient.storage import Location
+    from gridclient.storage.transfers import TransferQueue
+    from tests.fixtures.storage import folder
+
+    s, root = scheme
+    home = s.home(root)
+    storage = storage_with(s)
+    want = {f"s{i:02}.txt": os.urandom(100 + i) for i in range(24)}
+    want["a name\nwith a newline"] = b"nl"
+    want["-starts-with-a-dash"] = b"dash"
+    remote = _home(server) / "small"
+    remote.mkdir()
+    for name, data in want.items():
+        (remote / name).write_bytes(data)
+    queue = TransferQueue(storage, None)
+    try:
+        job = queue.submit("download", [Location("sftp", root.vo_id, root.root, home.path + "small/")],
+                           folder(tmp_path / "dst"))
+        assert queue.wait(job, 60) and job.state == "done", (job.message, [(t.label, t.error) for t in job.files])
+    finally:
+        queue.shutdown()
+    got = sorted(p.read_bytes() for p in (tmp_path / "dst" / "small").iterdir())
+    assert got == sorted(want.values())
+    assert s._conn(root).tar is True  # the demo answered the tar stream, from its own files
+
+
+def storage_with(scheme):
+    """A Storage whose sftp scheme is ``scheme`` (the fixture's, its target added)."""
+    from gridclient.registry import ExtensionRegistry
+    from gridclient.storage import Storage
+
+    storage = Storage(ExtensionRegistry(), lambda vo_id: None)
+    storage._schemes["sftp"] = scheme
+    return storage
