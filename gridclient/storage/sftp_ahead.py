@@ -89,6 +89,7 @@ class ReadAhead:
         self._sums: dict[int, Pending | None] = {}  # index → the server's checksum, asked
         self._sums_taken: set[int] = set()
         self._asked = -1  # the furthest index a worker asked for
+        self._let_go = -WINDOW  # files below this index, not taken by then, were let go
         self._ended = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="gridclient-read-ahead")
         self.on_close = lambda ahead: None  # the scheme's registry forgets it
@@ -148,11 +149,15 @@ class ReadAhead:
                 if self.stop.is_set():
                     return False
                 self._window.wait(0.05)
-            # files the workers went past without taking (skipped, cancelled) are let go
-            for old in [k for k in self._got if k < self._asked - WINDOW]:
-                del self._got[old]
-            for old in [k for k in self._sums if k < self._asked - WINDOW]:
-                del self._sums[old]
+            # files the workers went past without taking (skipped, cancelled) are let go — looked
+            # for once the workers moved on by a window's quarter, not at every file
+            below = self._asked - WINDOW
+            if below >= self._let_go + WINDOW // 4:
+                self._let_go = below
+                for old in [k for k in self._got if k < below]:
+                    del self._got[old]
+                for old in [k for k in self._sums if k < below]:
+                    del self._sums[old]
             return not self.stop.is_set()
 
     def _put(self, i: int, data: bytes | None) -> None:
