@@ -3,6 +3,8 @@ argument names (``gridclient s3 ls s3://bucket/prefix``, ``image search TEXT``, 
 
 from __future__ import annotations
 
+import dataclasses
+
 from gridclient.elements import Element
 from providers.aws import kinds as K
 
@@ -10,7 +12,9 @@ from providers.aws import kinds as K
 def s3_target(token, text: str) -> Element:
     """The bucket or folder ``s3://bucket[/prefix]`` names, as the tree shows it (so its listing
     refreshes the same cached node). ValueError for what is no s3:// URI; LookupError for a bucket
-    that does not exist. A prefix is a folder: "s3://b/logs" lists what is under "logs/"."""
+    that does not exist. A prefix is a folder: "s3://b/logs" lists what is under "logs/"; an
+    object's URI, "s3://b/logs/a.txt", lists the names in "logs/" that begin with "a.txt" (the
+    object among them), as aws s3 ls does."""
     from botocore.exceptions import ClientError
 
     from providers.aws.nodes import bucket_element
@@ -18,21 +22,40 @@ def s3_target(token, text: str) -> Element:
     if not text.startswith("s3://") or not text[5:].split("/", 1)[0]:
         raise ValueError(f"“{text}” is not an S3 URI: write s3://bucket or s3://bucket/prefix.")
     bucket, _, prefix = text[5:].partition("/")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
+    s3 = token.client("s3")
     try:
-        token.client("s3").head_bucket(Bucket=bucket)
+        s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = exc.response.get("Error", {}).get("Code", "")
         if status == 404 or code in ("404", "NoSuchBucket"):
             raise LookupError(f"There is no bucket “{bucket}”.") from None
         raise
+    if prefix and not prefix.endswith("/") and _is_object(s3, bucket, prefix):
+        # an object's URI (as aws s3 ls takes it): its folder, showing the names that begin so
+        folder, _, name = prefix.rpartition("/")
+        node = s3_target(token, f"s3://{bucket}/{folder}/" if folder else f"s3://{bucket}")
+        # an id of its own: the window's cached rows of the folder stay the whole folder's
+        return dataclasses.replace(node, id=f"{node.id}*{name}", ref={**node.ref, "filter": name})
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
     if not prefix:
         return bucket_element(bucket)
     return Element(K.FOLDER, f"{bucket}/{prefix}", prefix, has_children=True, icon="folder",
                    properties={"Bucket": bucket, "Prefix": prefix},
                    ref={"bucket": bucket, "prefix": prefix, "uri": f"s3://{bucket}/{prefix}"})
+
+
+def _is_object(s3, bucket: str, key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (403, 404):
+            return False
+        raise
+    return True
 
 
 def image_search(token, text: str) -> Element:

@@ -102,6 +102,13 @@ def test_s3_ls(gc, boto, aws_vo):
     inside = gc("s3", "ls", "s3://results/run1")
     assert inside.code == 0 and [line.split()[1] for line in inside.out.splitlines()[1:]] == [
         "out0.csv", "out1.csv", "out2.csv"]
+    # an object's URI lists it (and what begins with its name there), as aws s3 ls does
+    s3.put_object(Bucket="results", Key="run1/out1.csv.bak", Body=b"b")
+    one = gc("s3", "ls", "s3://results/run1/out1.csv", "--json")
+    assert one.code == 0, one.err
+    assert [r["label"] for r in one.json()] == ["out1.csv", "out1.csv.bak"]
+    assert [r["label"] for r in gc("s3", "ls", "s3://results/top.txt", "--json").json()] == ["top.txt"]
+    assert gc("s3", "ls", "s3://results/run1", "--json").json()[-1]["label"] == "out2.csv"  # the whole folder
     assert gc("s3", "ls", "s3://missing-bucket").code == 3
     assert gc("s3", "ls", "results").code == 2
 
