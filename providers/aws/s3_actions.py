@@ -145,7 +145,7 @@ def delete_bucket(ctx) -> str:
     opened = [u for u in ctx.vo.settings.get(OPENED, []) if split_uri(u)[0] != bucket]
     if opened != ctx.vo.settings.get(OPENED, []):
         ctx.remember[OPENED] = opened
-    return f"Deleted the bucket {bucket}" + (f" and its {count:,} objects." if count else ".")
+    return f"Deleted the bucket {bucket}" + (f" and its {count:,} object{'s' if count != 1 else ''}." if count else ".")
 
 
 def _older_versions(s3, bucket: str) -> list[dict]:
