@@ -20,6 +20,14 @@ HOSTILE = ["a name\nwith a newline", "-starts-with-a-dash", "sp ace", "quo'te\"s
            "tab\there", "é-ü-ß", "x" * 200, "trailing space "]
 
 
+def files_of(folder, count: int, size: int) -> dict[str, bytes]:
+    """``count`` files of random bytes in ``folder`` (``size`` bytes and up); their names → bytes."""
+    want = {f"f{i:03}.bin": os.urandom(size + i) for i in range(count)}
+    for name, data in want.items():
+        write(folder / name, data)
+    return want
+
+
 def test_small_files_come_as_one_tar_stream_whatever_their_names(sshd_factory, tmp_path):
     server = sshd_factory()
     storage, scheme, root = connect(server, tmp_path)
@@ -52,9 +60,7 @@ def test_a_file_gone_or_grown_after_the_listing_is_read_by_its_worker_and_said(s
     server = sshd_factory()
     storage, scheme, root = connect(server, tmp_path)
     src = tmp_path / "remote" / "many"
-    want = {f"f{i:03}.bin": os.urandom(1000 + i) for i in range(30)}
-    for name, data in want.items():
-        write(src / name, data)
+    want = files_of(src, 30, 1000)
     queue = TransferQueue(storage, None)
     real = scheme._ahead.start
 
@@ -87,9 +93,7 @@ def test_a_server_whose_tar_is_not_gnu_tar_is_read_over_sftp_and_not_asked_again
     server.restart()
     storage, scheme, root = connect(server, tmp_path)
     src = tmp_path / "remote" / "many"
-    want = {f"f{i:03}.bin": os.urandom(700 + i) for i in range(25)}
-    for name, data in want.items():
-        write(src / name, data)
+    want = files_of(src, 25, 700)
     queue = TransferQueue(storage, None)
     try:
         first = run(queue, "download", [at(root, src, folder=True)], folder(tmp_path / "one"))
