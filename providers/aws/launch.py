@@ -318,9 +318,15 @@ def _choose_image(ctx: ActionContext, ec2) -> dict:
     own = [i for i in own if i.get("State", "available") == "available"]
     cat = Catalog.at(C.db_path(ctx.paths))
     public = [C.scope(ctx.token, o) for o in C.OWNERS if cat.about(C.scope(ctx.token, o)) is not None]
-    if not own and not public:
-        raise ValueError("This account has no image of its own, and the region's public image catalog is not "
-                         "fetched: right-click Services → Image catalog → Fetch image catalog…, then launch again.")
+    if not own and not public:  # nothing to search in: the image's id, typed (or given: --image)
+        values = ctx.values if ctx.values.get("image") else ctx.interaction.ask("Launch instance", [Field(
+            "image", "Image id", required=True, placeholder="ami-0123456789abcdef0",
+            help="This account has no image of its own, and the region's public image catalog is not fetched "
+                 "(Services → Image catalog → Fetch image catalog…, or gridclient image refresh).")],
+            text="Launch from which image?")
+        if values is None:
+            raise Cancelled()
+        return _describe_image(ec2, first_word(values.get("image")))
     scopes = [C.put_own(ctx.token, ctx.paths, own), *public]
     cat.warm(scopes)  # here on the worker: the first keystroke finds every row in memory
     held = ", ".join(f"{a.total:,} {a.label}" for a in (cat.about(x) for x in public) if a) or \

@@ -131,3 +131,18 @@ def test_vm_list_all_regions(gc, boto, instances):
     line = next(x for x in table.out.splitlines() if x.startswith(there))
     assert "eu-west-1" in line and "REGION" in table.out.splitlines()[0]
     assert gc("vm", "list", "--all-regions", "extra").code == 2
+
+
+def test_boot_from_a_public_image_by_id_with_no_image_of_the_accounts_and_no_catalog(gc, boto, aws_vo):
+    ec2 = boto("ec2")
+    amazon = ec2.describe_images()["Images"][0]["ImageId"]  # moto's, not the account's own
+    ec2.create_key_pair(KeyName="lab-key")
+    ec2.create_security_group(GroupName="web", Description="web")
+    set_vo_setting(gc, aws_vo, "public_address_url", "")
+    ran = gc("vm", "boot", "--image", amazon, "--key", "lab-key", "--group", "web", "--name", "pub", "--yes")
+    assert ran.code == 0, ran.err
+    made = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"] if tag(i) == "pub"]
+    assert [(i["ImageId"], i["KeyName"]) for i in made] == [(amazon, "lab-key")]
+    # nothing to search and no --image: the id is asked for, and without a terminal that is a usage error
+    asked = gc("vm", "boot", "--key", "lab-key", "--group", "web", "--yes")
+    assert asked.code == 2 and "--image" in asked.err

@@ -252,8 +252,12 @@ def test_declining_the_review_makes_nothing(env, ec2, tmp_path):
 
 def test_from_computing_the_image_is_asked_first_among_the_accounts_own(env, ec2):
     wb, vo = env
-    outcome = run(wb, vo, "aws.ec2.launch", COMPUTING, Asked())
-    assert outcome.state == "failed" and "no image of its own" in outcome.message
+    # nothing to search in yet: the image's id is asked for, saying why (cancelled here)
+    first = Asked()
+    outcome = run(wb, vo, "aws.ec2.launch", COMPUTING, first)
+    assert outcome.state == "cancelled"
+    [[field]] = first.fields
+    assert field.name == "image" and field.kind != "search" and "no image of its own" in field.help
     inst = ec2.run_instances(ImageId=AMAZON_IMAGE, InstanceType="t3.micro", MinCount=1, MaxCount=1)
     mine = ec2.create_image(InstanceId=inst["Instances"][0]["InstanceId"], Name="golden-2026")["ImageId"]
     before = {i["InstanceId"] for i in instances(ec2)}
