@@ -433,7 +433,7 @@ class WriteAhead(ReadAhead):
                     self._put(i, None)
                     continue
                 handle = msg.get_string()
-                step = write_size(client, handle)  # writes a packet each, as every server takes them
+                step = write_size(client, handle)  # whole packets, as many as the server takes
                 requests: list[tuple] = [(CMD_WRITE, handle, int64(at), extra[at:at + step])
                                          for at in range(0, len(extra), step)]
                 if up.mtime is not None:

@@ -429,3 +429,28 @@ def test_a_server_without_commands_checks_sizes_only_and_says_so_at_once(sshd_fa
     finally:
         queue.shutdown()
         scheme.close()
+
+
+def test_writes_fill_several_packets_where_the_server_says_it_takes_them(sshd_factory, tmp_path):
+    from gridclient.storage.sftp_channels import REQUEST, write_size
+
+    server = sshd_factory()
+    storage, scheme, root = connect(server, tmp_path)
+    data = os.urandom(5 * 1024 * 1024 + 77)
+    write(tmp_path / "local" / "big.bin", data)
+    queue = TransferQueue(storage, None)
+    try:
+        job = run(queue, "upload", [folder(tmp_path / "local")], at(root, tmp_path / "remote", folder=True))
+        assert job.state == "done", why(job)
+        assert (tmp_path / "remote" / "local" / "big.bin").read_bytes() == data
+        client, generation = scheme._conn(root).take()
+        try:
+            assert client.max_write >= 64 * 1024  # OpenSSH's limits@openssh.com answer
+            step = write_size(client, b"h" * 4)
+            packet = client.get_channel().out_max_packet_size - 64
+            assert step > REQUEST and (step + 25 + 4) % packet == 0  # whole packets, several
+        finally:
+            scheme._conn(root).release(client, keep=True, generation=generation)
+    finally:
+        queue.shutdown()
+        scheme.close()

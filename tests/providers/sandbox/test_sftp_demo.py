@@ -488,3 +488,15 @@ def storage_with(scheme):
     storage = Storage(ExtensionRegistry(), lambda vo_id: None)
     storage._schemes["sftp"] = scheme
     return storage
+
+
+def test_a_server_that_does_not_say_its_limits_gets_writes_of_one_packet(server, scheme):
+    from gridclient.storage.sftp_channels import REQUEST, write_size
+
+    s, root = scheme
+    client, generation = s._conn(root).take()
+    try:
+        assert client.max_write == 0  # the demo's paramiko server answers the extension "unsupported"
+        assert write_size(client, b"h" * 4) <= REQUEST
+    finally:
+        s._conn(root).release(client, keep=True, generation=generation)
