@@ -18,7 +18,7 @@ import click
 
 from gridclient import __version__
 from gridclient.cli.complete import complete_vo
-from gridclient.cli.session import Failed, Session
+from gridclient.cli.session import Failed, Interrupted, Session
 
 log = logging.getLogger("gridclient.cli")
 
@@ -120,7 +120,7 @@ class Root(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            raise click.exceptions.Abort() from None
+            raise Interrupted("Stopped (Ctrl+C).") from None
         except BrokenPipeError:  # `gridclient … | head`: whoever read the output has gone
             try:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -141,7 +141,7 @@ def build(registry: Any) -> click.Group:
                  context_settings=CONTEXT,
                  help="A resource-tree browser for AWS and EC2-compatible clouds. Without a command, "
                       "starts the desktop app; with one, does it here (exit codes: 0 done, 1 failed, "
-                      "2 usage, 3 not found, 4 refused).")
+                      "2 usage, 3 not found, 4 refused, 130 stopped with Ctrl+C).")
     @click.version_option(__version__, prog_name="gridclient")
     @common()  # every common option also before the command's words
     @click.option("--demo", is_flag=True, help="Start the desktop app on the built-in demo sandbox.")

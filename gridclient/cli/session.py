@@ -52,6 +52,12 @@ class Refused(Problem):
     exit_code = 4
 
 
+class Interrupted(Problem):
+    """Ctrl+C: what was under way is stopped (130, as a shell reports an interrupted command)."""
+
+    exit_code = 130
+
+
 def shown_rows(children: list[Element], kinds: frozenset[str], notes: list[str] | None = None) -> list[Element]:
     """The children of these kinds (all, when none is named); the labels of the info rows among the
     rest go into ``notes``."""

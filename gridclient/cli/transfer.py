@@ -27,7 +27,7 @@ import click
 
 from gridclient.cli import output
 from gridclient.cli.app import common, session
-from gridclient.cli.session import Failed, NotFound, Refused, Session
+from gridclient.cli.session import Failed, Interrupted, NotFound, Refused, Session
 from gridclient.cli.terminal import TerminalInteraction
 from gridclient.interaction import Field
 from gridclient.storage.jobs import NEWER, OVERWRITE, RENAME, SKIP, human_bytes
@@ -208,7 +208,8 @@ def run_job(s: Session, kind: str, sources: list, target: Any, rename: str = "",
             job.cancel()
             queue.wait(job, 10)
         progress.clear()
-        raise
+        done = f" after {job.count('done')} of {len(job.files)} files" if job is not None and job.files else ""
+        raise Interrupted(f"Cancelled{done}; a file not finished is not left under its name.") from None
     finally:
         progress.clear()
     report(s, job, interaction)

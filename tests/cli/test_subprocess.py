@@ -58,3 +58,35 @@ def test_no_command_still_parses_as_the_gui_did():
     assert not wants_gui(["vm", "list"]) and not wants_gui(["--workspace", "/tmp/x", "vo", "list"])
     assert not wants_gui(["--help"])
     assert parser().parse_args(["--demo", "--workspace", "W"]).workspace == "W"
+
+
+def test_ctrl_c_during_a_copy_cancels_it_says_so_and_leaves_nothing(tmp_path, moto, boto):
+    import signal
+    import time
+
+    ws = tmp_path / "ws"
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="ctrl-c")
+    added = gridclient(ws, "vo", "add", "Lab", "--type", "aws", "--endpoint-url", moto, "--access-key-id",
+                       "AKIDTEST", "--secret-stdin", stdin=SECRET + "\n")
+    assert added.returncode == 0, added.stderr
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(200 * 1024 * 1024))
+    env = {**os.environ, "GRIDCLIENT_MASTER_PASSWORD": "master-pw-for-the-test",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    proc = subprocess.Popen([sys.executable, "-c", RUN, "--workspace", str(ws), "s3", "cp", str(big), "s3://ctrl-c/"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not s3.list_multipart_uploads(Bucket="ctrl-c").get("Uploads") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()  # caught in the middle
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Cancelled" in err and "Traceback" not in err and "Aborted" not in err
+    assert s3.list_objects_v2(Bucket="ctrl-c").get("KeyCount", 0) == 0
+    assert not s3.list_multipart_uploads(Bucket="ctrl-c").get("Uploads")
