@@ -107,8 +107,8 @@ def load(token, parent: Element) -> Iterator[list[Element]]:
     s = scope(token, owner)
     about = cat.about(s) if cat is not None else None
     if about is None:
-        yield [_info(parent, f"Not fetched yet: right-click “Image catalog” → Fetch image catalog… "
-                             f"to search {OWNERS.get(owner, owner)} of {token.region} as you type")]
+        yield [_info(parent, f"Not fetched yet: Fetch image catalog… on “Image catalog” (gridclient image "
+                             f"refresh) to search {OWNERS.get(owner, owner)} of {token.region} as you type")]
         if query:
             yield from _ask_ec2(token, parent, query, owner)
         return
@@ -161,7 +161,7 @@ def fetch_catalog(ctx: ActionContext) -> ActionResult:
     op = ctx.operation
     about = fetch(ctx.token, ctx.paths, owner, report=op.report if op else None, check=op.check if op else None)
     return ActionResult(message=f"The image catalog of {ctx.token.region} holds {about.total:,} "
-                                f"{about.label}: search it as you type.",
+                                f"{about.label}: search it as you type (gridclient image search TEXT).",
                         ref={"owner": owner})
 
 
