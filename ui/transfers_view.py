@@ -30,7 +30,7 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # 0..1, -1 for "busy, amount unkno
 FINISHED = ("done", "failed", "cancelled")
 COLS = ("Transfer", "Progress", "Size", "Speed", "ETA", "State")
 TRANSFER, PROGRESS, SIZE, SPEED, ETA, STATE = range(len(COLS))
-KIND_ICON = {"upload": "storage", "download": "storage", "copy": "storage", "move": "storage",
+KIND_ICON = {"upload": "upload", "download": "download", "copy": "copy", "move": "storage",
              "delete": "terminate"}
 
 

@@ -19,6 +19,7 @@ from PySide6.QtGui import QDesktopServices
 from gridclient.storage import Entry, Location
 from gridclient.storage.transfers import FileTask, Job, TransferQueue
 from tests.fixtures.storage import folder, write
+from ui.icons import row_icon
 from ui.transfers_view import MAX_CHILDREN, PAINT_MS, PROGRESS, PROGRESS_ROLE, SIZE, STATE, TransfersPanel
 
 WAIT = 30_000  # ms
@@ -82,6 +83,7 @@ def test_a_copied_folder_reaches_done_with_full_progress_its_size_and_one_child_
 
     item = view.job_row(job)
     assert item.text(0) == job.title and "src" in item.text(0)
+    assert item.icon(0).cacheKey() == row_icon("copy").cacheKey()  # what the job does, not a bucket
     assert item.data(PROGRESS, PROGRESS_ROLE) == 1.0 and item.text(PROGRESS) == "100%"
     assert item.text(SIZE) == "6.0 KB of 6.0 KB"
     assert state(panel, job) == f"done: {job.message}"
