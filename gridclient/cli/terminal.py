@@ -116,6 +116,7 @@ class TerminalInteraction:
     def ask(self, title: str, fields: list[Field], *, text: str = "") -> dict[str, Any] | None:
         values: dict[str, Any] = {}
         given = implied(fields, self.given)
+        by = {f.when[0]: f for f in fields if f.name in self.given and f.when and f.when[0] not in self.given}
         for f in fields:
             if not f.applies(values):
                 continue
@@ -124,6 +125,11 @@ class TerminalInteraction:
                     value = choice_named(f, convert(f, given[f.name]))
                 except ValueError as exc:
                     self.usage = str(exc)
+                    return None
+                if f.name in by and f.choices and value not in f.choices:  # implied by another option
+                    source = by[f.name]
+                    self.usage = (f"{self.hint(source)} needs “{f.label.rstrip('.…')}: {value}”, which is not "
+                                  f"offered here (offered: {', '.join(map(str, f.choices))}).")
                     return None
             elif f.default is not None and not (f.required and f.default in ("", [])):
                 value = f.default

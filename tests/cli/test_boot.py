@@ -146,3 +146,14 @@ def test_boot_from_a_public_image_by_id_with_no_image_of_the_accounts_and_no_cat
     # nothing to search and no --image: the id is asked for, and without a terminal that is a usage error
     asked = gc("vm", "boot", "--key", "lab-key", "--group", "web", "--yes")
     assert asked.code == 2 and "--image" in asked.err
+
+
+def test_a_key_given_where_the_account_has_no_key_pair_is_said_plainly(gc, boto, aws_vo):
+    ec2 = boto("ec2")
+    amazon = ec2.describe_images()["Images"][0]["ImageId"]
+    ec2.create_security_group(GroupName="web", Description="web")
+    set_vo_setting(gc, aws_vo, "public_address_url", "")
+    ran = gc("vm", "boot", "--image", amazon, "--key", "nokey", "--group", "web", "--yes")
+    assert ran.code == 2, ran.err
+    assert "--key needs “Log in with: Use an existing key pair”, which is not offered here" in ran.err, ran.err
+    assert not [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
