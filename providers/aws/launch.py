@@ -321,9 +321,10 @@ def _choose_image(ctx: ActionContext, ec2) -> dict:
     if not own and not public:  # nothing to search in: the image's id, typed (or given: --image)
         values = ctx.values if ctx.values.get("image") else ctx.interaction.ask("Launch instance", [Field(
             "image", "Image id", required=True, placeholder="ami-0123456789abcdef0",
-            help="This account has no image of its own, and the region's public image catalog is not fetched "
-                 "(Services → Image catalog → Fetch image catalog…, or gridclient image refresh).")],
-            text="Launch from which image?")
+            help="An image this account may launch in the region: its own, shared with it, or public.")],
+            text="This account has no image of its own, and the region's public image catalog is not fetched "
+                 "(Services → Image catalog → Fetch image catalog…, or gridclient image refresh) to search. "
+                 "Launch from which image id?")
         if values is None:
             raise Cancelled()
         return _describe_image(ec2, first_word(values.get("image")))

@@ -257,7 +257,8 @@ def test_from_computing_the_image_is_asked_first_among_the_accounts_own(env, ec2
     outcome = run(wb, vo, "aws.ec2.launch", COMPUTING, first)
     assert outcome.state == "cancelled"
     [[field]] = first.fields
-    assert field.name == "image" and field.kind != "search" and "no image of its own" in field.help
+    assert field.name == "image" and field.kind != "search"
+    assert "no image of its own" in first.log[-1][2]  # said on the form, not only in a tooltip
     inst = ec2.run_instances(ImageId=AMAZON_IMAGE, InstanceType="t3.micro", MinCount=1, MaxCount=1)
     mine = ec2.create_image(InstanceId=inst["Instances"][0]["InstanceId"], Name="golden-2026")["ImageId"]
     before = {i["InstanceId"] for i in instances(ec2)}
