@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import re
 import threading
@@ -31,6 +32,8 @@ from gridclient.actions import ActionContext, ActionResult, Cancelled
 from gridclient.interaction import Field
 from providers.aws import access_checks as C
 from providers.aws import kinds as K
+
+log = logging.getLogger(__name__)
 
 CHECKS = "providers.aws.access_checks"
 
@@ -538,16 +541,61 @@ def instance_types(token, region: str | None = None) -> list[dict]:
         hit = _TYPES.get(key)
         if hit and time.monotonic() - hit[0] < TYPES_FOR:
             return hit[1]
-    found = []
-    for page in token.client("ec2", region=region).get_paginator("describe_instance_types").paginate():
-        for t in page.get("InstanceTypes", []):
-            found.append({"name": t["InstanceType"],
-                          "vcpus": (t.get("VCpuInfo") or {}).get("DefaultVCpus"),
-                          "memory": (t.get("MemoryInfo") or {}).get("SizeInMiB"),
-                          "archs": list((t.get("ProcessorInfo") or {}).get("SupportedArchitectures") or ())})
+    kept = _types_file(token, key)
+    found = _read_types(kept)
+    if found is None:
+        found = []
+        for page in token.client("ec2", region=region).get_paginator("describe_instance_types").paginate():
+            for t in page.get("InstanceTypes", []):
+                found.append({"name": t["InstanceType"],
+                              "vcpus": (t.get("VCpuInfo") or {}).get("DefaultVCpus"),
+                              "memory": (t.get("MemoryInfo") or {}).get("SizeInMiB"),
+                              "archs": list((t.get("ProcessorInfo") or {}).get("SupportedArchitectures") or ())})
+        _keep_types(kept, found)
     with _TYPES_LOCK:
         _TYPES[key] = (time.monotonic(), found)
     return found
+
+
+def _types_file(token, key: tuple[str, str]):
+    """Where the region's instance types are kept between runs (a command line is a new process
+    each time: ~3 s of paging on every vm boot): the info cache, by endpoint and region; None
+    where the token has no app paths."""
+    import hashlib
+
+    paths = getattr(token, "app_paths", None)
+    if paths is None:
+        return None
+    return paths.cache / "instance-types" / (hashlib.sha256("\n".join(key).encode()).hexdigest()[:24] + ".json")
+
+
+def _read_types(path) -> list[dict] | None:
+    """The kept types, if written less than :data:`TYPES_FOR` ago and readable; else None."""
+    import json
+
+    try:
+        if path is None or time.time() - path.stat().st_mtime >= TYPES_FOR:
+            return None
+        found = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None  # not there, or damaged: asked again, and written again
+    if not isinstance(found, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in found):
+        return None
+    return found
+
+
+def _keep_types(path, found: list[dict]) -> None:
+    import json
+
+    from gridclient.workspace import atomic_write_text
+
+    if path is None or not found:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(found, separators=(",", ":")))
+    except OSError as exc:
+        log.info("instance types not kept: %s", exc)
 
 
 def _type_label(t: dict) -> str:

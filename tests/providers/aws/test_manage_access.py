@@ -804,3 +804,33 @@ def test_the_demo_allows_ssh_from_its_loopback_address_without_the_network(demo_
         assert "tcp 22 from 127.0.0.1/32" in [e.label for e in wb.children(vo, web)]
     finally:
         wb.close()
+
+
+def test_instance_types_are_kept_in_the_info_cache_for_the_next_run(env, tmp_path, moto):
+    from gridclient.paths import AppPaths
+
+    wb, vo = env
+    token = wb.tokens.token(vo)
+    token.app_paths = AppPaths.under(tmp_path / "ws")  # a workspace of this test's own
+    asked = []
+    ec2 = token.client("ec2")
+    ec2.meta.events.register("before-call.ec2.DescribeInstanceTypes", lambda **kw: asked.append(1))
+    key = (token.endpoint_url or "aws", token.region)
+    MA._TYPES.pop(key, None)
+    try:
+        first = MA.instance_types(token)
+        assert first and asked  # asked of the endpoint, then kept
+        MA._TYPES.pop(key)  # a new process: nothing in memory
+        asked.clear()
+        assert MA.instance_types(token) == first and not asked  # read from the file
+        [kept] = (tmp_path / "ws" / "cache" / "instance-types").iterdir()
+        kept.write_text("{not json")  # damaged: asked again, and kept again
+        MA._TYPES.pop(key)
+        assert MA.instance_types(token) == first and asked
+        old = MA.time.time() - MA.TYPES_FOR - 1  # a day old: asked again
+        MA.os.utime(kept, (old, old))
+        MA._TYPES.pop(key)
+        asked.clear()
+        assert MA.instance_types(token) == first and asked
+    finally:
+        MA._TYPES.pop(key, None)
