@@ -42,7 +42,7 @@ from paramiko.sftp import (CMD_CLOSE, CMD_DATA, CMD_FSETSTAT, CMD_FSTAT, CMD_HAN
 from paramiko.sftp_attr import SFTPAttributes
 
 from gridclient.storage.base import Entry, Location, Stop
-from gridclient.storage.sftp_channels import Connection, _Replies, raw, refused_again, send_all
+from gridclient.storage.sftp_channels import Connection, _Replies, raw, send_all
 from gridclient.storage.sftp_sums import Pending
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,6 @@ TAR_FROM = 16  # from this many small files, they come as one tar stream where t
 TAR = "exec tar --null --no-recursion --hard-dereference -C / -cf - -T -"
 DEPTH = 32  # files on the wire at once
 WINDOW = 128  # files fetched past the last one a worker asked for
-
-
-def _exec(session, command: str):
-    chan = session.transport.open_session(timeout=15)
-    chan.exec_command(command)
-    return chan
 
 
 def _send_names(chan, names: list[bytes]) -> None:
@@ -204,15 +198,13 @@ class ReadAhead:
             if not path.startswith(b"/") or b"\0" in path:
                 return False
             names.append(b"./" + path[1:])  # from "/", never read as an option
-        session = conn.session()
         conn._slot(False)  # one of the connection's channels (the server's MaxSessions)
         try:
-            chan = refused_again(lambda: _exec(session, TAR), session)
+            chan = conn.exec_channel(TAR, 15)
         except Exception as exc:  # noqa: BLE001 - refused, or the connection went: SFTP then
             conn.release()
             log.info("%s: no tar stream (%s)", conn.where, exc)
             return False
-        conn.execs += 1
         index = {name.decode("utf-8", "surrogateescape"): i for i, name in enumerate(names)}
         sender = threading.Thread(target=_send_names, args=(chan, names), daemon=True, name="gridclient-tar-names")
         sender.start()

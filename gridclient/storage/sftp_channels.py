@@ -605,6 +605,20 @@ class Connection:
         finally:
             self.release()
 
+    def exec_channel(self, command: str, timeout: float):
+        """An exec channel of this connection running ``command`` (the checksum process, a tar
+        stream): opened again for a few seconds while the server refuses one (MaxSessions)."""
+        session = self.session()
+
+        def open_():
+            chan = session.transport.open_session(timeout=timeout)
+            chan.exec_command(command)
+            return chan
+
+        chan = refused_again(open_, session)
+        self.execs += 1
+        return chan
+
     def probe(self) -> None:
         """Once per connection: do commands run here (not an SFTP-only account), and how are files
         checked (:class:`gridclient.storage.sftp_sums.Sums`)?"""

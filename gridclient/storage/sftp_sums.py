@@ -489,23 +489,10 @@ class Sums:
         log.info("%s: commands %s, sha256sum %s", self.conn.where, self.conn.shell, self.conn.sha256)
         return None
 
-    def _channel(self, command: str, timeout: float):
-        session = self.conn.session()
-        from gridclient.storage.sftp_channels import refused_again
-
-        def open_():
-            chan = session.transport.open_session(timeout=timeout)
-            chan.exec_command(command)
-            return chan
-
-        chan = refused_again(open_, session)
-        self.conn.execs += 1
-        return chan
-
     def _open_helper(self) -> tuple[Helper | None, str]:
         """The helper started and greeted, or (None, why not)."""
         try:
-            chan = self._channel(HELPER, START_TIMEOUT)
+            chan = self.conn.exec_channel(HELPER, START_TIMEOUT)
             chan.sendall(HELLO)
         except Exception as exc:  # noqa: BLE001 - refused, or the connection went
             self._lost_if_gone(exc)
@@ -541,7 +528,7 @@ class Sums:
         """Run ``command`` on an exec channel of its own, its input closed (a ForceCommand
         internal-sftp ends at once then): (status or None if nothing ran, stdout, stderr)."""
         try:
-            chan = self._channel(command, timeout)
+            chan = self.conn.exec_channel(command, timeout)
         except Exception as exc:  # noqa: BLE001
             self._lost_if_gone(exc)
             return None, "", str(exc)
