@@ -217,7 +217,10 @@ class ReadAhead:
                     if i is None or i < done:
                         continue
                     while asked_sums <= i:  # their checksums go in batches, as the files come
-                        asked_sums = self._ask_sums(asked_sums)
+                        group = [(n, raw(self._path_of(e.location)), e)
+                                 for n, e in enumerate(self.entries[asked_sums:asked_sums + DEPTH], asked_sums)]
+                        self._ask_sums(group)
+                        asked_sums += len(group)
                     if not self._may_fetch(i):
                         return True
                     for skipped in range(done, i):  # tar said why on its stderr: the worker's own read says
@@ -241,15 +244,12 @@ class ReadAhead:
             self._put(rest, None)
         return True
 
-    def _ask_sums(self, first: int) -> int:
-        """The checksums of the next :data:`DEPTH` files from ``first``, asked in one batch."""
-        group = list(enumerate(self.entries[first:first + DEPTH], first))
-        asked = self.conn.sums.submit_many([(raw(self._path_of(e.location)), e.size, e.location.display)
-                                            for _, e in group])
+    def _ask_sums(self, group: list[tuple[int, bytes, Entry]]) -> None:
+        """The checksums of these files (index, path on the server, entry), asked in one batch."""
+        asked = self.conn.sums.submit_many([(path, e.size, e.location.display) for _, path, e in group])
         with self._lock:
-            for (i, _), pending in zip(group, asked):
+            for (i, _, _), pending in zip(group, asked):
                 self._sums[i] = pending
-        return first + len(group)
 
     def _fetch(self, client: paramiko.SFTPClient) -> None:
         replies = _Replies()
@@ -269,10 +269,7 @@ class ReadAhead:
                                               for _, path, _ in opened]) if opened else []
             wire.extend((num, "open", i, entry) for num, (i, _, entry) in zip(nums, opened))
             if opened:
-                asked = self.conn.sums.submit_many([(path, e.size, e.location.display) for _, path, e in opened])
-                with self._lock:
-                    for (i, _, _), pending in zip(opened, asked):
-                        self._sums[i] = pending
+                self._ask_sums(opened)
 
         refill()
         while wire:

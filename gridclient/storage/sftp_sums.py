@@ -93,13 +93,13 @@ _SCRIPT = (
 HELPER = "exec sh -c " + shlex.quote(_SCRIPT)
 HELLO = b"hello\n"
 _PLAIN = frozenset(range(0x20, 0x7F))  # printable ASCII: sent as it is (the line stays a line)
-_PRINTABLE = re.compile(rb"[\x20-\x7e]*")
+_PRINTABLE = re.compile(rb"[\x20-\x7e]*")  # the same bytes, a whole path at once
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def request(path: bytes, tool: str) -> bytes:
     """The request line for ``path`` (its bytes on the server), ``tool`` "s" or "o"."""
-    if all(b in _PLAIN for b in path):
+    if _PRINTABLE.fullmatch(path):
         return b"h " + tool.encode() + b" " + path + b"\n"
     out = bytearray(b"e " + tool.encode() + b" ")
     for b in path:
