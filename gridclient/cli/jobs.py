@@ -19,7 +19,7 @@ from gridclient.cli import generated
 from gridclient.cli.app import common, session
 from gridclient.cli.complete import complete_ids
 from gridclient.cli.session import Failed
-from gridclient.cli.ssh import remember_user, user_option
+from gridclient.cli.ssh import instances_as, user_option
 from gridclient.remote_jobs import PARALLEL
 
 POLL = 0.1
@@ -59,10 +59,7 @@ def make_command(action: Any) -> click.Command:
         if parallel is not None:
             s.wb.jobs.parallel = parallel
         given = {"command": command} if command else {"script": script}
-        vo = s.vo()
-        elements = s.find(vo, action, list(instances))
-        if user:
-            remember_user(s, vo, elements, user)
+        elements = instances_as(s, action, list(instances), user)
         before = {id(j) for j in s.wb.jobs.jobs}
         outcome = generated.run_action(s, action, list(instances), given, False, show=_quiet, elements=elements)
         job = next((j for j in reversed(s.wb.jobs.jobs) if id(j) not in before), None)

@@ -45,6 +45,16 @@ def user_option() -> Any:
                              "the one given before.")
 
 
+def instances_as(s: Any, action: Any, ids: list[str], user: str | None) -> list:
+    """The instances ``ids`` name, for ``action``; with ``user`` (``--user``) first remembered as
+    their images' login user."""
+    vo = s.vo()
+    elements = s.find(vo, action, ids)
+    if user:
+        remember_user(s, vo, elements, user)
+    return elements
+
+
 def remember_user(s: Any, vo: Any, elements: list, user: str) -> None:
     """``user`` as the login user of these instances' images, in the VO's settings, as the window
     keeps the answer to its "Which user logs into …?" question (``ssh_users``: image id → user)."""
@@ -83,12 +93,8 @@ def make_command(action: Any) -> click.Command:
         if not command and not tty:
             raise click.UsageError("An interactive session needs a terminal: give a command after --, "
                                    "e.g. gridclient vm ssh ID -- uptime.")
-        vo = s.vo()
-        elements = s.find(vo, action, [instance])
-        if user:
-            remember_user(s, vo, elements, user)
         outcome = generated.run_action(s, action, [instance], generated.pairs(field), False, show=checked,
-                                       elements=elements)
+                                       elements=instances_as(s, action, [instance], user))
         target = outcome.terminal
         if target is None:
             raise Failed(outcome.message or f"{action.title} gave nothing to log into.")
