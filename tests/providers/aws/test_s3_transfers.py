@@ -706,7 +706,7 @@ def test_a_name_changed_in_the_first_of_two_sources_is_listed_too(env):
     assert "control" in job.renamed[0].renamed
 
 
-# -- an upload's ETag check from the MD5s taken as its parts went --------------------------------------
+# -- an upload's ETag check from the MD5s taken while its parts went --------------------------------------
 
 def test_an_upload_in_parts_is_checked_from_its_parts_md5s_without_reading_the_file_again(env, monkeypatch):
     from providers.aws.s3 import ETagCheck
@@ -717,11 +717,13 @@ def test_an_upload_in_parts_is_checked_from_its_parts_md5s_without_reading_the_f
     fed, given = [], []
     monkeypatch.setattr(ETagCheck, "update", lambda self, b, _u=ETagCheck.update: (fed.append(len(b)), _u(self, b)))
     monkeypatch.setattr(ETagCheck, "parts", lambda self, d, _p=ETagCheck.parts: (given.append(list(d)), _p(self, d)))
+    heads = calls(env.s3, "HeadObject")
 
     job = env.run("upload", [Location.parse(str(src))], env.at("bucket-one", "up/"))
 
     assert job.state == "done", (job.message, states(job))
     assert fed == []  # the file was not read again for the check
+    assert [h for h in heads if "PartNumber" in h] == []  # the parts' size is known: not asked
     assert given == [[hashlib.md5(data[i:i + 8 * MiB]).digest() for i in range(0, len(data), 8 * MiB)]]
     head = env.s3.head_object(Bucket="bucket-one", Key="up/big.bin")
     assert head["ETag"].strip('"') == hashlib.md5(b"".join(given[0])).hexdigest() + "-3"
@@ -732,14 +734,13 @@ def test_an_upload_whose_part_md5_is_not_the_objects_fails_and_leaves_no_object(
 
     src = env.tmp / "big.bin"
     src.write_bytes(os.urandom(20 * MiB))
-    take = _PartDigests.take
+    run = _PartDigests._run
 
-    def wrong_second(self, number, body):  # as if part 2 had been read differently than it was sent
-        take(self, number, body)
-        if number == 2:
-            self.parts[2] = (hashlib.md5(b"not these bytes").digest(), self.parts[2][1])
+    def wrong_second(self):  # as if part 2 had been read differently than it was sent
+        run(self)
+        self.parts[2] = (hashlib.md5(b"not these bytes").digest(), self.parts[2][1])
 
-    monkeypatch.setattr(_PartDigests, "take", wrong_second)
+    monkeypatch.setattr(_PartDigests, "_run", wrong_second)
 
     job = env.run("upload", [Location.parse(str(src))], env.at("bucket-one", "up/"))
 
