@@ -137,6 +137,10 @@ class VOType:
     explain_error: str | None = None
     # "module:attr" of (values: dict) -> list[str]: problems across fields (e.g. unknown region)
     validator: str | None = None
+    # "module:attr" of (token, name, value) -> str: a launch default (``gridclient default image
+    # ami-…``; names "image", "flavor", "key", "group") as the cloud knows it, raising LookupError
+    # with a sentence when the cloud does not offer it
+    default_check: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import click
 from gridclient.cli import generated, output
 from gridclient.cli.app import common, session
 from gridclient.cli.complete import complete_vo
-from gridclient.cli.session import DEFAULT_VO, Session
+from gridclient.cli.session import DEFAULT_VO, NotFound, Session
 
 #: ``vm boot``'s options: cloudmesh's name → the launch's field, and the VO default it falls back to
 BOOT = {"image": "image", "flavor": "type", "key": "key", "group": "group", "name": "name", "count": "count",
@@ -122,6 +122,9 @@ def default(key: str | None, value: str | None, unset: bool) -> None:
     if unset and key == "region":
         raise click.UsageError("A VO always has a region: set another one instead.")
     ws = s.wb.workspace
+    unchecked = ""
+    if value and key in SETTING:  # asked of the cloud before the workspace is locked
+        value, unchecked = checked_default(s, key, value)
     lock = s.workspace_lock()
     try:
         if key == "vo":
@@ -140,7 +143,26 @@ def default(key: str | None, value: str | None, unset: bool) -> None:
                     else f"{vo.name}: no default {key}.")
     finally:
         lock.release()
+    if unchecked:
+        click.echo(f"gridclient: kept without a check, as the cloud could not be asked: {unchecked}", err=True)
     click.echo(said)
+
+
+def checked_default(s: Session, key: str, value: str) -> tuple[str, str]:
+    """The value as the VO's cloud knows it (NotFound where it is not offered there), and why it
+    could not be checked ("" when it was): a default set while offline is kept, with the reason."""
+    from gridclient.registry import resolve
+
+    vo = s.vo()  # in --region's region, with its secrets
+    check = getattr(s.wb.registry.vo_types.get(vo.type), "default_check", None)
+    if not check:
+        return value, ""
+    try:
+        return resolve(check)(s.wb.tokens.token(vo), key, value), ""
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused: said, and the value is kept
+        return value, s.explain(exc, vo)
 
 
 # -- refresh on | off ---------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ manifest = ProviderManifest(
                              "where the endpoint has no STS).",
             explain_error=f"{M}.errors:explain",
             validator=f"{M}.vo:validate",
+            default_check=f"{M}.launch:check_default",
         ),
     ),
     node_contributors=(

@@ -123,6 +123,43 @@ def _describe_image(ec2, image_id: str) -> dict:
     return found[0]
 
 
+def check_default(token, name: str, value: str) -> str:
+    """A default ``vm boot`` falls back to, checked when it is set (``gridclient default key …``)
+    rather than found wrong at the next launch: the image, instance type, key pair or security
+    group must be one the VO's region offers. A group's name that several VPCs use is refused:
+    its id says which."""
+    ec2 = token.client("ec2")
+    region = ec2.meta.region_name
+    if name == "image":
+        try:
+            _describe_image(ec2, value)
+        except ValueError as exc:
+            raise LookupError(str(exc)) from None
+        return value
+    if name == "flavor":
+        from providers.aws.manage_access import instance_types
+
+        if not any(t["name"] == value for t in instance_types(token)):
+            raise LookupError(f"{region} offers no instance type “{value}”: gridclient flavor list shows those "
+                              "it does.")
+        return value
+    if name == "key":
+        if value not in {k["KeyName"] for k in ec2.describe_key_pairs().get("KeyPairs", [])}:
+            raise LookupError(f"There is no key pair “{value}” in {region}: gridclient key list shows them, and "
+                              "gridclient key add NAME makes one.")
+        return value
+    if name == "group":
+        groups = ec2.describe_security_groups().get("SecurityGroups", [])
+        found = [g for g in groups if value in (g["GroupId"], g.get("GroupName"))]
+        if not found:
+            raise LookupError(f"There is no security group “{value}” in {region}: gridclient sg list shows them.")
+        if len(found) > 1:
+            raise LookupError(f"“{value}” names {len(found)} security groups in {region} (one per VPC): give its "
+                              f"id ({', '.join(g['GroupId'] for g in found)}).")
+        return value
+    raise LookupError(f"“{name}” is no launch default.")
+
+
 def _root_size(img: dict) -> int:
     root = img.get("RootDeviceName")
     for m in img.get("BlockDeviceMappings", []):

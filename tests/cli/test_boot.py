@@ -91,6 +91,34 @@ def test_boot_with_the_vos_defaults_then_with_flags(gc, account, tmp_path):
     assert gc("default", "image", "--json").json() == {"image": ""}
 
 
+def test_a_default_the_cloud_does_not_offer_is_refused_when_set(gc, account):
+    ec2 = account["ec2"]
+    for key, value, said in (("image", "ami-00000000", "no image ami-00000000"),
+                             ("flavor", "t3.huge", "no instance type “t3.huge”"),
+                             ("key", "lost-key", "no key pair “lost-key”"),
+                             ("group", "nope", "no security group “nope”")):
+        ran = gc("default", key, value)
+        assert ran.code == 3 and said in ran.err, (key, ran.err)
+        assert gc("default", key, "--json").json() == {key: ""}  # not kept
+    # a name two VPCs' groups share is refused; its id is taken
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_security_group(GroupName="web", Description="web too", VpcId=vpc)
+    twice = gc("default", "group", "web")
+    assert twice.code == 3 and "2 security groups" in twice.err and account["group"] in twice.err
+    for key, value in (("image", account["image"]), ("flavor", "t3.micro"), ("key", "lab-key"),
+                       ("group", account["group"])):
+        ran = gc("default", key, value)
+        assert ran.code == 0 and ran.err == "", (key, ran.err)
+    assert gc("default", "--json").json()["group"] == account["group"]
+
+
+def test_a_default_set_while_the_cloud_is_unreachable_is_kept_with_the_reason(gc, aws_vo):
+    set_vo_setting(gc, aws_vo, "endpoint_url", "http://127.0.0.1:9")  # nothing listens there
+    ran = gc("default", "key", "lab-key")
+    assert ran.code == 0 and "kept without a check" in ran.err and "lab-key" in ran.out, ran.err
+    assert gc("default", "key", "--json").json() == {"key": "lab-key"}
+
+
 def test_default_vo_is_used_without_vo(gc, moto, aws_vo):
     more = gc("vo", "add", "Lab2", "--type", "aws", "--endpoint-url", moto, "--access-key-id", "A",
               "--secret-stdin", input="x\n")
