@@ -96,6 +96,10 @@ def _pycryptodome_over_ctypes() -> None:
             del sys.modules["cffi"]
 
 
+#: the master password of the encrypted keyring, for the command line and the window alike (a
+#: script, a CI job, a session started from a password manager)
+MASTER_PASSWORD_ENV = "GRIDCLIENT_MASTER_PASSWORD"
+
 PBKDF2_ROUNDS = 1000  # pycryptodome's PBKDF2 default, which keyrings.alt's EncryptedKeyring relies on
 
 

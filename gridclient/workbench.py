@@ -57,6 +57,22 @@ class Workbench:
         self._jobs_lock = threading.Lock()
         self._job_listeners: list[Callable[["Job"], None]] = []
 
+    # -- the encrypted keyring ---------------------------------------------------------------------
+    @property
+    def secrets_file(self):
+        """Where the OS has no safe keyring: the encrypted file keyring behind a master password."""
+        return self.paths.data / "secrets.cfg"
+
+    def use_master_password(self, password: str) -> None:
+        """Secrets from (and to) the encrypted file keyring, unlocked with ``password`` (made with
+        it where there is none yet); tokens made before, without their secrets, are made again.
+        Raises WrongMasterPassword."""
+        from gridclient.secrets import encrypted_file_keyring
+
+        self.secrets.use(encrypted_file_keyring(self.secrets_file, password))
+        for vo_id in list(self.workspace.vos):
+            self.tokens.forget(vo_id)
+
     @property
     def storage(self) -> "Storage":
         """Files and folders in every scheme (made on first use: start-up needs none)."""

@@ -148,7 +148,7 @@ def run(args: Any) -> int:
         QTimer.singleShot(1000, window.attach_transfers)
         window.show_problems()
         if window.secrets_locked():
-            window.unlock_secrets()  # cancelled: the status bar keeps saying so, File → Unlock secrets…
+            window.unlock_secrets(from_environment=True)  # cancelled: the status bar keeps saying so, File → Unlock secrets…
         else:
             window.update_lock_state()
         freeze_imports()  # start-up's modules live for the run: later collections skip them

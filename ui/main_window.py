@@ -13,6 +13,7 @@ action outcomes, transfers ending, dialogs, quitting. Each part's own logic live
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
@@ -579,14 +580,22 @@ class MainWindow(QMainWindow):
         self.unlock_act.setVisible(locked)
         self.lock_button.setVisible(locked)
 
-    def unlock_secrets(self) -> bool:
-        """Ask for the master password; on success, VOs that failed for want of a secret work again."""
+    def unlock_secrets(self, from_environment: bool = False) -> bool:
+        """Ask for the master password; on success, VOs that failed for want of a secret work again.
+        ``from_environment`` (at start-up): GRIDCLIENT_MASTER_PASSWORD first, as the command line
+        takes it; the question only if it is not set or does not open the keyring."""
+        from gridclient.secrets import MASTER_PASSWORD_ENV, WrongMasterPassword
         from ui.vo_wizard import ensure_safe_keyring
 
-        ok = ensure_safe_keyring(self.wb, self, unlock_only=True)
+        problem = ""
+        password = os.environ.get(MASTER_PASSWORD_ENV, "") if from_environment else ""
+        if password:
+            try:
+                self.wb.use_master_password(password)
+            except WrongMasterPassword as exc:
+                problem = f"{MASTER_PASSWORD_ENV}: {exc}"
+        ok = self.wb.secrets.safe or ensure_safe_keyring(self.wb, self, unlock_only=True, problem=problem)
         if ok:
-            for vo_id in list(self.wb.workspace.vos):
-                self.wb.tokens.forget(vo_id)  # made before, they hold no secret
             self.statusBar().showMessage("Secrets unlocked. Retry what failed (F5).", 8000)
         self.update_lock_state()
         return ok

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
                                QWizard, QWizardPage)
 
 from gridclient.registry import VOType, resolve
-from gridclient.secrets import WrongMasterPassword, encrypted_file_keyring
+from gridclient.secrets import WrongMasterPassword
 from gridclient.storage.manifest import LOCAL
 from gridclient.workbench import Workbench
 from gridclient.workspace import VirtualOrganization
@@ -290,11 +290,11 @@ class VOWizard(QWizard):
 class KeyringDialog(QDialog):
     """Shown where the OS has no keyring: explains, and offers only choices that keep secrets safe."""
 
-    def __init__(self, wb: Workbench, parent: QWidget | None = None, unlock_only: bool = False):
+    def __init__(self, wb: Workbench, parent: QWidget | None = None, unlock_only: bool = False, problem: str = ""):
         super().__init__(parent)
         self.wb = wb
         self.setObjectName("keyringDialog")
-        path = wb.paths.data / "secrets.cfg"
+        path = wb.secrets_file
         exists = path.exists()
         self.setWindowTitle("Unlock secrets" if unlock_only else "No system keyring")
         v = QVBoxLayout(self)
@@ -332,6 +332,8 @@ class KeyringDialog(QDialog):
         self.problem = QLabel()
         self.problem.setStyleSheet(ERROR_STYLE)
         self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        self.problem.setText(problem)
         v.addWidget(self.problem)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Unlock" if exists else "Use encrypted file")
@@ -351,14 +353,15 @@ class KeyringDialog(QDialog):
             self.problem.setText("The two passwords differ.")
             return
         try:
-            self.wb.secrets.use(encrypted_file_keyring(self.path, pw))
+            self.wb.use_master_password(pw)
         except WrongMasterPassword as exc:
             self.problem.setText(str(exc))
             return
         self.accept()
 
 
-def ensure_safe_keyring(wb: Workbench, parent: QWidget | None = None, unlock_only: bool = False) -> bool:
+def ensure_safe_keyring(wb: Workbench, parent: QWidget | None = None, unlock_only: bool = False,
+                        problem: str = "") -> bool:
     if wb.secrets.safe:
         return True
-    return KeyringDialog(wb, parent, unlock_only).exec() == QDialog.DialogCode.Accepted
+    return KeyringDialog(wb, parent, unlock_only, problem).exec() == QDialog.DialogCode.Accepted

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 #: where the command line says a VO's settings are changed, after an error whose remedy is there
 SETTINGS_PLACE = "Change them with: gridclient vo edit \"{vo}\" (see gridclient vo edit --help)."
-MASTER_PASSWORD_ENV = "GRIDCLIENT_MASTER_PASSWORD"
 VO_ENV = "GRIDCLIENT_VO"
 DEFAULT_VO = "default_vo"  # the workspace preference `gridclient default vo NAME` sets
 
@@ -124,12 +123,12 @@ class Session:
         """Where the OS has no safe keyring, the encrypted file keyring the window uses
         (``secrets.cfg`` in the workspace's data folder), unlocked with the master password: from
         the environment (GRIDCLIENT_MASTER_PASSWORD), else asked on the terminal without echo."""
-        from gridclient.secrets import WrongMasterPassword, encrypted_file_keyring
+        from gridclient.secrets import MASTER_PASSWORD_ENV, WrongMasterPassword
 
         wb = self.wb
         if wb.secrets.safe:
             return
-        path = wb.paths.data / "secrets.cfg"
+        path = wb.secrets_file
         password = os.environ.get(MASTER_PASSWORD_ENV, "")
         if not password:
             if not click.get_text_stream("stdin").isatty():
@@ -138,11 +137,9 @@ class Session:
             password = click.prompt("Master password of the encrypted keyring", hide_input=True, err=True,
                                     confirmation_prompt=not path.exists())
         try:
-            wb.secrets.use(encrypted_file_keyring(path, password))
+            wb.use_master_password(password)
         except WrongMasterPassword as exc:
             raise Refused(str(exc)) from None
-        for vo_id in list(wb.workspace.vos):
-            wb.tokens.forget(vo_id)
 
     # -- VOs ---------------------------------------------------------------------------------------
     def vo_named(self, name: str) -> "VirtualOrganization":

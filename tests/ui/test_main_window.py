@@ -7,7 +7,7 @@ import urllib.request
 from importlib.metadata import EntryPoint
 
 import pytest
-from PySide6.QtWidgets import QLabel, QMenu, QWizard
+from PySide6.QtWidgets import QDialog, QLabel, QMenu, QWizard
 
 from gridclient.registry import ExtensionRegistry
 from tests.ui.test_project_model import child_by_label, expand, labels
@@ -420,6 +420,44 @@ def test_locked_secrets_are_told_never_replaced_and_unlock_later(qtbot, app_path
     assert "Enter its master password" in seen[0] and "wizard" not in seen[0] and "Chainer" not in seen[0]
     assert win.unlock_secrets() and not win.secrets_locked() and not win.lock_button.isVisibleTo(win)
     win.model.retry(win.model.index(0, 0, computing))  # ("Local files" may finish loading meanwhile)
+    qtbot.waitUntil(lambda: iid in rows_text(win.model, computing), timeout=20000)
+    wb.close()
+
+
+def test_the_master_password_in_the_environment_unlocks_at_start_as_on_the_command_line(
+        qtbot, app_paths, moto, boto, monkeypatch):
+    from keyring.backends import fail
+
+    from gridclient.secrets import MASTER_PASSWORD_ENV, SecretStore, encrypted_file_keyring
+    from gridclient.workbench import Workbench
+    from gridclient.workspace import GridProject
+    from ui.vo_wizard import KeyringDialog
+
+    first = Workbench(app_paths, secrets=SecretStore(encrypted_file_keyring(app_paths.data / "secrets.cfg", "env pw")))
+    vo = first.save_vo("Env", "aws", {"region": "us-east-1", "credential_mode": "keys", "access_key_id": "AKID",
+                                      "secret_access_key": "kept-secret", "endpoint_url": moto})
+    first.workspace.add_project(GridProject("Env", vo.id))
+    first.close()
+    image = boto("ec2").describe_images()["Images"][0]["ImageId"]
+    iid = boto("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    shown = []
+
+    def fake_exec(dialog):  # Cancel, after reading what the dialog says
+        shown.append(dialog.problem.text())
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(KeyringDialog, "exec", fake_exec)
+    wb, win = build(app_paths, secrets=SecretStore(fail.Keyring()))
+    qtbot.addWidget(win)
+    win.show()
+    monkeypatch.setenv(MASTER_PASSWORD_ENV, "not it")
+    assert not win.unlock_secrets(from_environment=True) and win.secrets_locked()
+    assert len(shown) == 1 and MASTER_PASSWORD_ENV in shown[0] and "does not open" in shown[0]
+    monkeypatch.setenv(MASTER_PASSWORD_ENV, "env pw")
+    assert win.unlock_secrets(from_environment=True) and not win.secrets_locked()
+    assert len(shown) == 1  # not asked
+    computing = child_by_label(win.model, win.model.index(0, 0), "Computing")
+    expand(qtbot, win.model, computing)
     qtbot.waitUntil(lambda: iid in rows_text(win.model, computing), timeout=20000)
     wb.close()
 
