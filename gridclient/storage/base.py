@@ -176,21 +176,24 @@ class Scheme:
         """One level: sub-folders and files, a page at a time."""
         raise StorageError(f"{self.name} storage cannot list folders.")
 
-    def walk(self, folder: Location) -> Iterator[Entry]:
-        """Every file under ``folder`` (and every empty folder, as a folder entry), depth first."""
-        stack = [folder]
+    def walk(self, folder: Location, times: dict[str, float] | None = None) -> Iterator[Entry]:
+        """Every file under ``folder`` (and every empty folder, as a folder entry), depth first.
+        ``times`` gets the modification time of each folder under it that has one, by path."""
+        stack = [Entry(folder)]
         while stack:
             here = stack.pop()
             empty = True
-            for page in self.list(here):
+            for page in self.list(here.location):
                 for entry in page:
                     empty = False
                     if entry.is_folder and not entry.is_link:
-                        stack.append(entry.location)
+                        stack.append(entry)
+                        if times is not None and entry.modified:
+                            times[entry.location.path] = entry.modified
                     elif not entry.is_folder:
                         yield entry
-            if empty and here != folder:
-                yield Entry(here)
+            if empty and here.location != folder:
+                yield here
 
     def stat(self, location: Location) -> Entry | None:
         """The entry, or None when nothing is there."""

@@ -82,6 +82,9 @@ class Job:
     rename: str = ""  # the one source's new name in the target
     started_run: float = 0.0
     stop: Stop = field(default_factory=Stop, repr=False)
+    # a download's source folders' modification times, by path (not kept in transfers.json: a job
+    # resumed after a restart leaves its folders' times as they are)
+    folder_times: dict[str, float] = field(default_factory=dict, repr=False)
     _samples: list[tuple[float, int]] = field(default_factory=list, repr=False)
 
     # -- what the Operations dock shows --------------------------------------------------------

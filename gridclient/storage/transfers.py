@@ -241,6 +241,8 @@ class TransferQueue:
                     f.result()
                 if job.kind == "move" and not job.stop.is_set():
                     self._remove_moved_folders(job)
+                if job.folder_times:
+                    self._date_folders(job)
             self._end(job)
         except Cancelled:
             job.state, job.message = "cancelled", "Cancelled."
@@ -282,6 +284,27 @@ class TransferQueue:
                 except Exception as exc:  # noqa: BLE001 - a hint: the files go one by one then
                     log.info("no %s on %s: %s", hint, name, exc)
         return started
+
+    def _date_folders(self, job: Job) -> None:
+        """A downloaded folder takes its source folder's modification time, as ``scp -rp`` and
+        ``rsync -t`` give it: set once every file in it is written (a write in a folder changes
+        its time). A folder maps to the folder its files went to; the job's target itself is left
+        as it is."""
+        top = os.path.normpath(local_path(job.target))
+        dated: dict[str, float] = {}
+        for t in job.files:
+            if t.target is None or t.source is None or t.state not in ("done", "skipped"):
+                continue
+            there = t.source.location if t.source.is_folder else t.source.location.parent
+            here = os.path.normpath(local_path(t.target) if t.source.is_folder else os.path.dirname(local_path(t.target)))
+            while there.path in job.folder_times and here != top and here not in dated:
+                dated[here] = job.folder_times[there.path]
+                there, here = there.parent, os.path.dirname(here)
+        for path, when in dated.items():
+            try:
+                os.utime(path, (when, when))
+            except OSError as exc:  # the files are there: a folder's time is not worth failing for
+                log.info("could not set the time of %s: %s", path, exc)
 
     def _end(self, job: Job) -> None:
         failed, done = job.count("failed"), job.count("done")
@@ -341,7 +364,12 @@ class TransferQueue:
                     tasks.append(FileTask(Entry(src), None))
                     continue
                 base = src.parent
-                entries = list(scheme.walk(src))
+                times = job.folder_times if names is not None else None
+                entries = list(scheme.walk(src, times))
+                if times is not None and src.path:
+                    top = scheme.stat(src)
+                    if top is not None and top.modified:
+                        times[src.path] = top.modified
                 if (job.kind == "delete" or not entries) and src.path:
                     entries.append(Entry(src))  # the folder itself: its marker, or an empty folder
             else:

@@ -286,7 +286,7 @@ class S3Scheme(Scheme):
                     if obj["Key"] != folder.path]
             yield out
 
-    def walk(self, folder: Location) -> Iterator[Entry]:
+    def walk(self, folder: Location, times: dict[str, float] | None = None) -> Iterator[Entry]:
         """Every object under the prefix, in one flat listing (no request per folder)."""
         s3 = self.client(folder)
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=folder.root, Prefix=folder.path):

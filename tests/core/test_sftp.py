@@ -566,3 +566,27 @@ def test_an_address_nobody_connected_to_says_so_or_dials_with_the_defaults(sshd,
         assert scheme.stat(loc).is_folder
     finally:
         scheme.close()
+
+
+def test_a_downloaded_folder_takes_the_remote_folders_times(sftp, sq, tmp_path):
+    """As ``scp -rp`` does: each folder of the tree, set once its files are written; the folder
+    dropped onto is left as it was."""
+    served = tmp_path / "served"
+    write(served / "tree" / "a.txt", b"a")
+    write(served / "tree" / "sub" / "b.txt", b"b")
+    write(served / "tree" / "sub" / "deeper" / "c.txt", b"c")
+    (served / "tree" / "empty").mkdir()
+    when = {"tree": 1_500_000_000, "tree/sub": 1_500_100_000, "tree/sub/deeper": 1_500_200_000,
+            "tree/empty": 1_500_300_000}
+    for rel, t in when.items():
+        os.utime(served / rel, (t, t))
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    before = dst.stat().st_mtime
+
+    job = run(sq, "download", [at(sftp.root, served / "tree", folder=True)], Location.parse(str(dst) + "/"))
+
+    assert job.state == "done", why(job)
+    assert files_under(dst) == {"tree/a.txt": b"a", "tree/sub/b.txt": b"b", "tree/sub/deeper/c.txt": b"c"}
+    assert {rel: int((dst / rel).stat().st_mtime) for rel in when} == when
+    assert dst.stat().st_mtime != when["tree"] and dst.stat().st_mtime >= before
