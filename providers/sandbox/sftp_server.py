@@ -179,11 +179,72 @@ def _name_for(user: str) -> str:
     return "user-" + hashlib.sha256((user or "").encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
+FOLDER_PREFIX = "gridclient-demo-files-"
+HELD = ".held"  # in a roots folder, outside every user's root: flocked while its endpoint runs
+UNHELD_STALE = 3600.0  # a folder without that file (an older version's) is left this long
+
+
+def _hold(folder: str) -> int | None:
+    """An exclusive flock on the folder's HELD file, kept until the fd closes (or the process
+    ends, however it ends); None where the OS has no flock."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    fd = os.open(os.path.join(folder, HELD), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def sweep_stale(parent: str) -> list[str]:
+    """Remove the roots folders of demo endpoints that are gone without removing them (a
+    killed app): their HELD file is no longer locked. The folders removed."""
+    try:
+        import fcntl
+    except ImportError:
+        return []
+    removed = []
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(FOLDER_PREFIX)]
+    except OSError:
+        return []
+    for name in names:
+        folder = os.path.join(parent, name)
+        try:
+            fd = os.open(os.path.join(folder, HELD), os.O_RDWR)
+        except FileNotFoundError:
+            try:  # being made this moment, or an older version's: only when old
+                if time.time() - os.stat(folder).st_mtime > UNHELD_STALE and os.path.isdir(folder) \
+                        and not os.path.islink(folder):
+                    _remove_tree(folder)
+                    removed.append(folder)
+            except OSError:
+                pass
+            continue
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime < 60:
+                continue  # just made: its endpoint may not hold it yet
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its endpoint runs
+        finally:
+            os.close(fd)
+        _remove_tree(folder)
+        removed.append(folder)
+    return removed
+
+
 class FileRoots:
-    """The per-user roots of one endpoint, in a ``mkdtemp`` folder (under ``parent`` if given)."""
+    """The per-user roots of one endpoint, in a ``mkdtemp`` folder (under ``parent`` if given),
+    held by a flock while it runs: a new endpoint removes the folders of those that were killed."""
 
     def __init__(self, parent: str | None = None):
-        self.folder = os.path.realpath(tempfile.mkdtemp(prefix="gridclient-demo-files-", dir=parent))
+        where = parent or tempfile.gettempdir()
+        sweep_stale(where)
+        self.folder = os.path.realpath(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=where))
+        self._held = _hold(self.folder)
         self._roots: dict[str, ConfinedRoot] = {}
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -235,6 +296,9 @@ class FileRoots:
                 except RuntimeError:  # made, never started
                     pass
         _remove_tree(self.folder)
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
 
 
 def _remove_tree(folder: str) -> None:

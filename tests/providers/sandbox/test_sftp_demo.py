@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import stat
+import time
 from pathlib import Path
 
 import paramiko
@@ -500,3 +501,31 @@ def test_a_server_that_does_not_say_its_limits_gets_writes_of_one_packet(server,
         assert write_size(client, b"h" * 4) <= REQUEST
     finally:
         s._conn(root).release(client, keep=True, generation=generation)
+
+
+def test_a_new_endpoint_removes_the_files_of_endpoints_that_were_killed(tmp_path):
+    """A killed demo leaves its roots folder: the next one removes it, and leaves a running one's
+    (its flock is held) and one just being made."""
+    from providers.sandbox.sftp_server import FOLDER_PREFIX, HELD, FileRoots
+
+    running = FileRoots(str(tmp_path))
+    running.for_user("ubuntu")
+    killed = tmp_path / f"{FOLDER_PREFIX}killed"
+    (killed / "ubuntu" / "home" / "ubuntu").mkdir(parents=True)
+    (killed / HELD).write_text("")
+    old = time.time() - 120
+    os.utime(killed / HELD, (old, old))
+    os.utime(Path(running.folder) / HELD, (old, old))
+    making = tmp_path / f"{FOLDER_PREFIX}making"  # no flock file yet, made a moment ago
+    making.mkdir()
+    other = tmp_path / "not-ours"
+    other.mkdir()
+
+    fresh = FileRoots(str(tmp_path))
+    try:
+        assert not killed.exists()
+        assert Path(running.folder).is_dir() and making.is_dir() and other.is_dir()
+    finally:
+        fresh.close()
+        running.close()
+    assert not Path(running.folder).exists() and not Path(fresh.folder).exists()
