@@ -374,25 +374,32 @@ def test_editing_a_vo_marks_only_the_secrets_it_keeps(qtbot, window, moto):
     assert wiz2.fields_page.isComplete()  # the kept secret need not be typed again
 
 
+def keys_vo_behind_a_master_password(app_paths, moto, boto, name: str, password: str) -> str:
+    """A keys VO and its project, its secret kept in the encrypted file keyring behind
+    ``password``; one instance on moto. Its id."""
+    from gridclient.secrets import SecretStore, encrypted_file_keyring
+    from gridclient.workbench import Workbench
+    from gridclient.workspace import GridProject
+
+    first = Workbench(app_paths, secrets=SecretStore(encrypted_file_keyring(app_paths.data / "secrets.cfg", password)))
+    vo = first.save_vo(name, "aws", {"region": "us-east-1", "credential_mode": "keys", "access_key_id": "AKID",
+                                     "secret_access_key": "kept-secret", "endpoint_url": moto})
+    first.workspace.add_project(GridProject(name, vo.id))
+    first.close()
+    image = boto("ec2").describe_images()["Images"][0]["ImageId"]
+    return boto("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+
+
 def test_locked_secrets_are_told_never_replaced_and_unlock_later(qtbot, app_paths, moto, boto, monkeypatch):
     """The encrypted keyring left locked at start: a keys VO must not fall back to other
     credentials (moto would accept any), the tree says why, and File → Unlock secrets… fixes it."""
     from keyring.backends import fail
 
-    from gridclient.secrets import SecretStore, encrypted_file_keyring
-    from gridclient.workbench import Workbench
-    from gridclient.workspace import GridProject
+    from gridclient.secrets import SecretStore
     from ui.project_model import ERROR
     from ui.vo_wizard import KeyringDialog
 
-    keyfile = app_paths.data / "secrets.cfg"
-    first = Workbench(app_paths, secrets=SecretStore(encrypted_file_keyring(keyfile, "right pw")))
-    vo = first.save_vo("Locked", "aws", {"region": "us-east-1", "credential_mode": "keys", "access_key_id": "AKID",
-                                         "secret_access_key": "kept-secret", "endpoint_url": moto})
-    first.workspace.add_project(GridProject("Locked", vo.id))
-    first.close()
-    image = boto("ec2").describe_images()["Images"][0]["ImageId"]
-    iid = boto("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    iid = keys_vo_behind_a_master_password(app_paths, moto, boto, "Locked", "right pw")
 
     wb, win = build(app_paths, secrets=SecretStore(fail.Keyring()))  # as after Cancel at start-up
     qtbot.addWidget(win)
@@ -428,18 +435,10 @@ def test_the_master_password_in_the_environment_unlocks_at_start_as_on_the_comma
         qtbot, app_paths, moto, boto, monkeypatch):
     from keyring.backends import fail
 
-    from gridclient.secrets import MASTER_PASSWORD_ENV, SecretStore, encrypted_file_keyring
-    from gridclient.workbench import Workbench
-    from gridclient.workspace import GridProject
+    from gridclient.secrets import MASTER_PASSWORD_ENV, SecretStore
     from ui.vo_wizard import KeyringDialog
 
-    first = Workbench(app_paths, secrets=SecretStore(encrypted_file_keyring(app_paths.data / "secrets.cfg", "env pw")))
-    vo = first.save_vo("Env", "aws", {"region": "us-east-1", "credential_mode": "keys", "access_key_id": "AKID",
-                                      "secret_access_key": "kept-secret", "endpoint_url": moto})
-    first.workspace.add_project(GridProject("Env", vo.id))
-    first.close()
-    image = boto("ec2").describe_images()["Images"][0]["ImageId"]
-    iid = boto("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    iid = keys_vo_behind_a_master_password(app_paths, moto, boto, "Env", "env pw")
     shown = []
 
     def fake_exec(dialog):  # Cancel, after reading what the dialog says
