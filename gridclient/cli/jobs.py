@@ -39,10 +39,24 @@ def _quiet(s: Any, outcome: Any, interaction: Any, wait: bool) -> None:
         generated.report(s, outcome, interaction, wait)
 
 
+class _AfterDashes(click.Command):
+    """``vm run ID… -- COMMAND WORDS``, as ``vm ssh ID -- COMMAND`` takes it: what follows ``--`` is
+    the command (click would take it for more ids)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            at = args.index("--")
+            ctx.meta["gridclient.after_dashes"] = args[at + 1:]
+            args = args[:at]
+        return super().parse_args(ctx, args)
+
+
 def make_command(action: Any) -> click.Command:
-    @click.command("run", help="Run a command (-c) or a local script (--script) on each instance, in "
-                               "parallel, over SSH as the window's terminal logs in; each host's output "
-                               "is printed as it comes, prefixed with its name. Ctrl+C cancels.")
+    @click.command("run", cls=_AfterDashes,
+                   help="Run a command (-c, or after --) or a local script (--script) on each instance, in "
+                        "parallel, over SSH as the window's terminal logs in; each host's output "
+                        "is printed as it comes, prefixed with its name. Ctrl+C cancels. The exit status: "
+                        "one host's own, else 0 when every host's is 0, else 1.")
     @click.argument("instances", nargs=-1, required=True, metavar="ID…", shell_complete=complete_ids(action.kinds))
     @click.option("--command", "-c", "command", metavar="COMMAND", help="Run by each instance's login shell.")
     @click.option("--script", metavar="FILE", type=click.Path(exists=True, dir_okay=False),
@@ -54,8 +68,13 @@ def make_command(action: Any) -> click.Command:
     def run(instances: tuple[str, ...], command: str | None, script: str | None, parallel: int | None,
             user: str | None) -> None:
         s = session()
+        words = click.get_current_context().meta.get("gridclient.after_dashes")
+        if words and command:
+            raise click.UsageError("Give the command with -c or after --, not both.")
+        command = " ".join(words) if words else command  # as ssh joins its command's words
         if bool(command) == bool(script):
-            raise click.UsageError("Give a command (-c COMMAND) or a script (--script FILE): one of the two.")
+            raise click.UsageError("Give a command (-c COMMAND, or after --) or a script (--script FILE): one "
+                                   "of the two.")
         if parallel is not None:
             s.wb.jobs.parallel = parallel
         given = {"command": command} if command else {"script": script}
@@ -102,10 +121,12 @@ def follow(job: Any, as_json: bool = False) -> int:
                     click.echo(f"[{h.label}] {h.state}" + (f", {status}" if h.exit_status is not None else "")
                                + (f": {h.error}" if h.error else ""), err=True)
 
+    interrupted = False
     try:
         while not job.wait(POLL):
             pump()
     except KeyboardInterrupt:
+        interrupted = True
         job.cancel()
         click.echo("Cancelling: the remote commands are being stopped…", err=True)
         job.wait(10)
@@ -116,6 +137,8 @@ def follow(job: Any, as_json: bool = False) -> int:
         click.echo(json.dumps([{"host": h.label, "where": h.where, "state": h.state, "exit_status": h.exit_status,
                                 "error": h.error, "stdout": h.stdout.text(), "stderr": h.stderr.text()}
                                for h in job.hosts], indent=2))
+    if interrupted:
+        return 130  # as a shell reports an interrupted command, and the other commands here
     statuses = [h.exit_status for h in job.hosts]
     if all(h.state == "done" and st == 0 for h, st in zip(job.hosts, statuses)):
         return 0

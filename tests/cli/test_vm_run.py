@@ -5,12 +5,17 @@ hosts, a local script, and an unknown host key refused without a terminal even w
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from gridclient.paths import AppPaths
 from gridclient.ssh import KnownHosts
-from tests.cli.test_subprocess import gridclient
-from tests.cli.test_vm_ssh import prepare
+from tests.cli.test_subprocess import RUN, gridclient
+from tests.cli.test_vm_ssh import env, prepare
+from tests.qt_free import ROOT
 
 
 def second_instance(boto, iid: str) -> str:
@@ -74,3 +79,28 @@ def test_vm_run_runs_hosts_at_once_and_parallel_bounds_them(tmp_path, moto, boto
                                   "--parallel", "1", "--json"))
     assert one_by_one[1][0] >= one_by_one[0][1]
     assert gridclient(ws, "vm", "run", first, "-c", "true", "--parallel", "0").returncode == 2
+
+
+def test_vm_run_takes_the_command_after_dashes_and_ctrl_c_cancels_it_with_130(tmp_path, moto, boto, sshd_factory):
+    server = sshd_factory()
+    ws, first = prepare(tmp_path, moto, boto, server)
+    KnownHosts(AppPaths.under(ws).known_hosts, user_file=None).add(server.host, server.port, server.host_pkey())
+    words = gridclient(ws, "vm", "run", first, "--", "echo", "one", "two")
+    assert words.returncode == 0 and words.stdout == "one two\n", words.stderr
+    assert gridclient(ws, "vm", "run", first, "-c", "true", "--", "echo").returncode == 2  # not both
+
+    marker = Path.home() / f".gridclient-test-ended-{tmp_path.name}"
+    proc = subprocess.Popen([sys.executable, "-c", RUN, "--workspace", str(ws), "vm", "run", first, "-c",
+                             f"echo started; sleep 3; touch '{marker}'"],
+                            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "started\n"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Cancelling" in err and "Traceback" not in err
+    time.sleep(4)
+    assert not marker.exists()  # the remote command was stopped, not left to finish
