@@ -25,7 +25,7 @@ import click
 from gridclient.cli import generated, output
 from gridclient.cli.app import common, session
 from gridclient.cli.complete import complete_vo
-from gridclient.cli.session import DEFAULT_VO, NotFound, Session
+from gridclient.cli.session import DEFAULT_VO, Failed, NotFound, Session
 
 #: ``vm boot``'s options: cloudmesh's name → the launch's field, and the VO default it falls back to
 BOOT = {"image": "image", "flavor": "type", "key": "key", "group": "group", "name": "name", "count": "count",
@@ -72,9 +72,28 @@ def boot(field: tuple[str, ...], wait: bool, **values: Any) -> None:
         if value is not None:
             given[field_name] = value
     given.update(generated.pairs(field))
+    check_named(s, vo, {o: given[f] for o, f in BOOT.items() if o in SETTING and given.get(f)})
     action = next(a for a in s.registry.actions.values() if a.cli == "vm boot")
     options = {f: f"--{o.replace('_', '-')}" for o, f in BOOT.items()}
     generated.run_action(s, action, [], given, wait, options=options)
+
+
+def check_named(s: Session, vo, named: dict[str, str]) -> None:
+    """The image, flavor, key and group a launch names, as ``default`` checks them: one the region
+    does not offer is NotFound with the same sentence, before the launch asks anything."""
+    from gridclient.registry import resolve
+
+    check = getattr(s.wb.registry.vo_types.get(vo.type), "default_check", None)
+    if not check or not named:
+        return
+    token = s.wb.tokens.token(vo)
+    try:
+        for key, value in named.items():
+            resolve(check)(token, key, str(value))
+    except LookupError as exc:
+        raise NotFound(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused: one sentence
+        raise Failed(s.explain(exc, vo)) from exc
 
 
 # -- defaults -----------------------------------------------------------------------------------------
@@ -123,7 +142,12 @@ def default(key: str | None, value: str | None, unset: bool) -> None:
         raise click.UsageError("A VO always has a region: set another one instead.")
     ws = s.wb.workspace
     unchecked = ""
-    if value and key in SETTING:  # asked of the cloud before the workspace is locked
+    if value and key == "region":  # as the VO's own form checks it, then as the cloud has it
+        from gridclient.cli.vo import check_across
+
+        vo = chosen_vo(s)
+        check_across(s, s.wb.registry.vo_types[vo.type], {**vo.settings, "region": value})
+    if value and (key in SETTING or key == "region"):  # asked of the cloud before the workspace is locked
         value, unchecked = checked_default(s, key, value)
     lock = s.workspace_lock()
     try:
@@ -153,7 +177,7 @@ def checked_default(s: Session, key: str, value: str) -> tuple[str, str]:
     could not be checked ("" when it was): a default set while offline is kept, with the reason."""
     from gridclient.registry import resolve
 
-    vo = s.vo()  # in --region's region, with its secrets
+    vo = s.vo()  # in --region's region, with its secrets (a region is checked from the VO's own)
     check = getattr(s.wb.registry.vo_types.get(vo.type), "default_check", None)
     if not check:
         return value, ""

@@ -124,12 +124,25 @@ def _describe_image(ec2, image_id: str) -> dict:
 
 
 def check_default(token, name: str, value: str) -> str:
-    """A default ``vm boot`` falls back to, checked when it is set (``gridclient default key …``)
+    """A default ``vm boot`` falls back to (or the VO's region), checked when it is set (``gridclient default key …``)
     rather than found wrong at the next launch: the image, instance type, key pair or security
     group must be one the VO's region offers. A group's name that several VPCs use is refused:
     its id says which."""
     ec2 = token.client("ec2")
     region = ec2.meta.region_name
+    if name == "region":
+        try:
+            offered = {r["RegionName"] for r in ec2.describe_regions(AllRegions=True).get("Regions", [])}
+        except ClientError as exc:
+            from providers.aws.s3 import not_offered
+
+            if not_offered(exc):
+                return value  # a cloud that cannot list its regions: its name is taken as it is
+            raise
+        if offered and value not in offered:
+            raise LookupError(f"{token.endpoint_url or 'AWS'} has no region “{value}”: gridclient location list "
+                              "shows those of the account.")
+        return value
     if name == "image":
         try:
             _describe_image(ec2, value)
@@ -146,7 +159,7 @@ def check_default(token, name: str, value: str) -> str:
     if name == "key":
         if value not in {k["KeyName"] for k in ec2.describe_key_pairs().get("KeyPairs", [])}:
             raise LookupError(f"There is no key pair “{value}” in {region}: gridclient key list shows them, and "
-                              "gridclient key add NAME makes one.")
+                              "gridclient key add --name NAME makes one.")
         return value
     if name == "group":
         groups = ec2.describe_security_groups().get("SecurityGroups", [])

@@ -62,6 +62,9 @@ def validate(values: dict) -> list[str]:
                             "URL of an EC2-compatible cloud that uses this name.")
     elif region and not is_region_name(region):
         problems.append(f"“{region}” is not a region name (lower-case letters, digits and dashes).")
+    url = str(values.get("endpoint_url") or "").strip()
+    if url:
+        problems += endpoint_url_problems(url)
     override = str(values.get("ssh_host_override") or "").strip()
     if override:
         from providers.aws.ssh_login import parse_host_port
@@ -73,3 +76,18 @@ def validate(values: dict) -> list[str]:
     if (values.get("proxy_user") or values.get("proxy_password")) and not values.get("proxy_url"):
         problems.append("A proxy user or password is set, but no proxy: set the HTTP(S) proxy, or clear them.")
     return problems
+
+
+def endpoint_url_problems(url: str) -> list[str]:
+    """An endpoint URL botocore can dial: http(s), a host, a port if any that is a number."""
+    from urllib.parse import urlsplit
+
+    example = "such as https://ec2.example.org:8773/services/compute or http://localhost:5000"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when it is no number in range
+    except ValueError:
+        return [f"Endpoint URL: “{url}” has no valid port ({example})."]
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"Endpoint URL: “{url}” is not an http:// or https:// address ({example})."]
+    return []

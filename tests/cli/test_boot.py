@@ -81,11 +81,18 @@ def test_boot_with_the_vos_defaults_then_with_flags(gc, account, tmp_path):
     assert sorted(e["id"] for e in two.json()["elements"]) == sorted(i["InstanceId"] for i in made)
     # a flavor the image cannot run, or that does not exist: said, nothing made
     bad = gc("vm", "boot", "--flavor", "no.such", "--yes")
-    assert bad.code == 2 and "Instance type" in bad.err and len(launched(ec2, account["base"])) == 3
+    assert bad.code == 3 and "no instance type “no.such”" in bad.err and len(launched(ec2, account["base"])) == 3
+    arm = gc("vm", "boot", "--flavor", "t4g.micro", "--yes")  # offered, but not for this x86_64 image
+    assert arm.code == 2 and "Instance type" in arm.err and len(launched(ec2, account["base"])) == 3
+    # a key or group named that the region does not have: said as `default` says it
+    no_key = gc("vm", "boot", "--key", "nokey", "--yes")
+    assert no_key.code == 3 and "no key pair “nokey”" in no_key.err and "--name NAME" in no_key.err
+    no_group = gc("vm", "boot", "--group", "nogroup", "--yes")
+    assert no_group.code == 3 and "no security group “nogroup”" in no_group.err
     # an image id the region does not know: the image is named, not the Computing node
     for wrong in ("ami-00000000", "ami-0123456789abcdef0"):
         no_image = gc("vm", "boot", "--image", wrong, "--yes")
-        assert no_image.code == 1 and f"no image {wrong}" in no_image.err, no_image.err
+        assert no_image.code == 3 and f"no image {wrong}" in no_image.err, no_image.err
         assert "Computing" not in no_image.err and len(launched(ec2, account["base"])) == 3
     assert gc("default", "image", "--unset").code == 0
     assert gc("default", "image", "--json").json() == {"image": ""}
@@ -129,6 +136,13 @@ def test_default_vo_is_used_without_vo(gc, moto, aws_vo):
     assert gc("vm", "list").code == 0
     assert json.loads(workspace_file(gc).read_text())["preferences"]["default_vo"] == "Lab2"
     assert gc("default", "region", "eu-west-1").code == 0
+    unknown = gc("default", "region", "mars-1")  # a region name, but none the endpoint has
+    assert unknown.code == 3 and "no region “mars-1”" in unknown.err, unknown.err
+    malformed = gc("default", "region", "Mars 1")
+    assert malformed.code == 2 and "not a region name" in malformed.err, malformed.err
+    bad_url = gc("vo", "add", "Lab3", "--type", "aws", "--endpoint-url", "notaurl", "--access-key-id", "A",
+                 "--secret-stdin", input="x\n")
+    assert bad_url.code == 2 and "not an http:// or https:// address" in bad_url.err, bad_url.err
     vo = next(v for v in json.loads(workspace_file(gc).read_text())["vos"] if v["name"] == "Lab2")
     assert vo["settings"]["region"] == "eu-west-1"
 
@@ -182,6 +196,6 @@ def test_a_key_given_where_the_account_has_no_key_pair_is_said_plainly(gc, boto,
     ec2.create_security_group(GroupName="web", Description="web")
     set_vo_setting(gc, aws_vo, "public_address_url", "")
     ran = gc("vm", "boot", "--image", amazon, "--key", "nokey", "--group", "web", "--yes")
-    assert ran.code == 2, ran.err
-    assert "--key needs “Log in with: Use an existing key pair”, which is not offered here" in ran.err, ran.err
+    assert ran.code == 3, ran.err
+    assert "There is no key pair “nokey” in us-east-1" in ran.err and "key add --name NAME" in ran.err, ran.err
     assert not [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
