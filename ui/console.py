@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 BANNER = """gridclient console. Names:
-  workbench, vos, projects      the workspace (vos["Demo"], projects["Demo"])
+  workbench, vos, projects      the workspace ({examples})
   selection                     the rows selected in the tree, as elements (live)
   actions                       every action by id, run as from the menus:
                                   actions["aws.ec2.stop"](selection)
@@ -78,6 +78,14 @@ def _quiet_kernel_imports() -> None:
                             category=PendingDeprecationWarning, module=r"ipykernel\.kernelbase")
 
 
+def banner(namespace: dict[str, Any]) -> str:
+    """:data:`BANNER`, its example names this workspace's first VO and project."""
+    shown = [f'{what}["{next(iter(names))}"]' for what, names in (("vos", namespace.get("vos") or {}),
+                                                                 ("projects", namespace.get("projects") or {}))
+             if names]
+    return BANNER.format(examples=", ".join(shown) or 'vos["NAME"], projects["NAME"]')
+
+
 def make_console(parent: QWidget, namespace: dict[str, Any]) -> QWidget:
     _quiet_kernel_imports()
     from qtconsole.inprocess import QtInProcessKernelManager
@@ -91,7 +99,7 @@ def make_console(parent: QWidget, namespace: dict[str, Any]) -> QWidget:
     kc.start_channels()
     widget = RichJupyterWidget(parent)
     widget.setObjectName("pythonConsole")
-    widget.banner = BANNER
+    widget.banner = banner(namespace)
     widget.kernel_manager = km
     widget.kernel_client = kc
     return widget

@@ -594,8 +594,9 @@ class MainWindow(QMainWindow):
                 self.wb.use_master_password(password)
             except WrongMasterPassword as exc:
                 problem = f"{MASTER_PASSWORD_ENV}: {exc}"
-        ok = self.wb.secrets.safe or ensure_safe_keyring(self.wb, self, unlock_only=True, problem=problem)
-        if ok:
+        asked = not self.wb.secrets.safe
+        ok = not asked or ensure_safe_keyring(self.wb, self, unlock_only=True, problem=problem)
+        if ok and asked:  # (unlocked from the environment at start, nothing has failed for it)
             self.statusBar().showMessage("Secrets unlocked. Retry what failed (F5).", 8000)
         self.update_lock_state()
         return ok

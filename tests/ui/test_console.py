@@ -149,3 +149,11 @@ def test_view_python_console_brings_it_to_the_front_of_its_tabbed_docks(qtbot, w
     qtbot.waitUntil(lambda: win.console is not None, timeout=WAIT)
     assert win.console is not False and not win.console_dock.visibleRegion().isEmpty()
     assert win.props_dock.visibleRegion().isEmpty()  # behind it now
+
+
+def test_the_banners_example_names_this_workspaces_vo():
+    from ui.console import banner
+
+    assert 'vos["Lab"]' in banner({"vos": {"Lab": object()}, "projects": {}}) and "Demo" not in \
+        banner({"vos": {"Lab": object()}, "projects": {}})
+    assert 'vos["NAME"], projects["NAME"]' in banner({"vos": {}, "projects": {}})
