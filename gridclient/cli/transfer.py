@@ -209,7 +209,9 @@ def run_job(s: Session, kind: str, sources: list, target: Any, rename: str = "",
             queue.wait(job, 10)
         progress.clear()
         done = f" after {job.count('done')} of {len(job.files)} files" if job is not None and job.files else ""
-        raise Interrupted(f"Cancelled{done}; a file not finished is not left under its name.") from None
+        again = " (Retry in the window's Transfers tab goes on from where it stopped)" \
+            if getattr(target, "scheme", "") == "file" else ""
+        raise Interrupted(f"Cancelled{done}; a file not finished is not left under its name{again}.") from None
     finally:
         progress.clear()
     report(s, job, interaction)
