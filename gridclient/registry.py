@@ -138,8 +138,8 @@ class VOType:
     # "module:attr" of (values: dict) -> list[str]: problems across fields (e.g. unknown region)
     validator: str | None = None
     # "module:attr" of (token, name, value) -> str: a launch default (``gridclient default image
-    # ami-…``; names "image", "flavor", "key", "group") as the cloud knows it, raising LookupError
-    # with a sentence when the cloud does not offer it
+    # ami-…``; names "image", "flavor", "key", "group"), or a region, as the cloud knows it, raising
+    # LookupError with a sentence when the cloud does not offer it (``vm boot`` checks what it names)
     default_check: str | None = None
 
 
