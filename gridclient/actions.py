@@ -162,6 +162,11 @@ class _Explained(Exception):
     """An error already turned into a sentence (the Operation shows ``str(e)``)."""
 
 
+def either(words: list[str]) -> str:
+    """"a", "a or b", "a, b or c"."""
+    return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def labels_of(elements: list[Element], limit: int = 5) -> str:
     return ", ".join(e.label for e in elements[:limit]) + (" …" if len(elements) > limit else "")
 
@@ -189,7 +194,7 @@ class ActionRunner:
         if not action.enabled_for(run.elements):
             states = ", ".join(sorted({e.state or "in no known state" for e in run.elements}))
             run._finish(self._outcome(run, "refused", (
-                f"{action.title} is for elements that are {' or '.join(sorted(action.states))}; "
+                f"{action.title} is for elements that are {either(sorted(action.states))}; "
                 f"{labels_of(run.elements)}: {states}.")))
             return run
         labels = labels_of(run.elements)

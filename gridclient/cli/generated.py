@@ -196,6 +196,8 @@ def report(s: Session, outcome: ActionOutcome, interaction: TerminalInteraction,
     if wait and outcome.watched:
         s.wb.watcher.wait_idle(WAIT_SECONDS)
         elements = current(s, elements)
+    elif s.json and outcome.watched:  # their state as the action left it ("stopping"), not as found before
+        elements = current(s, elements)
     if s.json:
         output.print_json({"action": outcome.action.id, "state": outcome.state, "message": outcome.message,
                            "elements": [output.element_record(e) for e in elements],

@@ -156,7 +156,8 @@ def vo_add(name: str, vo_type: str | None, secret_stdin: bool, **values: Any) ->
     if vo_type is None and len(types) == 1:
         vo_type = next(iter(types))
     if vo_type not in types:
-        raise click.UsageError(f"Choose the VO type with --type: one of {', '.join(sorted(types))}.")
+        unknown = f"There is no VO type “{vo_type}”; choose" if vo_type else "Choose the VO type with --type:"
+        raise click.UsageError(f"{unknown} one of {', '.join(sorted(types))}.")
     vt = types[vo_type]
     problem = s.wb.workspace.check_name(name, s.wb.workspace.vos)
     if problem:
@@ -227,7 +228,7 @@ def vo_remove(name: str) -> None:
 
 @click.command("test", help="Check a Virtual Organisation's credentials and endpoint (its type's connection test).")
 @click.argument("name", required=False, shell_complete=complete_vo)
-@common("vo", "region", "workspace", "log_level")
+@common("vo", "region", "json", "workspace", "log_level")
 def vo_test(name: str | None) -> None:
     s = session()
     if name:
@@ -237,7 +238,10 @@ def vo_test(name: str | None) -> None:
         said = s.wb.tokens.test(vo)
     except Exception as exc:  # noqa: BLE001 - told in words
         raise Failed(s.explain(exc, vo)) from exc
-    click.echo(said)
+    if s.json:  # (a failed test is exit 1 and its sentence, as without --json)
+        output.print_json({"vo": vo.name, "region": vo.region, "ok": True, "message": said})
+    else:
+        click.echo(said)
 
 
 # -- project -----------------------------------------------------------------------------------------

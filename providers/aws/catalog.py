@@ -160,8 +160,9 @@ def fetch_catalog(ctx: ActionContext) -> ActionResult:
         raise ValueError(f"“{owner}” is not one of {', '.join(OWNERS)}.")
     op = ctx.operation
     about = fetch(ctx.token, ctx.paths, owner, report=op.report if op else None, check=op.check if op else None)
-    return ActionResult(message=f"The image catalog of {ctx.token.region} holds {about.total:,} "
-                                f"{about.label}: search it as you type (gridclient image search TEXT).",
+    return ActionResult(message=f"The image catalog of {ctx.token.region} holds {about.label}, {about.total:,} of "
+                                "them: search them as you type in Search image catalog…, or with gridclient "
+                                "image search TEXT.",
                         ref={"owner": owner})
 
 

@@ -42,6 +42,7 @@ def test_vm_stop_asks_refuses_without_a_terminal_and_stops_with_yes(gc, boto, in
     assert again.code == 4 and "running" in again.err
     started = gc("vm", "start", target, "--json")
     assert started.code == 0 and started.json()["elements"][0]["id"] == target
+    assert started.json()["elements"][0]["state"] in ("pending", "running")  # as Start left it, not "stopped"
     assert moto_state(boto, target) in ("pending", "running")
 
 

@@ -24,6 +24,10 @@ def test_vo_add_with_secret_stdin_then_list_json(gc, aws_vo, moto, keyring_backe
     # and the VO works: its connection test passes with the secret from the keyring
     tested = gc("vo", "test", "Lab")
     assert tested.code == 0 and "Connected" in tested.out, tested.err
+    as_json = gc("vo", "test", "Lab", "--json").json()
+    assert as_json["vo"] == "Lab" and as_json["ok"] is True and "Connected" in as_json["message"]
+    typo = gc("vo", "add", "Lab2", "--type", "gcp", "--access-key-id", "A", "--secret-stdin", input="x\n")
+    assert typo.code == 2 and "no VO type “gcp”" in typo.err and "one of aws" in typo.err
 
 
 def test_a_secret_is_never_an_argument(gc, moto):

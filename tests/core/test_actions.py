@@ -129,3 +129,10 @@ def test_the_runner_needs_no_qt(tmp_path):
         """)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["done", "off", "False"]
+
+
+def test_either_lists_states_as_a_sentence_does():
+    from gridclient.actions import either
+
+    assert [either(w) for w in (["on"], ["a", "b"], ["pending", "running", "stopped"])] == \
+        ["on", "a or b", "pending, running or stopped"]
