@@ -30,7 +30,7 @@ def test_image_refresh_fetches_the_catalog_and_search_finds_in_any_case(gc, boto
 
     refreshed = gc("image", "refresh")
     assert refreshed.code == 0, refreshed.err
-    assert f"holds {len(images):,} Amazon's images" in refreshed.out
+    assert f"holds Amazon's images, {len(images):,} of them" in refreshed.out
 
     found = gc("image", "search", "UBUNTU", "--json")
     assert found.code == 0, found.err

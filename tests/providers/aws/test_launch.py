@@ -283,7 +283,7 @@ def test_from_computing_a_public_image_of_the_fetched_catalog_is_found_as_typed(
     fetched = run(wb, vo, "aws.catalog.fetch", CATALOG, Asked(answers()))  # Amazon's images of the region
     assert fetched.state == "done", fetched.message
     public = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "state", "Values": ["available"]}])["Images"]
-    assert f"holds {len(public):,} Amazon's images" in fetched.message
+    assert f"holds Amazon's images, {len(public):,} of them" in fetched.message
     wanted = ec2.describe_images(ImageIds=[AMAZON_IMAGE])["Images"][0]
     seen = []
 
