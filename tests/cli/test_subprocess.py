@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from tests.qt_free import BLOCK_QT, ROOT
 
@@ -26,6 +28,23 @@ def gridclient(workspace, *args: str, stdin: str = "") -> subprocess.CompletedPr
     argv = [sys.executable, "-c", RUN, "--workspace", str(workspace), *args]
     assert SECRET not in " ".join(argv)
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+
+def interrupted(workspace, args: tuple[str, ...], when, env: dict | None = None) -> tuple[int, str, str]:
+    """gridclient as a process, Ctrl+C (SIGINT) sent once ``when(proc)`` returns: its status, output
+    and errors."""
+    env = env or {**os.environ, "GRIDCLIENT_MASTER_PASSWORD": "master-pw-for-the-test",
+                  "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    proc = subprocess.Popen([sys.executable, "-c", RUN, "--workspace", str(workspace), *args],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        when(proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, out, err
 
 
 def test_commands_run_without_qt_and_keep_the_secret_off_argv_and_files(tmp_path, moto, boto):
@@ -61,9 +80,6 @@ def test_no_command_still_parses_as_the_gui_did():
 
 
 def test_ctrl_c_during_a_copy_cancels_it_says_so_and_leaves_nothing(tmp_path, moto, boto):
-    import signal
-    import time
-
     ws = tmp_path / "ws"
     s3 = boto("s3")
     s3.create_bucket(Bucket="ctrl-c")
@@ -72,21 +88,15 @@ def test_ctrl_c_during_a_copy_cancels_it_says_so_and_leaves_nothing(tmp_path, mo
     assert added.returncode == 0, added.stderr
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(200 * 1024 * 1024))
-    env = {**os.environ, "GRIDCLIENT_MASTER_PASSWORD": "master-pw-for-the-test",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    proc = subprocess.Popen([sys.executable, "-c", RUN, "--workspace", str(ws), "s3", "cp", str(big), "s3://ctrl-c/"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+
+    def mid_upload(proc) -> None:
         deadline = time.monotonic() + 60
         while not s3.list_multipart_uploads(Bucket="ctrl-c").get("Uploads") and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()  # caught in the middle
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+
+    code, _out, err = interrupted(ws, ("s3", "cp", str(big), "s3://ctrl-c/"), mid_upload)
+    assert code == 130, err
     assert "Cancelled" in err and "Traceback" not in err and "Aborted" not in err
     assert s3.list_objects_v2(Bucket="ctrl-c").get("KeyCount", 0) == 0
     assert not s3.list_multipart_uploads(Bucket="ctrl-c").get("Uploads")

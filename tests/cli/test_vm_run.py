@@ -5,17 +5,13 @@ hosts, a local script, and an unknown host key refused without a terminal even w
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from gridclient.paths import AppPaths
 from gridclient.ssh import KnownHosts
-from tests.cli.test_subprocess import RUN, gridclient
+from tests.cli.test_subprocess import gridclient, interrupted
 from tests.cli.test_vm_ssh import env, prepare
-from tests.qt_free import ROOT
 
 
 def second_instance(boto, iid: str) -> str:
@@ -90,17 +86,13 @@ def test_vm_run_takes_the_command_after_dashes_and_ctrl_c_cancels_it_with_130(tm
     assert gridclient(ws, "vm", "run", first, "-c", "true", "--", "echo").returncode == 2  # not both
 
     marker = Path.home() / f".gridclient-test-ended-{tmp_path.name}"
-    proc = subprocess.Popen([sys.executable, "-c", RUN, "--workspace", str(ws), "vm", "run", first, "-c",
-                             f"echo started; sleep 3; touch '{marker}'"],
-                            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+
+    def started(proc) -> None:
         assert proc.stdout.readline() == "started\n"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+
+    code, _out, err = interrupted(ws, ("vm", "run", first, "-c", f"echo started; sleep 3; touch '{marker}'"),
+                                  started, env())
+    assert code == 130, err
     assert "Cancelling" in err and "Traceback" not in err
     time.sleep(4)
     assert not marker.exists()  # the remote command was stopped, not left to finish
