@@ -324,7 +324,10 @@ class TransferQueue:
             said = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((folders, "folder"), (files, "file")) if n]
             parts.append(" and ".join(said or ["nothing"]) + " deleted")
         else:
-            parts.append(f"{done} of {len(job.files)} files, {human_bytes(job.bytes_done)} in {took:.1f} s")
+            # the files that arrived: a cancelled upload's parts in flight are taken back by
+            # s3transfer's progress after this (the row then says 0 B), so they are not counted here
+            moved = sum(t.size for t in job.files if t.state == "done")
+            parts.append(f"{done} of {len(job.files)} files, {human_bytes(moved)} in {took:.1f} s")
         if skipped:
             parts.append(f"{skipped} skipped")
         if failed:

@@ -254,6 +254,7 @@ def test_cancel_in_the_middle_of_a_multipart_upload_leaves_no_parts_and_no_objec
 
     assert job.state == "cancelled", (job.message, states(job))
     assert [t.state for t in job.files] == ["cancelled"]
+    assert job.message.startswith("0 of 1 files, 0 B in ")  # what arrived, not the parts taken back
     assert len(creates) == 1 and len(aborts) == 1 and completes == []
     assert env.s3.list_multipart_uploads(Bucket="bucket-one").get("Uploads", []) == []
     assert keys(env.s3, "bucket-one") == {}
