@@ -151,9 +151,30 @@ class _PartDigests:
         self.identity = _identity(path)
         self.parts: dict[int, tuple[bytes, int]] = {}  # part number → (MD5, length)
         self.failed = False  # the file could not be read here: the check reads it
+        # paced by the upload: a part is hashed once the bytes sent come within the parts in
+        # flight of it, so it is read while the upload's own reads have it in the page cache (a
+        # file bigger than memory is not read twice from the disk)
+        self.ahead = CONFIG.max_concurrency * part_size
+        self._sent = 0
+        self._paced = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gridclient-s3-md5", daemon=True)
         self._thread.start()
+
+    def following(self, progress: Progress) -> Progress:
+        """``progress``, which also tells this how far the upload has gone."""
+        def both(n: int) -> None:
+            progress(n)
+            with self._paced:
+                self._sent += n
+                self._paced.notify()
+        return both
+
+    def sent(self) -> None:
+        """The upload is complete: hash the rest at once."""
+        with self._paced:
+            self._sent = self.size
+            self._paced.notify()
 
     def _run(self) -> None:
         buf = bytearray(HASH_CHUNK)
@@ -162,6 +183,10 @@ class _PartDigests:
             with open(self.path, "rb", buffering=0) as f:
                 number = 1
                 while not self._stop.is_set():
+                    with self._paced:
+                        while self._sent + self.ahead < min(number * self.part_size, self.size) and \
+                                not self._stop.is_set():
+                            self._paced.wait(1.0)
                     h, length = hashlib.md5(), 0
                     while length < self.part_size and \
                             (n := f.readinto(view[:min(HASH_CHUNK, self.part_size - length)])):
@@ -177,6 +202,8 @@ class _PartDigests:
     def stop(self) -> None:
         """The upload ended without an object: no more hashing."""
         self._stop.set()
+        with self._paced:
+            self._paced.notify()
 
     def digests(self, part_size: int) -> list[bytes] | None:
         """The parts' MD5s in order, if they are the whole file cut in ``part_size`` parts as it is
@@ -362,17 +389,18 @@ class S3Scheme(Scheme):
             return Entry(target, size=size, modified=time.time(), etag=str(put.get("ETag", "")).strip('"'),
                          extra={k: put[k] for k in ("ServerSideEncryption",) if put.get(k)})
         else:
-            watch = _Progress(progress, size)
             manager = self.manager(s3)
             note = note if note is not None else {}  # the upload id is heard here either way
             self._notes.setdefault(target.root, {})[target.path] = note
             digests = _PartDigests(source, size, ChunksizeAdjuster().adjust_chunksize(
                 CONFIG.multipart_chunksize, size)) if isinstance(source, str) else None
+            watch = _Progress(digests.following(progress) if digests is not None else progress, size)
             try:
                 future = manager.upload(source, target.root, target.path, extra_args=_content_type(target),
                                         subscribers=[watch])
                 self._wait(future, stop, watch)
                 if digests is not None:
+                    digests.sent()
                     self._uploaded[(target.vo_id, target.root, target.path)] = digests
             except Cancelled:
                 refused = self._abort_refused.pop(note.get("upload_id") or "", None)

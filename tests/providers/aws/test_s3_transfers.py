@@ -767,3 +767,31 @@ def test_a_file_changed_after_its_parts_went_is_read_again_and_fails_the_check(e
     assert job.state == "failed" and job.files[0].state == "failed", (job.message, states(job))
     assert "differ" in job.files[0].error, job.files[0].error
     assert keys(env.s3, "bucket-one", "up/") == {}
+
+
+def test_the_parts_are_hashed_no_further_ahead_than_the_parts_in_flight(tmp_path):
+    """A file bigger than memory is not read twice from the disk: the hashing follows the upload's
+    progress, at most the parts in flight (max_concurrency parts) ahead of it."""
+    from providers.aws.s3 import CONFIG, _PartDigests
+
+    part = MiB
+    data = os.urandom((CONFIG.max_concurrency + 2) * part)
+    src = tmp_path / "f.bin"
+    src.write_bytes(data)
+    told: list[int] = []
+    digests = _PartDigests(str(src), len(data), part)
+    try:
+        deadline = time.monotonic() + 10
+        while len(digests.parts) < CONFIG.max_concurrency and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert sorted(digests.parts) == list(range(1, CONFIG.max_concurrency + 1))  # then it waits
+        digests.following(told.append)(part)  # the first part went
+        deadline = time.monotonic() + 10
+        while len(digests.parts) < CONFIG.max_concurrency + 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(digests.parts) == CONFIG.max_concurrency + 1 and told == [part]
+        digests.sent()  # the upload is complete: the rest at once
+        assert digests.digests(part) == [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)]
+    finally:
+        digests.stop()
