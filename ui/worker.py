@@ -10,8 +10,9 @@ thread pool and reports through signals that live on their own QObject (superqt'
 Listings, the VO wizard's connection test and SSH connects all use it. The signals object is
 always owned by Qt (parented to the receiver that asked, or to the application), so however the
 worker's Python objects are dropped on the pool thread, no Qt object is ever destroyed there; it
-is deleted on its own thread once ``finished`` was delivered. When the receiver was deleted
-meanwhile, the emits find no one and the worker ends quietly.
+is deleted on its own thread once ``finished`` was delivered. When the receiver is deleted
+meanwhile, its ``destroyed`` waits for an emit under way and stops the rest (:class:`_Guard`):
+the worker ends quietly, and no emit runs into the signals' deletion.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -57,6 +59,41 @@ def unless_receiver_gone(signals: QObject) -> Iterator[None]:
             raise
 
 
+class _Guard:
+    """Emits from other threads, never while the object's parent is being deleted: the parent's
+    ``destroyed`` (emitted on the GUI thread before its children go) waits for an emit under way
+    to end and stops the ones after it. Without it, a window closed while a listing was
+    delivering deleted the signals' object in the middle of the pool thread's emit (a crash)."""
+
+    def __init__(self, parent: QObject | None):
+        self.lock = threading.Lock()
+        self.gone = False
+        # weakly: a parent only Python holds goes when its last reference does, as before
+        self._parent = weakref.ref(parent) if parent is not None else None
+        if parent is not None:
+            parent.destroyed.connect(self._going, Qt.ConnectionType.DirectConnection)
+
+    def _going(self, *_args: Any) -> None:
+        with self.lock:
+            self.gone = True
+
+    def release(self) -> None:
+        """No more emits: the parent's ``destroyed`` need not call here (a model that lists
+        thousands of times would keep thousands of connections)."""
+        ref, self._parent = self._parent, None
+        parent = ref() if ref is not None else None
+        if parent is not None:
+            try:
+                parent.destroyed.disconnect(self._going)
+            except (RuntimeError, TypeError):  # the parent is gone already
+                pass
+
+    def emit(self, signal: Any, *args: Any) -> None:
+        with self.lock:
+            if not self.gone:
+                signal.emit(*args)
+
+
 class ChangeBridge(QObject):
     """A queue's listener, called on the queue's threads with what changed (anything with an
     ``id``: a transfer job, a remote job). It remembers which changed and, on the GUI thread, emits
@@ -68,6 +105,7 @@ class ChangeBridge(QObject):
 
     def __init__(self, parent: QObject | None = None, interval: int = 0):
         super().__init__(parent)
+        self._guard = _Guard(parent)
         self._lock = threading.Lock()
         self._pending: dict[Any, Any] = {}
         self._timer = QTimer(self, singleShot=True, interval=interval)
@@ -80,7 +118,7 @@ class ChangeBridge(QObject):
             self._pending[item.id] = item
         if first:
             with unless_receiver_gone(self):  # the view was closed: nobody left to tell
-                self._wake.emit()
+                self._guard.emit(self._wake)
 
     @Slot()
     def _woken(self) -> None:
@@ -101,10 +139,12 @@ class WorkerSignals(QObject):
 
     def __init__(self, parent: QObject | None):
         super().__init__(parent)
+        self.guard = _Guard(parent if parent is not QCoreApplication.instance() else None)
         self.finished.connect(self._release)
 
     @Slot()
     def _release(self) -> None:  # on the signals' own thread, after everything else was delivered
+        self.guard.release()
         self.deleteLater()
 
 
@@ -158,13 +198,13 @@ class Worker:
                 if inspect.isgenerator(value):
                     value = self._drain(value)
                 if not self.abort.is_set():
-                    signals.returned.emit(value)
+                    signals.guard.emit(signals.returned, value)
             except BaseException as exc:  # noqa: BLE001 - handed to the receiver, which explains it
                 if not self.abort.is_set():
                     log.debug("worker %s failed: %s", getattr(self.fn, "__name__", self.fn), type(exc).__name__)
-                    signals.errored.emit(exc)
+                    signals.guard.emit(signals.errored, exc)
             finally:
-                signals.finished.emit()
+                signals.guard.emit(signals.finished)
 
     def _drain(self, gen) -> Any:
         try:
@@ -175,7 +215,7 @@ class Worker:
                     return stop.value
                 if self.abort.is_set():
                     break
-                self.signals.yielded.emit(item)
+                self.signals.guard.emit(self.signals.yielded, item)
         finally:
             gen.close()
         return None
