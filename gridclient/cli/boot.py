@@ -81,19 +81,27 @@ def boot(field: tuple[str, ...], wait: bool, **values: Any) -> None:
 def check_named(s: Session, vo, named: dict[str, str]) -> None:
     """The image, flavor, key and group a launch names, as ``default`` checks them: one the region
     does not offer is NotFound with the same sentence, before the launch asks anything."""
+    try:
+        for key, value in named.items():
+            _check(s, vo, key, str(value))
+    except NotFound:
+        raise
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused: one sentence
+        raise Failed(s.explain(exc, vo)) from exc
+
+
+def _check(s: Session, vo, key: str, value: str) -> str:
+    """The VO type's ``default_check`` of one value (the value where it has none); NotFound where
+    the cloud does not offer it. Other errors (unreachable, refused) go to the caller."""
     from gridclient.registry import resolve
 
     check = getattr(s.wb.registry.vo_types.get(vo.type), "default_check", None)
-    if not check or not named:
-        return
-    token = s.wb.tokens.token(vo)
+    if not check:
+        return value
     try:
-        for key, value in named.items():
-            resolve(check)(token, key, str(value))
+        return resolve(check)(s.wb.tokens.token(vo), key, value)
     except LookupError as exc:
         raise NotFound(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - unreachable, refused: one sentence
-        raise Failed(s.explain(exc, vo)) from exc
 
 
 # -- defaults -----------------------------------------------------------------------------------------
@@ -175,16 +183,11 @@ def default(key: str | None, value: str | None, unset: bool) -> None:
 def checked_default(s: Session, key: str, value: str) -> tuple[str, str]:
     """The value as the VO's cloud knows it (NotFound where it is not offered there), and why it
     could not be checked ("" when it was): a default set while offline is kept, with the reason."""
-    from gridclient.registry import resolve
-
     vo = s.vo()  # in --region's region, with its secrets (a region is checked from the VO's own)
-    check = getattr(s.wb.registry.vo_types.get(vo.type), "default_check", None)
-    if not check:
-        return value, ""
     try:
-        return resolve(check)(s.wb.tokens.token(vo), key, value), ""
-    except LookupError as exc:
-        raise NotFound(str(exc)) from None
+        return _check(s, vo, key, value), ""
+    except NotFound:
+        raise
     except Exception as exc:  # noqa: BLE001 - unreachable, refused: said, and the value is kept
         return value, s.explain(exc, vo)
 
